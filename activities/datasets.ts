@@ -1,0 +1,159 @@
+/**
+ * Data side of the pipeline: find new batches, validate and quarantine, build
+ * content-addressed snapshots. Side effects only; the rules live in src/data.
+ */
+import { ApplicationFailure, log } from '@temporalio/activity';
+import {
+  applyWindow,
+  describeRows,
+  formatJsonl,
+  parseCsv,
+  parseJsonl,
+  parseTable,
+  snapshotCsv,
+  sortRows,
+  validateTable,
+  type TypedRow,
+} from '../src/data';
+import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
+import type { ModelSpec } from '../src/spec';
+import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
+import type { ActivityDeps } from './deps';
+
+const DATA_SUFFIX = /\.(csv|jsonl|ndjson|parquet)$/i;
+
+export interface SnapshotManifest extends SnapshotRef {
+  createdAt: string;
+  columns: string[];
+  window: ModelSpec['data']['window'];
+}
+
+export async function listNewBatches(store: ObjectStore, model: string, base: SnapshotRef | null): Promise<BatchRef[]> {
+  const known = new Set(base?.batches.map((b) => b.sha256) ?? []);
+  const batches: BatchRef[] = [];
+  for (const object of await store.list(keys.incoming(model))) {
+    if (!DATA_SUFFIX.test(object.key)) continue;
+    const body = await store.get(object.key);
+    const sha = sha256(body);
+    if (known.has(sha)) continue; // already in the base snapshot (same content, any name)
+    known.add(sha);
+    batches.push({ key: object.key, sha256: sha, bytes: body.length });
+  }
+  return batches;
+}
+
+/** Reads a snapshot back as typed rows (it was written from validated rows, so it validates). */
+export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snapshot: { key: string }): Promise<TypedRow[]> {
+  const table = parseCsv(await store.get(snapshot.key), snapshot.key, { onRowError: 'throw' });
+  const result = validateTable(table, spec.schema);
+  if (result.batchErrors.length > 0 || result.errors.length > 0) {
+    const first = result.batchErrors[0] ?? `${result.errors[0]!.column}: ${result.errors[0]!.reason}`;
+    throw ApplicationFailure.nonRetryable(
+      `snapshot ${snapshot.key} no longer meets the model's schema (${first}, ${describeRows(result.rejectedRows)}); was the schema changed? Retrain with the old schema or re-ingest the data`,
+      'DataValidationError',
+    );
+  }
+  return result.rows;
+}
+
+function schemaSha(spec: ModelSpec): string {
+  return sha256(JSON.stringify(spec.schema)).slice(0, 16);
+}
+
+export function createDatasetActivities({ store, clock }: ActivityDeps) {
+  return {
+    /**
+     * Parses and checks each new batch against the spec's schema. Bad rows go to
+     * quarantine with their reasons; a batch over the error budget is moved to
+     * quarantine whole and fails the pipeline (non-retryable) naming file and rows.
+     */
+    async validate({ model, spec, batches }: ValidateInput): Promise<ValidateOutput> {
+      const accepted: ValidatedBatch[] = [];
+      let rowsAccepted = 0;
+      let rowsRejected = 0;
+      const failures: string[] = [];
+      for (const batch of batches) {
+        const name = baseName(batch.key);
+        const validatedKey = keys.validated(model, `${batch.sha256}-${schemaSha(spec)}`);
+        const body = await store.get(batch.key);
+        let result;
+        try {
+          result = validateTable(await parseTable(body, batch.key, { onRowError: 'collect' }), spec.schema);
+        } catch (error) {
+          // Not readable at all (empty, not CSV/JSON): the whole batch is bad.
+          result = null;
+          failures.push(`${batch.key}: ${(error as Error).message.replace(`${batch.key}: `, '')}`);
+          await quarantineBatch(store, model, batch, body, [(error as Error).message], [], clock());
+          continue;
+        }
+        const badShare = result.rowsRead === 0 ? 1 : result.rejectedRows.length / result.rowsRead;
+        if (result.batchErrors.length > 0 || badShare > spec.data.errorBudget) {
+          const why = result.batchErrors.length > 0 ? result.batchErrors.join('; ') : `${result.rejectedRows.length} of ${result.rowsRead} rows are invalid (${(badShare * 100).toFixed(1)}% > errorBudget ${(spec.data.errorBudget * 100).toFixed(1)}%)`;
+          const detail = result.errors.slice(0, 5).map((e) => `row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}`);
+          failures.push(`${batch.key}: ${why}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`);
+          await quarantineBatch(store, model, batch, body, [why], result.errors, clock());
+          rowsRejected += result.rowsRead;
+          continue;
+        }
+        let quarantineKey: string | undefined;
+        if (result.errors.length > 0) {
+          quarantineKey = `${keys.quarantine(model)}${batch.sha256.slice(0, 12)}-${name}.rejected-rows.json`;
+          await putJson(store, quarantineKey, { batch: batch.key, sha256: batch.sha256, at: clock().toISOString(), rows: result.rejectedRows, errors: result.errors });
+          log.warn('Quarantined bad rows of a batch within the error budget', { batch: batch.key, rows: describeRows(result.rejectedRows) });
+        }
+        if (!(await store.head(validatedKey))) {
+          const columns = spec.schema.fields.map((f) => f.name);
+          await store.put(validatedKey, formatJsonl(columns, result.rows.map((r) => columns.map((c) => r[c] ?? null))), { contentType: 'application/x-ndjson' });
+        }
+        accepted.push({ ...batch, validatedKey, rows: result.rows.length, rejectedRows: result.rejectedRows.length, quarantineKey });
+        rowsAccepted += result.rows.length;
+        rowsRejected += result.rejectedRows.length;
+      }
+      if (failures.length > 0) {
+        throw ApplicationFailure.create({
+          type: 'DataValidationError',
+          nonRetryable: true,
+          message: `${failures.length} batch(es) rejected and moved to ${keys.quarantine(model)}; the champion is untouched: ${failures.join(' | ')}`,
+          details: [{ failures }],
+        });
+      }
+      return { accepted, rowsAccepted, rowsRejected };
+    },
+
+    /** Merges the base snapshot with the accepted batches under the window policy; same rows, same snapshot. */
+    async snapshot({ model, spec, base, accepted }: SnapshotInput): Promise<SnapshotOutput> {
+      const rows: TypedRow[] = base ? await readSnapshotRows(store, spec, base) : [];
+      for (const batch of accepted) {
+        const table = parseJsonl(await store.get(batch.validatedKey), batch.validatedKey, { onRowError: 'throw' });
+        rows.push(...validateTable(table, spec.schema).rows);
+      }
+      const columns = spec.schema.fields.map((f) => f.name);
+      const windowed = applyWindow(sortRows(rows, columns, spec.data.timeColumn), spec.data.window, spec.data.timeColumn);
+      const csv = snapshotCsv(spec.schema, windowed);
+      const sha = sha256(csv);
+      const key = keys.snapshot(model, sha);
+      const batchesIn = [...(base?.batches ?? []), ...accepted.map(({ key: k, sha256: s, bytes }) => ({ key: k, sha256: s, bytes }))];
+      const manifestKey = keys.snapshotManifest(model, sha);
+      const existing = await getJsonIfExists<SnapshotManifest>(store, manifestKey);
+      if (existing) return { ...existing.value, created: false };
+      await store.put(key, csv, { contentType: 'text/csv' });
+      const manifest: SnapshotManifest = { sha256: sha, key, rows: windowed.length, batches: batchesIn, createdAt: clock().toISOString(), columns, window: spec.data.window };
+      try {
+        await putJson(store, manifestKey, manifest, { ifNoneMatch: true });
+      } catch {
+        // A concurrent or earlier attempt wrote it: same content by construction.
+        return { ...(await getJsonIfExists<SnapshotManifest>(store, manifestKey))!.value, created: false };
+      }
+      return { sha256: sha, key, rows: windowed.length, batches: batchesIn, created: true };
+    },
+  };
+}
+
+async function quarantineBatch(store: ObjectStore, model: string, batch: BatchRef, body: Buffer, reasons: string[], errors: unknown[], at: Date): Promise<void> {
+  // The content hash in the name keeps a re-sent batch of the same name from overwriting the first.
+  const target = `${keys.quarantine(model)}${batch.sha256.slice(0, 12)}-${baseName(batch.key)}`;
+  await store.put(target, body);
+  await putJson(store, `${target}.reasons.json`, { batch: batch.key, sha256: batch.sha256, at: at.toISOString(), reasons, errors });
+  // Copied first, removed after: a crash in between leaves a copy, never a loss.
+  await store.delete(batch.key);
+}

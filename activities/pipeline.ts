@@ -1,0 +1,125 @@
+/**
+ * The activities of RetrainingPipeline, built from their dependencies.
+ * Each is idempotent: a retry or a duplicate delivery never registers two
+ * versions, promotes twice, or loses a row.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { parseModelSpec, type ModelSpec } from '../src/spec';
+import { keys, getJsonIfExists, putJson, sha256 } from '../src/store';
+import { createDatasetActivities, listNewBatches, type SnapshotManifest } from './datasets';
+import { createTrainingActivities, stagingKey } from './training';
+import type { ActivityDeps } from './deps';
+import type { ChampionRef, IngestInput, IngestOutput, PromoteInput, PromoteOutput, RegisterInput, RegisterOutput } from './types';
+
+export function createPipelineActivities(deps: ActivityDeps) {
+  const { store, registry, clock, code } = deps;
+  const runOf = () => {
+    const info = Context.current().info;
+    return info.workflowExecution ?? { workflowId: info.workflowType ?? 'standalone', runId: info.activityId };
+  };
+
+  return {
+    ...createDatasetActivities(deps),
+    ...createTrainingActivities(deps),
+
+    /** Reads the model's spec, its champion, and the batches not yet trained on. */
+    async ingest({ model }: IngestInput): Promise<IngestOutput> {
+      const specKey = keys.spec(model);
+      const found = await store.getIfExists(specKey);
+      if (!found) {
+        throw ApplicationFailure.nonRetryable(
+          `model '${model}' has no spec at ${store.description}/${specKey}: upload one with 'npx perennial retrain --model ${model} --spec <file.yaml>' or 'npx perennial bootstrap'`,
+          'SpecError',
+        );
+      }
+      let spec: ModelSpec;
+      try {
+        spec = parseModelSpec(JSON.parse(found.body.toString('utf8')), `${store.description}/${specKey}`);
+      } catch (error) {
+        throw ApplicationFailure.nonRetryable((error as Error).message, 'SpecError');
+      }
+      const aliases = await registry.getAliases(model);
+      let champion: ChampionRef | null = null;
+      let base: SnapshotManifest | null = null;
+      if (aliases.champion) {
+        const lineage = await registry.getLineage(model, aliases.champion);
+        if (lineage) {
+          champion = { version: lineage.version, snapshotSha256: lineage.data.snapshotSha256, codeVersion: lineage.code.version, specSha256: lineage.spec.sha256 };
+          base = (await getJsonIfExists<SnapshotManifest>(store, keys.snapshotManifest(model, lineage.data.snapshotSha256)))?.value ?? null;
+        }
+      }
+      const batches = await listNewBatches(store, model, base);
+      return {
+        spec,
+        specSha256: sha256(found.body),
+        specKey,
+        codeVersion: code.version + (code.dirty ? '-dirty' : ''),
+        base: base ? { sha256: base.sha256, key: base.key, rows: base.rows, batches: base.batches } : null,
+        batches,
+        champion,
+      };
+    },
+
+    /** Registers the candidate as an immutable version, once per workflow run. */
+    async register(input: RegisterInput): Promise<RegisterOutput> {
+      const { workflowId, runId } = runOf();
+      const staged = stagingKey(input.model, runId);
+      const artifacts = [];
+      for (const name of ['model.json', 'weights.bin', 'preprocessor.json']) {
+        artifacts.push({ name, body: await store.get(staged + name) });
+      }
+      artifacts.push({ name: 'metrics.json', body: Buffer.from(JSON.stringify(input.evaluation, null, 2)) });
+      artifacts.push({ name: 'spec.json', body: await store.get(input.specKey) });
+      return registry.register(
+        input.model,
+        artifacts,
+        {
+          model: input.model,
+          task: input.spec.task,
+          data: {
+            snapshotSha256: input.snapshot.sha256,
+            snapshotKey: input.snapshot.key,
+            rows: input.snapshot.rows,
+            trainRows: input.preprocess.trainRows,
+            holdoutRows: input.preprocess.holdoutRows,
+            batches: input.snapshot.batches.map((b) => b.key),
+          },
+          code: { version: input.codeVersion, dirty: code.dirty, package: code.package },
+          spec: { sha256: input.specSha256, key: input.specKey },
+          params: input.spec.model as Record<string, unknown>,
+          seed: input.spec.model.seed,
+          backend: input.train.backend,
+          trigger: input.trigger,
+          workflow: { id: workflowId, runId },
+          metrics: input.evaluation.candidate,
+        },
+        clock(),
+      );
+    },
+
+    async promote({ model, version, reason }: PromoteInput): Promise<PromoteOutput> {
+      const { workflowId, runId } = runOf();
+      return registry.promote(model, version, `${workflowId}/${runId}`, clock(), reason);
+    },
+
+    /** Compensation of register. */
+    async unregister(model: string, version: string): Promise<boolean> {
+      return registry.unregister(model, version, runOf().runId);
+    },
+
+    /** Compensation of promote. */
+    async revertPromotion(model: string, version: string): Promise<PromoteOutput> {
+      const { workflowId, runId } = runOf();
+      return registry.revertPromotion(model, version, `${workflowId}/${runId}`, clock());
+    },
+  };
+}
+
+export type PipelineActivities = ReturnType<typeof createPipelineActivities>;
+
+/** Uploads a spec (validated first) as the model's current spec. */
+export async function publishSpec(deps: Pick<ActivityDeps, 'store'>, spec: ModelSpec): Promise<string> {
+  const key = keys.spec(spec.name);
+  await putJson(deps.store, key, spec);
+  return key;
+}

@@ -1,0 +1,201 @@
+/**
+ * Preprocess, train and evaluate. Training and scoring run in a child process
+ * (src/model's runners) so this worker's event loop keeps heartbeating and
+ * answering workflow tasks; each epoch's checkpoint goes to S3 and into the
+ * heartbeat, so a retried attempt resumes from the last finished epoch.
+ */
+import { serialize, deserialize } from 'node:v8';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { timeHoldout, type TypedRow } from '../src/data';
+import {
+  applyGate,
+  classificationMetrics,
+  majorityBaseline,
+  meanBaseline,
+  regressionMetrics,
+  type Baseline,
+  type Metrics,
+} from '../src/metrics';
+import { runPredictInChild, runTrainingInChild, type BackendName, type Checkpoint, type ModelArtifacts } from '../src/model';
+import { decodeRegression, encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FittedLabels, type FittedPreprocessor } from '../src/preprocess';
+import type { ModelSpec } from '../src/spec';
+import { keys, putJson, getJson, type ObjectStore } from '../src/store';
+import { readSnapshotRows } from './datasets';
+import type { ActivityDeps } from './deps';
+import type { EvaluateInput, EvaluateOutput, PreprocessInput, PreprocessOutput, SnapshotRef, TrainInput, TrainOutput } from './types';
+
+/** Where a run keeps its candidate until register copies it into an immutable version. */
+export const stagingKey = (model: string, runId: string) => `models/${model}/staging/${runId}/`;
+
+/** preprocessor.json: the fitted feature pipeline and label encoding, applied identically when serving. */
+export interface PreprocessorArtifact {
+  preprocessor: FittedPreprocessor;
+  labels: FittedLabels;
+}
+
+interface TrainHeartbeat {
+  epoch: number;
+  checkpointKey: string;
+}
+
+async function splitSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: SnapshotRef) {
+  const rows = labeledRows(await readSnapshotRows(store, spec, snapshot), spec.label);
+  return timeHoldout(rows, spec.evaluation.holdoutFraction, spec.data.timeColumn);
+}
+
+/** Features and labels of rows, as a model sees them (missing or unseen values imputed, never a crash). */
+export function encodeRows(artifact: PreprocessorArtifact, rows: TypedRow[]) {
+  const { x, cols } = transform(artifact.preprocessor, rows, { invalidValues: 'impute', absentColumns: 'impute' });
+  return { x, rows: rows.length, cols, y: encodeLabels(artifact.labels, rows) };
+}
+
+function modelArtifactsFrom(modelJson: Buffer, weights: Buffer): ModelArtifacts {
+  return { modelJson: modelJson.toString('utf8'), weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength) };
+}
+
+export function createTrainingActivities({ store, registry, backend }: ActivityDeps) {
+  const runId = () => Context.current().info.workflowExecution?.runId ?? Context.current().info.activityId;
+
+  async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, rows: TypedRow[], yTrain: ArrayLike<number>) {
+    const data = encodeRows(artifact, rows);
+    const { output: out } = await runPredictInChild({ model, x: data.x, backend: backend as BackendName | undefined }, { signal: Context.current().cancellationSignal });
+    let metrics: Metrics;
+    let baseline: Baseline;
+    if (artifact.labels.kind === 'classification') {
+      metrics = classificationMetrics(data.y, out, artifact.labels.classes);
+      baseline = majorityBaseline(data.y, artifact.labels.classes, yTrain);
+    } else {
+      const y = decodeRegression(artifact.labels, data.y);
+      metrics = regressionMetrics(y, decodeRegression(artifact.labels, out));
+      baseline = meanBaseline(y, decodeRegression(artifact.labels, yTrain));
+    }
+    return { metrics, baseline };
+  }
+
+  return {
+    /** Fits imputation, scaling, encoding and the labels on the training rows only (the holdout stays unseen). */
+    async preprocess({ model, spec, snapshot }: PreprocessInput): Promise<PreprocessOutput> {
+      const { train, holdout, from } = await splitSnapshot(store, spec, snapshot);
+      const labelField = spec.schema.fields.find((f) => f.name === spec.label);
+      const classes = labelField?.type === 'category' ? labelField.values : undefined;
+      const artifact: PreprocessorArtifact = {
+        preprocessor: fitPreprocessor(train, spec.features),
+        labels: fitLabels(train, spec.label, spec.task, classes, { standardize: spec.task === 'regression' }),
+      };
+      const key = stagingKey(model, runId()) + 'preprocessor.json';
+      await putJson(store, key, artifact);
+      return {
+        preprocessorKey: key,
+        trainRows: train.length,
+        holdoutRows: holdout.length,
+        holdoutFrom: from,
+        inputColumns: artifact.preprocessor.columns.length,
+        classes: artifact.labels.kind === 'classification' ? artifact.labels.classes : undefined,
+      };
+    },
+
+    /** Trains the candidate in a child process, resuming from the last checkpoint of an earlier attempt. */
+    async train({ model, spec, snapshot, preprocess }: TrainInput): Promise<TrainOutput> {
+      const context = Context.current();
+      const staged = stagingKey(model, runId());
+      const artifact = await getJson<PreprocessorArtifact>(store, preprocess.preprocessorKey);
+      const { train } = await splitSnapshot(store, spec, snapshot);
+      const data = encodeRows(artifact, train);
+
+      let resumeFrom: Checkpoint | undefined;
+      const last = context.info.heartbeatDetails as TrainHeartbeat | undefined;
+      if (last?.checkpointKey) {
+        const saved = await store.getIfExists(last.checkpointKey);
+        if (saved) {
+          resumeFrom = deserialize(saved.body) as Checkpoint;
+          log.info('Resuming training from checkpoint', { epoch: resumeFrom.epoch, key: last.checkpointKey, attempt: context.info.attempt });
+        } else {
+          log.warn('Checkpoint named in the last heartbeat is gone; training from the start', { key: last.checkpointKey });
+        }
+      }
+      if (last) context.heartbeat(last); // keep it until our first epoch replaces it
+
+      const started = Date.now();
+      let previousKey: string | undefined = last?.checkpointKey;
+      const result = await runTrainingInChild(
+        {
+          ...data,
+          task: spec.task,
+          numClasses: artifact.labels.kind === 'classification' ? artifact.labels.classes.length : undefined,
+          params: spec.model,
+          resumeFrom,
+          backend: backend as BackendName | undefined,
+        },
+        {
+          signal: context.cancellationSignal,
+          onEpoch: async (epoch, logs, checkpoint) => {
+            const checkpointKey = `${keys.checkpoints(model, runId())}epoch-${String(epoch).padStart(4, '0')}.bin`;
+            await store.put(checkpointKey, serialize(checkpoint));
+            context.heartbeat({ epoch, checkpointKey, loss: logs.loss } satisfies TrainHeartbeat & { loss: number });
+            if (previousKey && previousKey !== checkpointKey) await store.delete(previousKey);
+            previousKey = checkpointKey;
+          },
+        },
+      );
+      await store.put(staged + 'model.json', result.model.modelJson, { contentType: 'application/json' });
+      await store.put(staged + 'weights.bin', Buffer.from(result.model.weights));
+      const history = result.history;
+      return {
+        modelJsonKey: staged + 'model.json',
+        weightsKey: staged + 'weights.bin',
+        backend: result.backend,
+        epochs: history.length > 0 ? history[history.length - 1]!.epoch : 0,
+        resumedFromEpoch: result.resumedFromEpoch,
+        finalLoss: history.length > 0 ? history[history.length - 1]!.loss : NaN,
+        trainSeconds: (Date.now() - started) / 1000,
+      };
+    },
+
+    /** Candidate and champion on the same holdout rows, then the gate. */
+    async evaluate({ model, spec, snapshot, preprocess, train, champion }: EvaluateInput): Promise<EvaluateOutput> {
+      const split = await splitSnapshot(store, spec, snapshot);
+      const artifact = await getJson<PreprocessorArtifact>(store, preprocess.preprocessorKey);
+      const yTrain = encodeLabels(artifact.labels, split.train);
+      const candidateModel = modelArtifactsFrom(await store.get(train.modelJsonKey), await store.get(train.weightsKey));
+      const candidate = await score(artifact, candidateModel, split.holdout, yTrain);
+      Context.current().heartbeat('candidate scored');
+
+      let championMetrics: Metrics | null = null;
+      if (champion) {
+        // Checksums are verified before the champion is loaded.
+        const { artifacts } = await registry.loadArtifacts(model, champion.version);
+        const championArtifact = JSON.parse(artifacts.get('preprocessor.json')!.toString('utf8')) as PreprocessorArtifact;
+        const championModel = modelArtifactsFrom(artifacts.get('model.json')!, artifacts.get('weights.bin')!);
+        try {
+          championMetrics = (await score(championArtifact, championModel, split.holdout, encodeLabels(championArtifact.labels, split.train))).metrics;
+        } catch (error) {
+          throw ApplicationFailure.nonRetryable(
+            `champion ${model}/${champion.version} cannot score the new holdout (${(error as Error).message}); a spec change that breaks the champion needs --force with a gate without maxRegression`,
+            'DataValidationError',
+          );
+        }
+      }
+      const gate = applyGate(candidate.metrics, championMetrics, spec.evaluation.gate, candidate.baseline);
+      const baselineValue = candidate.baseline.task === 'classification' ? candidate.baseline.accuracy : candidate.baseline.rmse;
+      const report = {
+        model,
+        runId: runId(),
+        snapshot: snapshot.sha256,
+        holdout: { rows: preprocess.holdoutRows, from: preprocess.holdoutFrom },
+        candidate: candidate.metrics,
+        champion: champion ? { version: champion.version, metrics: championMetrics } : null,
+        baseline: candidate.baseline,
+        gate,
+      };
+      const reportKey = `${keys.evaluations(model)}${runId()}.json`;
+      await putJson(store, reportKey, report);
+      return {
+        reportKey,
+        candidate: candidate.metrics as unknown as Record<string, unknown>,
+        champion: championMetrics as unknown as Record<string, unknown> | null,
+        baseline: baselineValue,
+        gate,
+      };
+    },
+  };
+}

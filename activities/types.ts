@@ -1,0 +1,142 @@
+/**
+ * Inputs and outputs of the pipeline's activities: plain JSON, so workflows
+ * (which import only these types) stay deterministic and payloads stay small.
+ * Data itself never travels through Temporal; S3 keys do.
+ */
+import type { ModelSpec } from '../src/spec';
+import type { Lineage, Aliases } from '../src/registry';
+
+export interface BatchRef {
+  key: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface SnapshotRef {
+  sha256: string;
+  key: string;
+  rows: number;
+  /** Every batch (key and sha256) whose rows are in it. */
+  batches: BatchRef[];
+}
+
+export interface ChampionRef {
+  version: string;
+  snapshotSha256: string;
+  codeVersion: string;
+  specSha256: string;
+}
+
+export interface IngestInput {
+  model: string;
+}
+export interface IngestOutput {
+  spec: ModelSpec;
+  specSha256: string;
+  specKey: string;
+  codeVersion: string;
+  base: SnapshotRef | null;
+  /** Batches in incoming/ not yet in the base snapshot. */
+  batches: BatchRef[];
+  champion: ChampionRef | null;
+}
+
+export interface ValidateInput {
+  model: string;
+  spec: ModelSpec;
+  batches: BatchRef[];
+}
+export interface ValidatedBatch extends BatchRef {
+  validatedKey: string;
+  rows: number;
+  rejectedRows: number;
+  quarantineKey?: string;
+}
+export interface ValidateOutput {
+  accepted: ValidatedBatch[];
+  rowsAccepted: number;
+  rowsRejected: number;
+}
+
+export interface SnapshotInput {
+  model: string;
+  spec: ModelSpec;
+  base: SnapshotRef | null;
+  accepted: ValidatedBatch[];
+}
+export interface SnapshotOutput extends SnapshotRef {
+  created: boolean;
+}
+
+export interface PreprocessInput {
+  model: string;
+  spec: ModelSpec;
+  snapshot: SnapshotRef;
+}
+export interface PreprocessOutput {
+  preprocessorKey: string;
+  trainRows: number;
+  holdoutRows: number;
+  /** Time value where the holdout begins (rows at or after it are held out). */
+  holdoutFrom: string;
+  inputColumns: number;
+  classes?: string[];
+}
+
+export interface TrainInput {
+  model: string;
+  spec: ModelSpec;
+  snapshot: SnapshotRef;
+  preprocess: PreprocessOutput;
+}
+export interface TrainOutput {
+  modelJsonKey: string;
+  weightsKey: string;
+  backend: string;
+  epochs: number;
+  resumedFromEpoch: number | null;
+  finalLoss: number;
+  trainSeconds: number;
+}
+
+export interface EvaluateInput {
+  model: string;
+  spec: ModelSpec;
+  snapshot: SnapshotRef;
+  preprocess: PreprocessOutput;
+  train: TrainOutput;
+  champion: ChampionRef | null;
+}
+export interface GateCheck {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+export interface EvaluateOutput {
+  reportKey: string;
+  candidate: Record<string, unknown>;
+  champion: Record<string, unknown> | null;
+  baseline: number | null;
+  gate: { passed: boolean; checks: GateCheck[] };
+}
+
+export interface RegisterInput {
+  model: string;
+  spec: ModelSpec;
+  specSha256: string;
+  specKey: string;
+  codeVersion: string;
+  trigger: string;
+  snapshot: SnapshotRef;
+  preprocess: PreprocessOutput;
+  train: TrainOutput;
+  evaluation: EvaluateOutput;
+}
+export type RegisterOutput = Lineage;
+
+export interface PromoteInput {
+  model: string;
+  version: string;
+  reason: string;
+}
+export type PromoteOutput = Aliases;

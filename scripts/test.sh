@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, starts the services the tests need
+# (Temporal dev server and S3 gateway on loopback) unless they already run,
+# runs the whole suite, and stops only what it started.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+[ -x node_modules/.bin/vitest ] || npm ci --no-audit --no-fund
+source scripts/env.sh
+RUN=${PERENNIAL_DATA:-$ROOT/.data}/run
+before=$(ls "$RUN"/*.pid 2>/dev/null || true)
+bash scripts/services.sh start
+after=$(ls "$RUN"/*.pid 2>/dev/null || true)
+cleanup() {
+  # Stop only services this run started (a developer's running ones stay up).
+  if [ "$before" != "$after" ] && [ -z "$before" ]; then bash scripts/services.sh stop >/dev/null; fi
+}
+trap cleanup EXIT
+npx vitest run "$@"

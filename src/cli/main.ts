@@ -1,0 +1,62 @@
+/**
+ * `npx perennial <command> ...`: one entry, one module per command. Commands
+ * are imported lazily so `perennial drift` never loads Temporal or tfjs.
+ */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export const consoleIo: CliIo = {
+  stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
+  stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+};
+
+const USAGE = `perennial <command> [options]
+
+Commands:
+  retrain --model <name> [--wait] [--force] [--trigger <why>]
+                         start the retraining pipeline (prints the workflow id and the Temporal UI link)
+  registry list          models and their versions in the S3 registry
+  registry show --model <name> [--version <v>]
+                         one model's aliases, or one version's metrics and lineage
+  bootstrap [--model weather]
+                         put the demo's weather batches into S3 and register the model spec
+  drift --reference <file> --current <file> [--columns a,b] [--method auto|ks|...]
+        [--threshold x] [--drift-share x] [--json] [--html out.html] [--fail-on-drift]
+                         drift report between two samples (CSV, JSONL or Parquet)
+  drift-stream --detector adwin|page-hinkley|kswin|ddm|eddm|hddm-a|hddm-w
+        [--param name=value ...] --file <values.txt> [--json]
+                         run a streaming drift detector over one number per line
+
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_ENDPOINT, S3_BUCKET, AWS_* (see README).`;
+
+export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'drift':
+        return await (await import('./drift')).runDriftCommand(rest, io);
+      case 'drift-stream':
+        return await (await import('./drift-stream')).runDriftStreamCommand(rest, io);
+      case 'retrain':
+        return await (await import('./retrain')).runRetrainCommand(rest, io);
+      case 'registry':
+        return await (await import('./registry')).runRegistryCommand(rest, io);
+      case 'bootstrap':
+        return await (await import('./bootstrap')).runBootstrapCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr(`perennial: unknown command '${command}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    io.stderr(`perennial ${command}: ${(error as Error).message}`);
+    return 2;
+  }
+}

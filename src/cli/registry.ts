@@ -1,0 +1,61 @@
+import { loadConfig } from '../config';
+import { Registry, type Lineage } from '../registry';
+import { S3Store } from '../store';
+import { parseCommandArgs } from './args';
+import type { CliIo } from './main';
+
+function headline(metrics: Record<string, unknown>): string {
+  const pick = ['accuracy', 'macroF1', 'rmse', 'mae', 'r2'].filter((k) => typeof metrics[k] === 'number');
+  return pick.map((k) => `${k} ${(metrics[k] as number).toFixed(4)}`).join(', ');
+}
+
+/** `perennial registry list` and `perennial registry show --model <name> [--version <v>] [--json]`. */
+export async function runRegistryCommand(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseCommandArgs(`registry ${sub ?? ''}`.trim(), rest, {
+    model: { type: 'string' },
+    version: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const store = S3Store.fromConfig(loadConfig());
+  const registry = new Registry(store);
+  if (sub === 'list') {
+    const models = await registry.listModels();
+    const rows = [];
+    for (const model of models) {
+      const aliases = await registry.getAliases(model);
+      rows.push({ model, versions: await registry.listVersions(model), champion: aliases.champion, previous: aliases.previous, canary: aliases.canary });
+    }
+    if (values.json) io.stdout(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) io.stdout(`no models in ${store.description} yet: 'npx perennial bootstrap' puts the demo's there`);
+    else for (const r of rows) io.stdout(`${r.model}: ${r.versions.length} version(s) [${r.versions.join(', ')}], champion ${r.champion ?? '-'}, previous ${r.previous ?? '-'}${r.canary ? `, canary ${r.canary}` : ''}`);
+    return 0;
+  }
+  if (sub === 'show') {
+    if (!values.model) throw new Error('registry show needs --model <name> (see: perennial registry list)');
+    if (values.version) {
+      const lineage = await registry.getLineage(values.model, values.version);
+      if (!lineage) {
+        const versions = await registry.listVersions(values.model);
+        throw new Error(`model '${values.model}' has no version '${values.version}'; it has: ${versions.join(', ') || 'none'}`);
+      }
+      io.stdout(JSON.stringify(lineage, null, 2));
+      return 0;
+    }
+    const aliases = await registry.getAliases(values.model);
+    const versions: Lineage[] = [];
+    for (const v of await registry.listVersions(values.model)) versions.push((await registry.getLineage(values.model, v))!);
+    if (values.json) {
+      io.stdout(JSON.stringify({ aliases, versions }, null, 2));
+      return 0;
+    }
+    if (versions.length === 0 && aliases.history.length === 0) throw new Error(`model '${values.model}' has no versions in ${store.description}`);
+    io.stdout(`${values.model}: champion ${aliases.champion ?? '-'}, previous ${aliases.previous ?? '-'}, canary ${aliases.canary ?? '-'}${aliases.canary ? ` at ${aliases.canaryWeight}` : ''}`);
+    for (const l of versions) {
+      const tag = l.version === aliases.champion ? ' [champion]' : l.version === aliases.canary ? ' [canary]' : '';
+      io.stdout(`  ${l.version}${tag}  ${l.createdAt}  trigger ${l.trigger}  snapshot ${l.data.snapshotSha256.slice(0, 12)} (${l.data.rows} rows)  ${headline(l.metrics)}  backend ${l.backend}  code ${l.code.version.slice(0, 12)}`);
+    }
+    return 0;
+  }
+  throw new Error(`registry needs 'list' or 'show', not '${sub ?? ''}'`);
+}

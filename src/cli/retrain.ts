@@ -1,0 +1,84 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { publishSpec } from '../../activities/pipeline';
+import { pipelineStatusQuery, type StageRecord } from '../../workflows/definitions';
+import { loadConfig, workflowUrl } from '../config';
+import { loadModelSpecFile } from '../spec';
+import { S3Store } from '../store';
+import { connectClient, startRetrain } from '../temporal';
+import { parseCommandArgs } from './args';
+import type { CliIo } from './main';
+
+/**
+ * `perennial retrain --model <name> [--spec file.yaml] [--wait] [--force] [--trigger manual] [--reason text]`
+ * Exit codes with --wait: 0 promoted or unchanged, 1 rejected by the gate or failed, 2 bad usage.
+ */
+export async function runRetrainCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs('retrain', argv, {
+    model: { type: 'string' },
+    spec: { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    trigger: { type: 'string', default: 'manual' },
+    reason: { type: 'string' },
+  });
+  if (!values.model) throw new Error('retrain needs --model <name> (see: perennial registry list)');
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(values.trigger)) throw new Error(`--trigger must be a word like manual, schedule, drift, ci (got '${values.trigger}')`);
+  const config = loadConfig();
+  if (values.spec) {
+    const spec = await loadModelSpecFile(values.spec);
+    if (spec.name !== values.model) throw new Error(`${values.spec}: the spec is for model '${spec.name}', not '${values.model}'`);
+    const key = await publishSpec({ store: S3Store.fromConfig(config) }, spec);
+    io.stdout(`spec ${values.spec} published to ${key}`);
+  }
+  const client = await connectClient(config);
+  try {
+    const { handle, workflowId, started } = await startRetrain(client, config, {
+      model: values.model,
+      trigger: values.trigger,
+      force: values.force,
+      reason: values.reason,
+    });
+    const description = await handle.describe();
+    io.stdout(`${started ? 'started' : 'already running, joined'}: ${workflowId}`);
+    io.stdout(`Temporal UI: ${workflowUrl(config, workflowId, description.runId)}`);
+    if (!values.wait) return 0;
+
+    const printed = new Set<number>();
+    const printStages = (stages: StageRecord[]) => {
+      stages.forEach((s, i) => {
+        if (s.status === 'running' || printed.has(i)) return;
+        printed.add(i);
+        io.stdout(`  ${s.status === 'completed' ? '✓' : s.status === 'failed' ? '✗' : '·'} ${s.stage.padEnd(10)} ${s.detail ?? ''}`);
+      });
+    };
+    const result = handle.result();
+    let done = false;
+    result.then(() => (done = true), () => (done = true));
+    while (!done) {
+      try {
+        printStages((await handle.query(pipelineStatusQuery)).stages);
+      } catch {
+        // No worker has picked the workflow up yet: keep waiting.
+      }
+      await Promise.race([sleep(1000), result.catch(() => undefined)]);
+    }
+    try {
+      const outcome = await result;
+      printStages(outcome.stages);
+      io.stdout(`${outcome.outcome}: ${outcome.message}`);
+      return outcome.outcome === 'promoted' || outcome.outcome === 'unchanged' ? 0 : 1;
+    } catch (error) {
+      try {
+        printStages((await handle.query(pipelineStatusQuery)).stages);
+      } catch {
+        /* the history may be gone; the error below says enough */
+      }
+      const cause = error instanceof WorkflowFailedError ? (error.cause?.cause ?? error.cause ?? error) : error;
+      io.stderr(`failed: ${(cause as Error).message}`);
+      return 1;
+    }
+  } finally {
+    await client.connection.close();
+  }
+}

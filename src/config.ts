@@ -1,0 +1,54 @@
+/**
+ * Where Perennial's services are. The same defaults as scripts/env.sh: the
+ * loopback services that `npm run services` starts. Every value can be set
+ * from the environment to point at another cluster or store (AWS S3 included).
+ */
+import { trainingQueueFor } from '../workflows/definitions';
+
+export interface PerennialConfig {
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl: string;
+  taskQueue: string;
+  trainingTaskQueue: string;
+  s3: {
+    endpoint?: string;
+    bucket: string;
+    region: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    forcePathStyle: boolean;
+  };
+}
+
+export const TASK_QUEUE = 'perennial';
+export { trainingQueueFor };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfig {
+  const endpoint = env.S3_ENDPOINT ?? 'http://127.0.0.1:7070';
+  const usingDefaultStore = env.S3_ENDPOINT === undefined;
+  const uiHost = env.TEMPORAL_UI_HOST ?? '127.0.0.1';
+  const uiPort = env.TEMPORAL_UI_PORT ?? '8233';
+  const taskQueue = env.PERENNIAL_TASK_QUEUE ?? TASK_QUEUE;
+  return {
+    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporalUiUrl: env.TEMPORAL_UI_URL ?? `http://${uiHost}:${uiPort}`,
+    taskQueue,
+    trainingTaskQueue: trainingQueueFor(taskQueue),
+    s3: {
+      endpoint: endpoint === 'aws' ? undefined : endpoint,
+      bucket: env.S3_BUCKET ?? 'perennial',
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      // The local gateway's keys by default; otherwise the SDK's own credential chain.
+      accessKeyId: env.AWS_ACCESS_KEY_ID ?? (usingDefaultStore ? 'perennial' : undefined),
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? (usingDefaultStore ? 'perennial-secret' : undefined),
+      forcePathStyle: env.S3_FORCE_PATH_STYLE !== 'false' && endpoint !== 'aws',
+    },
+  };
+}
+
+export function workflowUrl(config: PerennialConfig, workflowId: string, runId?: string): string {
+  const base = `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}

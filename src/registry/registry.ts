@@ -1,0 +1,179 @@
+import { keys, sha256, getJsonIfExists, putJson, PreconditionFailedError, type ObjectStore } from '../store';
+import { emptyAliases, type Aliases, type ArtifactRef, type Lineage } from './types';
+
+export class ChecksumMismatchError extends Error {
+  constructor(key: string, expected: string, actual: string) {
+    super(`checksum mismatch for ${key}: lineage says sha256 ${expected}, the object has ${actual}; the artifact is corrupt or was changed, refusing to load it`);
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+const VERSION = /^v(\d+)$/;
+export const versionNumber = (v: string): number => Number(VERSION.exec(v)?.[1] ?? NaN);
+
+/**
+ * The model registry on S3. Versions are immutable: a version exists once its
+ * lineage.json is written (the commit point, create-once); artifacts are
+ * written before it. Aliases move with optimistic concurrency (If-Match).
+ */
+export class Registry {
+  constructor(readonly store: ObjectStore) {}
+
+  async listModels(): Promise<string[]> {
+    const objects = await this.store.list('models/');
+    return [...new Set(objects.map((o) => o.key.split('/')[1]!).filter(Boolean))].sort();
+  }
+
+  /** Committed versions, oldest first. */
+  async listVersions(model: string): Promise<string[]> {
+    const objects = await this.store.list(keys.versions(model));
+    const versions = objects.filter((o) => o.key.endsWith('/lineage.json')).map((o) => o.key.split('/').at(-2)!);
+    return versions.filter((v) => VERSION.test(v)).sort((a, b) => versionNumber(a) - versionNumber(b));
+  }
+
+  async getLineage(model: string, version: string): Promise<Lineage | null> {
+    return (await getJsonIfExists<Lineage>(this.store, keys.version(model, version) + 'lineage.json'))?.value ?? null;
+  }
+
+  async findByRun(model: string, runId: string): Promise<Lineage | null> {
+    for (const version of (await this.listVersions(model)).reverse()) {
+      const lineage = await this.getLineage(model, version);
+      if (lineage?.workflow.runId === runId) return lineage;
+    }
+    return null;
+  }
+
+  /**
+   * Registers a new version, once per workflow run: a retried or duplicated
+   * call with the same run id returns the version registered the first time.
+   */
+  async register(
+    model: string,
+    artifacts: { name: string; body: Buffer }[],
+    lineage: Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>,
+    now: Date,
+  ): Promise<Lineage> {
+    const existing = await this.findByRun(model, lineage.workflow.runId);
+    if (existing) return existing;
+    const taken = await this.store.list(keys.versions(model));
+    let next = 1 + Math.max(0, ...taken.map((o) => versionNumber(o.key.split('/').at(-2) ?? '')).filter(Number.isFinite));
+    for (;;) {
+      const version = `v${next}`;
+      const prefix = keys.version(model, version);
+      // Claim the number first so two writers never share a folder.
+      try {
+        await putJson(this.store, prefix + 'claim.json', { runId: lineage.workflow.runId, at: now.toISOString() }, { ifNoneMatch: true });
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        const claim = await getJsonIfExists<{ runId: string }>(this.store, prefix + 'claim.json');
+        if (claim?.value.runId !== lineage.workflow.runId) {
+          next += 1;
+          continue;
+        }
+      }
+      const refs: ArtifactRef[] = [];
+      for (const artifact of artifacts) {
+        const key = prefix + artifact.name;
+        await this.store.put(key, artifact.body);
+        refs.push({ name: artifact.name, key, sha256: sha256(artifact.body), bytes: artifact.body.length });
+      }
+      const record: Lineage = { ...lineage, version, createdAt: now.toISOString(), artifacts: refs };
+      try {
+        await putJson(this.store, prefix + 'lineage.json', record, { ifNoneMatch: true });
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        // Our own earlier attempt committed it: return what is there.
+        const committed = await this.getLineage(model, version);
+        if (committed?.workflow.runId === lineage.workflow.runId) return committed;
+        throw error;
+      }
+      return record;
+    }
+  }
+
+  /** Reads a version's artifacts, each checked against the sha256 in its lineage. */
+  async loadArtifacts(model: string, version: string): Promise<{ lineage: Lineage; artifacts: Map<string, Buffer> }> {
+    const lineage = await this.getLineage(model, version);
+    if (!lineage) throw new Error(`model '${model}' has no version '${version}' in the registry (${this.store.description})`);
+    const artifacts = new Map<string, Buffer>();
+    for (const ref of lineage.artifacts) {
+      const body = await this.store.get(ref.key);
+      const actual = sha256(body);
+      if (actual !== ref.sha256) throw new ChecksumMismatchError(ref.key, ref.sha256, actual);
+      artifacts.set(ref.name, body);
+    }
+    return { lineage, artifacts };
+  }
+
+  /**
+   * Removes a version registered by a run that then failed (saga compensation).
+   * Only that run's version, and never the champion.
+   */
+  async unregister(model: string, version: string, runId: string): Promise<boolean> {
+    const lineage = await this.getLineage(model, version);
+    const aliases = await this.getAliases(model);
+    if (aliases.champion === version || aliases.canary === version) {
+      throw new Error(`refusing to remove ${model}/${version}: it is still ${aliases.champion === version ? 'the champion' : 'the canary'}`);
+    }
+    const prefix = keys.version(model, version);
+    const claim = await getJsonIfExists<{ runId: string }>(this.store, prefix + 'claim.json');
+    if ((lineage && lineage.workflow.runId !== runId) || (!lineage && claim?.value.runId !== runId)) return false;
+    // Lineage first: the version stops existing at once, then its files go.
+    await this.store.delete(prefix + 'lineage.json');
+    for (const object of await this.store.list(prefix)) await this.store.delete(object.key);
+    return true;
+  }
+
+  async getAliases(model: string): Promise<Aliases> {
+    return (await getJsonIfExists<Aliases>(this.store, keys.aliases(model)))?.value ?? emptyAliases(model);
+  }
+
+  /** Read-modify-write of aliases.json under If-Match, retried on a lost race. */
+  async updateAliases(model: string, change: (aliases: Aliases) => Aliases | null): Promise<Aliases> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const found = await getJsonIfExists<Aliases>(this.store, keys.aliases(model));
+      const current = found?.value ?? emptyAliases(model);
+      const next = change(structuredClone(current));
+      if (next === null) return current; // nothing to do: already as wanted
+      try {
+        await putJson(this.store, keys.aliases(model), next, found ? { ifMatch: found.etag } : { ifNoneMatch: true });
+        return next;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+      }
+    }
+    throw new Error(`aliases of '${model}' kept changing under us (10 attempts); is another Perennial moving them?`);
+  }
+
+  /** Makes `version` the champion; the old champion becomes `previous`. Idempotent. */
+  promote(model: string, version: string, by: string, now: Date, reason?: string): Promise<Aliases> {
+    return this.updateAliases(model, (a) => {
+      if (a.champion === version) return null;
+      a.history.push({ at: now.toISOString(), action: 'promote', from: a.champion, to: version, by, reason });
+      a.previous = a.champion;
+      a.champion = version;
+      if (a.canary === version) {
+        a.canary = null;
+        a.canaryWeight = 0;
+      }
+      return a;
+    });
+  }
+
+  /**
+   * Undoes the promotion of `version` made by `by` (saga compensation): the
+   * champion goes back to what it was before, only if nothing moved it since.
+   */
+  revertPromotion(model: string, version: string, by: string, now: Date): Promise<Aliases> {
+    return this.updateAliases(model, (a) => {
+      if (a.champion !== version) return null;
+      const promotion = [...a.history].reverse().find((h) => h.action === 'promote' && h.to === version && h.by === by);
+      if (!promotion) return null;
+      const before = [...a.history].reverse().find((h) => h.to === promotion.from && h !== promotion && h.action === 'promote');
+      a.history.push({ at: now.toISOString(), action: 'revert-promotion', from: version, to: promotion.from, by, reason: 'pipeline failed after promotion' });
+      a.champion = promotion.from;
+      a.previous = before?.from ?? null;
+      return a;
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { tableSchema } from '../data/schema';
+import { gateSpec } from '../metrics';
+import { modelParams } from '../model';
+import { featureSpec } from '../preprocess';
+
+/** Which rows of the merged history a retraining uses. */
+export const windowPolicy = z.discriminatedUnion('kind', [
+  /** Everything ever ingested. */
+  z.object({ kind: z.literal('all') }),
+  /** The newest maxRows rows (by the time column). */
+  z.object({ kind: z.literal('rows'), maxRows: z.number().int().min(10) }),
+  /** Rows whose time is within `days` of the newest row. */
+  z.object({ kind: z.literal('days'), days: z.number().int().min(1) }),
+]);
+
+export const modelSpecSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ (at most 63), starting with a letter or digit'),
+    description: z.string().optional(),
+    task: z.enum(['classification', 'regression']),
+    label: z.string().min(1),
+    data: z
+      .object({
+        /** Orders rows for the window and the time-based holdout. */
+        timeColumn: z.string().min(1),
+        window: windowPolicy.default({ kind: 'all' }),
+        /** Share of a batch's rows that may be rejected before the whole batch is (0..1). */
+        errorBudget: z.number().min(0).max(1).default(0.05),
+      })
+      .strict(),
+    schema: tableSchema,
+    features: featureSpec,
+    model: modelParams.default(modelParams.parse({})),
+    evaluation: z
+      .object({
+        /** Newest share of the snapshot held out for evaluation (time-based). */
+        holdoutFraction: z.number().gt(0).lt(1).default(0.2),
+        gate: gateSpec.default(gateSpec.parse({})),
+      })
+      .strict()
+      .default({ holdoutFraction: 0.2, gate: gateSpec.parse({}) }),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const fields = new Map(spec.schema.fields.map((f) => [f.name, f]));
+    const label = fields.get(spec.label);
+    if (!label) ctx.addIssue({ code: 'custom', path: ['label'], message: `'${spec.label}' is not a field of schema.fields` });
+    else if (spec.task === 'classification' && (label.type !== 'category' || !label.values)) {
+      ctx.addIssue({ code: 'custom', path: ['label'], message: `a classification label must be a schema field of type 'category' with its allowed 'values'` });
+    } else if (spec.task === 'regression' && label.type !== 'number') {
+      ctx.addIssue({ code: 'custom', path: ['label'], message: `a regression label must be a schema field of type 'number'` });
+    }
+    if (!fields.has(spec.data.timeColumn)) ctx.addIssue({ code: 'custom', path: ['data', 'timeColumn'], message: `'${spec.data.timeColumn}' is not a field of schema.fields` });
+    spec.features.forEach((feature, i) => {
+      const field = fields.get(feature.name);
+      if (!field) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `'${feature.name}' is not a field of schema.fields` });
+      else if (feature.name === spec.label) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `the label '${spec.label}' cannot also be a feature` });
+      else if (feature.kind === 'numeric' && field.type !== 'number') ctx.addIssue({ code: 'custom', path: ['features', i, 'kind'], message: `'${feature.name}' is a ${field.type} field; a numeric feature needs a number field` });
+      else if (feature.kind === 'date' && field.type !== 'date') ctx.addIssue({ code: 'custom', path: ['features', i, 'kind'], message: `'${feature.name}' is a ${field.type} field; a date feature needs a date field` });
+    });
+  });
+
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+export type ModelSpecInput = z.input<typeof modelSpecSchema>;
+
+export class SpecError extends Error {
+  constructor(readonly source: string, readonly problems: string[]) {
+    super(`${source}: the model spec is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SpecError';
+  }
+}
+
+function describePath(path: PropertyKey[]): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '(top level)';
+}
+
+/** Validates a parsed spec; every problem is reported with its field path and what is expected. */
+export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec {
+  const result = modelSpecSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new SpecError(
+    source,
+    result.error.issues.map((issue) => `${describePath(issue.path)}: ${issue.message}`),
+  );
+}
+
+/** Reads a spec from a YAML or JSON file. */
+export async function loadModelSpecFile(path: string): Promise<ModelSpec> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new SpecError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  let value: unknown;
+  try {
+    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new SpecError(path, [`not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
+  }
+  return parseModelSpec(value, path);
+}

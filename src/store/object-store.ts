@@ -1,0 +1,63 @@
+/**
+ * What Perennial needs from an object store. S3Store is the real one; the
+ * in-memory MemoryStore serves unit tests of pure logic only.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified?: Date;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Write only if no object has this key (create-once; immutable versions). */
+  ifNoneMatch?: boolean;
+  /** Write only if the object still has this ETag (optimistic concurrency). */
+  ifMatch?: string;
+}
+
+export interface ObjectStore {
+  readonly description: string;
+  get(key: string): Promise<Buffer>;
+  /** The object and its ETag, or null when absent. */
+  getIfExists(key: string): Promise<{ body: Buffer; etag: string } | null>;
+  head(key: string): Promise<ObjectInfo | null>;
+  put(key: string, body: Buffer | string, options?: PutOptions): Promise<{ etag: string }>;
+  list(prefix: string): Promise<ObjectInfo[]>;
+  delete(key: string): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly key: string, where: string) {
+    super(`no object '${key}' in ${where}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/** A conditional write lost: someone else created or changed the object first. */
+export class PreconditionFailedError extends Error {
+  constructor(readonly key: string, condition: string) {
+    super(`conditional write of '${key}' refused (${condition}): another writer got there first`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+export async function getJson<T>(store: ObjectStore, key: string): Promise<T> {
+  const body = await store.get(key);
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch (error) {
+    throw new Error(`${store.description}/${key} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export async function getJsonIfExists<T>(store: ObjectStore, key: string): Promise<{ value: T; etag: string } | null> {
+  const found = await store.getIfExists(key);
+  if (!found) return null;
+  return { value: JSON.parse(found.body.toString('utf8')) as T, etag: found.etag };
+}
+
+export function putJson(store: ObjectStore, key: string, value: unknown, options: PutOptions = {}): Promise<{ etag: string }> {
+  return store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json', ...options });
+}

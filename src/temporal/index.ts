@@ -1,0 +1,3 @@
+export * from './client';
+export * from './code-version';
+export * from './start-retrain';

@@ -1,0 +1,174 @@
+/**
+ * RetrainingPipeline end to end on the real Temporal dev server and the real
+ * S3 gateway, on the real weather data of vega-datasets.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { createPipelineActivities, publishSpec } from '../../activities/pipeline';
+import { loadModelSpecFile, type ModelSpec } from '../../src/spec';
+import type { PromoteInput } from '../../activities/types';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatCsv } from '../../src/data';
+import { bootstrapWeather, weatherRows, WEATHER_SPEC_PATH } from '../../src/demo/weather';
+import { keys, sha256 } from '../../src/store';
+import { startRetrain } from '../../src/temporal';
+import type { RetrainResult } from '../../workflows/definitions';
+import { createHarness, uniqueId, type Harness } from './harness';
+
+let h: Harness;
+let worker: { stop(): Promise<void> };
+const model = `weather-${uniqueId()}`;
+
+async function retrain(trigger = 'manual', force = false): Promise<RetrainResult> {
+  const { handle } = await startRetrain(h.client, h.config, { model, trigger, force });
+  return handle.result();
+}
+
+async function failureMessage(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause;
+    return `${cause?.message} ${(cause?.cause as Error | undefined)?.message ?? ''}`;
+  }
+  throw new Error('the workflow was expected to fail and did not');
+}
+
+beforeAll(async () => {
+  h = await createHarness();
+  worker = await h.startWorker();
+  await bootstrapWeather(h.store, { model, jsonlYear: 2015 });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await h?.close();
+});
+
+describe('RetrainingPipeline on weather.csv (Seattle)', () => {
+  let first: RetrainResult;
+
+  it('promotes a model that beats the majority-class baseline on the time-based holdout', async () => {
+    first = await retrain();
+    expect(first.outcome).toBe('promoted');
+    expect(first.version).toBe('v1');
+    expect(first.stages.map((s) => s.stage)).toEqual(['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote']);
+    const accuracy = first.metrics!.candidate.accuracy as number;
+    expect(accuracy).toBeGreaterThan(first.metrics!.baseline!);
+    expect(first.gate!.passed).toBe(true);
+    const aliases = await h.registry.getAliases(model);
+    expect(aliases.champion).toBe('v1');
+    expect(aliases.previous).toBeNull();
+  });
+
+  it('stores in S3 exactly what the lineage says', async () => {
+    const lineage = (await h.registry.getLineage(model, 'v1'))!;
+    // Every artifact is there with the recorded sha256 and size.
+    expect(lineage.artifacts.map((a) => a.name).sort()).toEqual(['metrics.json', 'model.json', 'preprocessor.json', 'spec.json', 'weights.bin']);
+    for (const artifact of lineage.artifacts) {
+      const body = await h.store.get(artifact.key);
+      expect(sha256(body), artifact.key).toBe(artifact.sha256);
+      expect(body.length).toBe(artifact.bytes);
+    }
+    // The snapshot is content-addressed: its bytes hash to its name, and it holds the four yearly batches.
+    const snapshot = await h.store.get(lineage.data.snapshotKey);
+    expect(sha256(snapshot)).toBe(lineage.data.snapshotSha256);
+    expect(snapshot.toString().trim().split('\n').length - 1).toBe(lineage.data.rows);
+    expect(lineage.data.rows).toBe(1461);
+    expect(lineage.data.trainRows + lineage.data.holdoutRows).toBe(1461);
+    expect(lineage.data.batches.sort()).toEqual(['csv', 'csv', 'csv', 'jsonl'].map((ext, i) => `${keys.incoming(model)}seattle-${2012 + i}.${ext}`));
+    // Code, parameters, seed, backend, trigger and the workflow run that made it.
+    expect(lineage.code.version).toMatch(/^[0-9a-f]{40}(-dirty)?$|^unknown$/);
+    expect(lineage.seed).toBe(42);
+    expect(lineage.params).toMatchObject({ hiddenUnits: [32, 16], epochs: 40, seed: 42 });
+    expect(['tensorflow', 'wasm', 'cpu']).toContain(lineage.backend);
+    expect(lineage.trigger).toBe('manual');
+    expect(lineage.workflow.id).toBe(`retrain/${model}/manual`);
+    const description = await h.client.workflow.getHandle(lineage.workflow.id, lineage.workflow.runId).describe();
+    expect(description.status.name).toBe('COMPLETED');
+    // Metrics in the lineage are the candidate's holdout metrics of the run.
+    expect(lineage.metrics.accuracy).toBe(first.metrics!.candidate.accuracy);
+    // The UI can find the run by its search attributes.
+    expect(description.searchAttributes.PerennialModel).toEqual([model]);
+    expect(description.searchAttributes.PerennialVersion).toEqual(['v1']);
+    expect(description.searchAttributes.PerennialStage).toEqual(['promoted']);
+  });
+
+  it('a second run on unchanged data makes no new snapshot and leaves the champion', async () => {
+    const before = (await h.store.list(`datasets/${model}/snapshots/`)).map((o) => o.key);
+    const second = await retrain();
+    expect(second.outcome).toBe('unchanged');
+    expect(second.champion).toBe('v1');
+    expect(second.stages.map((s) => s.stage)).toEqual(['ingest', 'validate', 'snapshot']);
+    const after = (await h.store.list(`datasets/${model}/snapshots/`)).map((o) => o.key);
+    expect(after).toEqual(before);
+    expect(await h.registry.listVersions(model)).toEqual(['v1']);
+    expect((await h.registry.getAliases(model)).champion).toBe('v1');
+  });
+
+  it('a batch beyond the error budget fails the pipeline, is quarantined with its reasons, and the champion stays', async () => {
+    const { columns, rows } = await weatherRows('Seattle');
+    const good = rows.slice(0, 20).map((r) => [...r]);
+    good[3]![columns.indexOf('temp_max')] = 'warm'; // text in a numeric column: row 5 of the file
+    good[7]![columns.indexOf('weather')] = 'hail'; // unknown label: row 9
+    const ragged = formatCsv(columns, good).replace(/\n(.*?)\n/, (_, line: string) => `\n${line}\nSeattle,2016-01-01,1.0\n`); // row 3: 3 fields
+    const key = `${keys.incoming(model)}bad-2016.csv`;
+    await h.store.put(key, ragged);
+    const message = await failureMessage(retrain());
+    expect(message).toContain('bad-2016.csv');
+    expect(message).toMatch(/rows 3, 6, 10/);
+    expect(message).toContain("expected a number, found 'warm'");
+    expect(message).toContain("'hail' is not one of the allowed values");
+    expect(message).toContain('expected 7 fields, found 3');
+    // Moved to quarantine with its reasons; gone from incoming; nothing else touched.
+    expect(await h.store.head(key)).toBeNull();
+    const quarantined = await h.store.list(keys.quarantine(model));
+    const copy = quarantined.find((o) => o.key.endsWith('-bad-2016.csv'))!;
+    expect((await h.store.get(copy.key)).toString()).toBe(ragged);
+    const reasons = JSON.parse((await h.store.get(`${copy.key}.reasons.json`)).toString());
+    expect(reasons.errors.map((e: { row: number }) => e.row)).toEqual([3, 6, 10]);
+    expect(await h.registry.listVersions(model)).toEqual(['v1']);
+    expect((await h.registry.getAliases(model)).champion).toBe('v1');
+  });
+
+  it('an empty file is quarantined and named', async () => {
+    const key = `${keys.incoming(model)}empty.csv`;
+    await h.store.put(key, '');
+    const message = await failureMessage(retrain());
+    expect(message).toContain('empty.csv');
+    expect(message).toMatch(/empty/);
+    expect(await h.store.head(key)).toBeNull();
+    expect((await h.registry.getAliases(model)).champion).toBe('v1');
+  });
+
+  it('a failure after register runs the compensations in reverse: registry and champion end as they were', async () => {
+    // New data (New York 2012) and a gate that only asks to beat the baseline, so the
+    // pipeline trains and registers v2 for sure; promote then fails.
+    const { columns, rows } = await weatherRows('New York');
+    await h.store.put(`${keys.incoming(model)}new-york-2012.csv`, formatCsv(columns, rows.filter((r) => String(r[1]).startsWith('2012-'))));
+    const spec = (await loadModelSpecFile(WEATHER_SPEC_PATH)) as ModelSpec;
+    await publishSpec(h.deps, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
+    await worker.stop();
+    const real = createPipelineActivities(h.deps);
+    worker = await h.startWorker({
+      activityOverrides: {
+        // The real promotion happens, then the activity fails for good: revert and unregister must follow.
+        promote: async (input: PromoteInput) => {
+          await real.promote(input);
+          throw ApplicationFailure.nonRetryable('injected failure after promotion', 'InjectedFault');
+        },
+      } as never,
+    });
+    const versionsBefore = await h.registry.listVersions(model);
+    const message = await failureMessage(retrain('ci'));
+    expect(message).toContain('injected failure after promotion');
+    expect(await h.registry.listVersions(model)).toEqual(versionsBefore);
+    expect(await h.store.list(keys.version(model, 'v2'))).toEqual([]);
+    const aliases = await h.registry.getAliases(model);
+    expect(aliases.champion).toBe('v1');
+    expect(aliases.history.map((e) => `${e.action}:${e.from}->${e.to}`)).toEqual(['promote:null->v1', 'promote:v1->v2', 'revert-promotion:v2->v1']);
+    await worker.stop();
+    worker = await h.startWorker();
+  });
+});

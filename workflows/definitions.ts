@@ -1,0 +1,69 @@
+/**
+ * Names shared by workflows, the client (CLI, tests, production services) and
+ * the worker: search attributes, queries, signals, updates, workflow ids.
+ * Deterministic code only: this file is bundled into workflows.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
+
+export const SA_MODEL = defineSearchAttributeKey('PerennialModel', SearchAttributeType.KEYWORD);
+export const SA_VERSION = defineSearchAttributeKey('PerennialVersion', SearchAttributeType.KEYWORD);
+export const SA_STAGE = defineSearchAttributeKey('PerennialStage', SearchAttributeType.KEYWORD);
+export const SA_TRIGGER = defineSearchAttributeKey('PerennialTrigger', SearchAttributeType.KEYWORD);
+
+export const PIPELINE_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+export interface StageRecord {
+  stage: PipelineStage | 'compensate';
+  status: 'running' | 'completed' | 'skipped' | 'failed';
+  startedAt: string;
+  endedAt?: string;
+  detail?: string;
+}
+
+export interface PipelineStatus {
+  model: string;
+  trigger: string;
+  stage: PipelineStage | 'compensate' | 'done';
+  stages: StageRecord[];
+  outcome?: RetrainOutcome;
+}
+
+export type RetrainOutcome = 'promoted' | 'rejected' | 'unchanged' | 'failed';
+
+export interface RetrainInput {
+  model: string;
+  /** Why: manual, schedule, drift, feedback, performance, ci, ... (shown in the UI). */
+  trigger: string;
+  /** Retrain even when data, code and spec are those of the champion. */
+  force?: boolean;
+  /** Free text a production service or CI attaches (a commit, a drift report key...). */
+  reason?: string;
+}
+
+export interface RetrainResult {
+  model: string;
+  trigger: string;
+  outcome: RetrainOutcome;
+  version?: string;
+  champion: string | null;
+  snapshot?: string;
+  gate?: { passed: boolean; checks: { name: string; passed: boolean; detail: string }[] };
+  metrics?: { candidate: Record<string, unknown>; champion: Record<string, unknown> | null; baseline?: number };
+  stages: StageRecord[];
+  message: string;
+}
+
+export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
+
+/** Heavy CPU work goes to '<task queue>-training' ('perennial-training' for the default queue). */
+export const trainingQueueFor = (taskQueue: string): string => `${taskQueue}-training`;
+
+export const workflowIds = {
+  /** One retraining per model and trigger at a time; a new run reuses the id once the last one closed. */
+  retrain: (model: string, trigger: string) => `retrain/${model}/${trigger}`,
+  monitor: (model: string) => `monitor/${model}`,
+  canary: (model: string, version: string) => `canary/${model}/${version}`,
+  driftCheck: (model: string) => `drift-check/${model}`,
+};

@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Deterministic code only.
+export { RetrainingPipeline } from './retraining-pipeline';

@@ -1,0 +1,210 @@
+/**
+ * RetrainingPipeline: ingest → validate → snapshot → preprocess → train →
+ * evaluate → register → promote, for one model. Every step is an activity;
+ * this function only decides. A failure after register runs the compensations
+ * in reverse (saga), so registry and champion end as they were.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as pipelineActivities from '../activities/pipeline';
+import type { EvaluateOutput, PreprocessOutput, TrainOutput } from '../activities/types';
+import {
+  pipelineStatusQuery,
+  SA_MODEL,
+  SA_STAGE,
+  SA_TRIGGER,
+  SA_VERSION,
+  type PipelineStage,
+  type PipelineStatus,
+  type RetrainInput,
+  type RetrainResult,
+  type StageRecord,
+  trainingQueueFor,
+} from './definitions';
+
+
+type Activities = ReturnType<typeof pipelineActivities.createPipelineActivities>;
+
+/** Errors that no retry can fix: bad data, a bad spec, a corrupt artifact. */
+export const NON_RETRYABLE = ['DataValidationError', 'SpecError', 'ChecksumMismatchError', 'DataError', 'ObjectNotFoundError'];
+
+const light = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// Heavy CPU goes to its own task queue and heartbeats: a worker that dies is
+// noticed within the heartbeat timeout and the retry resumes from the checkpoint.
+function heavyActivities() {
+  return proxyActivities<Activities>({
+    taskQueue: trainingQueueFor(workflowInfo().taskQueue),
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+}
+
+export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
+  const { model, trigger } = input;
+  const heavy = heavyActivities();
+  const status: PipelineStatus = { model, trigger, stage: 'ingest', stages: [] };
+  setHandler(pipelineStatusQuery, () => status);
+  upsertSearchAttributes([
+    { key: SA_MODEL, value: model },
+    { key: SA_TRIGGER, value: trigger },
+  ]);
+
+  const now = () => new Date().toISOString(); // workflow time: deterministic
+  let current: StageRecord | undefined;
+  const begin = (stage: PipelineStage | 'compensate', detail: string) => {
+    current = { stage, status: 'running', startedAt: now(), detail };
+    status.stages.push(current);
+    status.stage = stage;
+    upsertSearchAttributes([{ key: SA_STAGE, value: stage }]);
+    setCurrentDetails(`**${model}** · trigger \`${trigger}\` · stage **${stage}**: ${detail}`);
+  };
+  const end = (detail: string, outcome: StageRecord['status'] = 'completed') => {
+    if (!current) return;
+    current.status = outcome;
+    current.endedAt = now();
+    current.detail = detail;
+  };
+  const finish = (result: Omit<RetrainResult, 'model' | 'trigger' | 'stages'>): RetrainResult => {
+    status.stage = 'done';
+    status.outcome = result.outcome;
+    upsertSearchAttributes([{ key: SA_STAGE, value: result.outcome }]);
+    setCurrentDetails(`**${model}** · ${result.outcome}: ${result.message}`);
+    return { model, trigger, stages: status.stages, ...result };
+  };
+
+  begin('ingest', 'looking for new batches');
+  const ingest = await light.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
+  end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
+
+  begin('validate', `${ingest.batches.length} batch(es)`);
+  const validated = await light.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
+    { model, spec: ingest.spec, batches: ingest.batches },
+  ]);
+  end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
+
+  begin('snapshot', 'merging under the window policy');
+  const snapshot = await light.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
+    { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
+  ]);
+  end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);
+
+  const champion = ingest.champion;
+  const unchanged =
+    champion !== null &&
+    champion.snapshotSha256 === snapshot.sha256 &&
+    champion.codeVersion === ingest.codeVersion &&
+    champion.specSha256 === ingest.specSha256;
+  if (unchanged && !input.force) {
+    log.info('Data, code and spec are those of the champion: nothing to retrain', { model, champion: champion.version });
+    return finish({
+      outcome: 'unchanged',
+      champion: champion.version,
+      snapshot: snapshot.sha256,
+      message: `champion ${champion.version} was trained on this very snapshot, code and spec; nothing to do (use force to retrain anyway)`,
+    });
+  }
+  if (snapshot.rows === 0) {
+    throw ApplicationFailure.nonRetryable(`model '${model}' has no training data: put batches under datasets/${model}/incoming/`, 'DataValidationError');
+  }
+
+  begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');
+  const preprocess: PreprocessOutput = await light.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
+    { model, spec: ingest.spec, snapshot },
+  ]);
+  end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
+
+  begin('train', `${ingest.spec.model.epochs} epochs`);
+  const train: TrainOutput = await heavy.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
+    { model, spec: ingest.spec, snapshot, preprocess },
+  ]);
+  end(`${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`);
+
+  begin('evaluate', `candidate vs ${champion ? `champion ${champion.version}` : 'no champion'} on the same holdout`);
+  const evaluation: EvaluateOutput = await heavy.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
+    { model, spec: ingest.spec, snapshot, preprocess, train, champion },
+  ]);
+  const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
+  end(evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`);
+  const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
+  if (!evaluation.gate.passed) {
+    return finish({
+      outcome: 'rejected',
+      champion: champion?.version ?? null,
+      snapshot: snapshot.sha256,
+      gate: evaluation.gate,
+      metrics,
+      message: `the candidate did not pass the gate (${failedChecks.map((c) => c.detail).join('; ')}); champion ${champion?.version ?? '(none)'} stays`,
+    });
+  }
+
+  // From here on every step that changed something has its undo on this stack.
+  const compensations: { name: string; run: () => Promise<unknown> }[] = [];
+  try {
+    begin('register', 'immutable version with artifacts, checksums and lineage');
+    const lineage = await light.register.executeWithOptions({ summary: `register a new version of ${model}` }, [
+      {
+        model,
+        spec: ingest.spec,
+        specSha256: ingest.specSha256,
+        specKey: ingest.specKey,
+        codeVersion: ingest.codeVersion,
+        trigger,
+        snapshot,
+        preprocess,
+        train,
+        evaluation,
+      },
+    ]);
+    compensations.push({ name: `unregister ${lineage.version}`, run: () => light.unregister(model, lineage.version) });
+    upsertSearchAttributes([{ key: SA_VERSION, value: lineage.version }]);
+    end(`${model}/${lineage.version}`);
+
+    begin('promote', `${lineage.version} becomes champion`);
+    compensations.push({ name: `revert promotion of ${lineage.version}`, run: () => light.revertPromotion(model, lineage.version) });
+    const aliases = await light.promote.executeWithOptions({ summary: `promote ${lineage.version} to champion` }, [
+      { model, version: lineage.version, reason: `${trigger}: gate passed` },
+    ]);
+    end(`champion ${aliases.champion}, previous ${aliases.previous ?? '(none)'}`);
+
+    return finish({
+      outcome: 'promoted',
+      version: lineage.version,
+      champion: aliases.champion,
+      snapshot: snapshot.sha256,
+      gate: evaluation.gate,
+      metrics,
+      message: `${model}/${lineage.version} promoted to champion${aliases.previous ? ` (previous: ${aliases.previous})` : ''}`,
+    });
+  } catch (error) {
+    end((error as Error).message, 'failed');
+    // Compensations must run even if the workflow is being cancelled.
+    await CancellationScope.nonCancellable(async () => {
+      for (const compensation of compensations.reverse()) {
+        begin('compensate', compensation.name);
+        try {
+          await compensation.run();
+          end(`${compensation.name}: done`);
+        } catch (undoError) {
+          end(`${compensation.name}: failed: ${(undoError as Error).message}`, 'failed');
+          log.error('Compensation failed', { model, compensation: compensation.name, error: (undoError as Error).message });
+        }
+      }
+    });
+    status.outcome = 'failed';
+    upsertSearchAttributes([{ key: SA_STAGE, value: 'failed' }]);
+    throw error;
+  }
+}
