@@ -92,6 +92,12 @@ export function createPipelineActivities(deps: ActivityDeps) {
           trigger: input.trigger,
           workflow: { id: workflowId, runId },
           metrics: input.evaluation.candidate,
+          training: {
+            epochs: input.train.epochs,
+            resumedFromEpoch: input.train.resumedFromEpoch,
+            finalLoss: input.train.finalLoss,
+            seconds: input.train.trainSeconds,
+          },
         },
         clock(),
       );

@@ -102,21 +102,21 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       const { train } = await splitSnapshot(store, spec, snapshot);
       const data = encodeRows(artifact, train);
 
+      // Resume from the newest checkpoint this run wrote. The heartbeat the server
+      // holds may lag a few epochs behind (heartbeats are throttled), so the
+      // store, not the heartbeat, says which epoch finished last.
       let resumeFrom: Checkpoint | undefined;
       const last = context.info.heartbeatDetails as TrainHeartbeat | undefined;
-      if (last?.checkpointKey) {
-        const saved = await store.getIfExists(last.checkpointKey);
-        if (saved) {
-          resumeFrom = deserialize(saved.body) as Checkpoint;
-          log.info('Resuming training from checkpoint', { epoch: resumeFrom.epoch, key: last.checkpointKey, attempt: context.info.attempt });
-        } else {
-          log.warn('Checkpoint named in the last heartbeat is gone; training from the start', { key: last.checkpointKey });
-        }
+      const saved = (await store.list(keys.checkpoints(model, runId()))).map((o) => o.key).sort();
+      const newest = saved.at(-1);
+      if (newest) {
+        resumeFrom = deserialize(await store.get(newest)) as Checkpoint;
+        log.info('Resuming training from checkpoint', { epoch: resumeFrom.epoch, key: newest, heartbeatEpoch: last?.epoch, attempt: context.info.attempt });
       }
       if (last) context.heartbeat(last); // keep it until our first epoch replaces it
 
       const started = Date.now();
-      let previousKey: string | undefined = last?.checkpointKey;
+      let previousKey: string | undefined = newest;
       const result = await runTrainingInChild(
         {
           ...data,
@@ -138,7 +138,9 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
         },
       );
       await store.put(staged + 'model.json', result.model.modelJson, { contentType: 'application/json' });
+      // The staged model supersedes the checkpoints.
       await store.put(staged + 'weights.bin', Buffer.from(result.model.weights));
+      for (const o of await store.list(keys.checkpoints(model, runId()))) await store.delete(o.key);
       const history = result.history;
       return {
         modelJsonKey: staged + 'model.json',

@@ -28,6 +28,8 @@ export interface Lineage {
   trigger: string;
   workflow: { id: string; runId: string };
   metrics: Record<string, unknown>;
+  /** How training went: a resumed run says from which epoch. */
+  training?: { epochs: number; resumedFromEpoch: number | null; finalLoss: number; seconds: number };
   artifacts: ArtifactRef[];
 }
 

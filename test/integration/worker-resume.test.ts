@@ -1,0 +1,109 @@
+/**
+ * The worker program as users run it (a separate process), killed with
+ * SIGKILL in the middle of training: a new worker resumes the training from
+ * its last checkpoint in S3 and the pipeline ends with exactly one version.
+ * Meanwhile, training in a child process leaves the worker free to answer
+ * queries and keep heartbeating.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishSpec } from '../../activities/pipeline';
+import { bootstrapWeather } from '../../src/demo/weather';
+import { startRetrain } from '../../src/temporal';
+import { pipelineStatusQuery } from '../../workflows/definitions';
+import { createHarness, uniqueId, type Harness } from './harness';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let h: Harness;
+const model = `resume-${uniqueId()}`;
+const workers: ChildProcess[] = [];
+
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PERENNIAL_TASK_QUEUE: h.config.taskQueue, PERENNIAL_LOG_LEVEL: 'WARN' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', () => undefined);
+  child.stderr!.on('data', () => undefined);
+  workers.push(child);
+  return child;
+}
+
+interface TrainHeartbeat {
+  epoch: number;
+  checkpointKey: string;
+}
+
+async function trainingHeartbeat(handle: WorkflowHandle): Promise<{ epoch: number; at: number } | null> {
+  const { raw } = await handle.describe();
+  const train = raw.pendingActivities?.find((a) => a.activityType?.name === 'train');
+  const payload = train?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return null;
+  const details = defaultPayloadConverter.fromPayload<TrainHeartbeat>(payload);
+  return { epoch: details.epoch, at: Number(train!.lastHeartbeatTime?.seconds ?? 0) };
+}
+
+beforeAll(async () => {
+  h = await createHarness();
+  const { spec } = await bootstrapWeather(h.store, { model });
+  // Long enough training to be killed in the middle of it.
+  await publishSpec(h.deps, { ...spec, model: { ...spec.model, epochs: 200, batchSize: 16 } });
+});
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  await h?.close();
+});
+
+describe('worker killed during training', () => {
+  it('answers queries and heartbeats while training, then resumes from the checkpoint after a kill, with exactly one version', async () => {
+    const first = startWorkerProcess();
+    const { handle } = await startRetrain(h.client, h.config, { model, trigger: 'manual' });
+
+    // Wait until training has checkpointed a few epochs.
+    let beat: { epoch: number; at: number } | null = null;
+    for (let i = 0; i < 240 && !(beat && beat.epoch >= 1); i++) {
+      await sleep(500);
+      beat = await trainingHeartbeat(handle);
+    }
+    expect(beat?.epoch).toBeGreaterThanOrEqual(1);
+
+    // While the training child runs, the worker's event loop answers queries
+    // (each is a workflow task) and heartbeats keep flowing.
+    for (let i = 0; i < 5; i++) {
+      const status = await handle.query(pipelineStatusQuery);
+      expect(status.stage).toBe('train');
+      await sleep(300);
+    }
+    // The SDK sends heartbeats to the server at most every 80% of the heartbeat timeout (8 s).
+    let later = await trainingHeartbeat(handle);
+    for (let i = 0; i < 40 && later!.epoch === beat!.epoch; i++) {
+      await sleep(500);
+      later = await trainingHeartbeat(handle);
+    }
+    expect(later!.epoch).toBeGreaterThan(beat!.epoch);
+
+    // Crash: no graceful shutdown, no chance to report.
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const killedAt = (await trainingHeartbeat(handle))!.epoch;
+
+    startWorkerProcess();
+    const result = await handle.result();
+    expect(result.outcome).toBe('promoted');
+    expect(result.version).toBe('v1');
+    expect(await h.registry.listVersions(model)).toEqual(['v1']);
+    const lineage = (await h.registry.getLineage(model, 'v1'))!;
+    expect(lineage.training!.resumedFromEpoch).toBeGreaterThanOrEqual(killedAt);
+    expect(lineage.training!.epochs).toBe(200);
+    // The train activity ran twice (the first attempt died with its worker).
+    const history = await handle.fetchHistory();
+    const trainStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! >= 1);
+    expect(trainStarts.some((e) => e.activityTaskStartedEventAttributes!.attempt! >= 2)).toBe(true);
+  });
+});
