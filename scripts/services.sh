@@ -125,6 +125,7 @@ case "${1:-start}" in
     say "Temporal UI: http://$TEMPORAL_UI_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"
     ;;
   stop)
+    [ -f "$RUN/worker.pid" ] && stop_one worker  # started by the demo
     stop_one temporal
     stop_one s3
     ;;

@@ -52,6 +52,14 @@ function heavyActivities() {
   });
 }
 
+/** The metrics a person looks at first. */
+function headline(metrics: Record<string, unknown>): string {
+  return ['accuracy', 'macroF1', 'rmse', 'r2']
+    .filter((k) => typeof metrics[k] === 'number')
+    .map((k) => `${k} ${(metrics[k] as number).toFixed(3)}`)
+    .join(', ');
+}
+
 export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
   const { model, trigger } = input;
   const heavy = heavyActivities();
@@ -137,7 +145,8 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     { model, spec: ingest.spec, snapshot, preprocess, train, champion },
   ]);
   const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
-  end(evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`);
+  end(`${headline(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headline(evaluation.champion)}` : ''}; ` +
+    (evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`));
   const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
   if (!evaluation.gate.passed) {
     return finish({

@@ -7,6 +7,7 @@ import { loadConfig } from '../config';
 import { Registry } from '../registry';
 import { S3Store } from '../store';
 import { detectCodeVersion } from '../temporal';
+import { selectBackend, type BackendName } from '../model';
 import { createWorkers } from './create';
 
 async function main(): Promise<void> {
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
   } catch (error) {
     throw new Error(`cannot reach Temporal at ${config.temporalAddress} (${(error as Error).message}): start it with 'npm run services' or set TEMPORAL_ADDRESS`);
   }
+  // Which tfjs backend training children will get (they pick the same way); recorded in every version's lineage.
+  const backend = await selectBackend(process.env.PERENNIAL_TF_BACKEND as BackendName | undefined, { log: () => undefined });
   const { main: mainWorker, training } = await createWorkers({
     connection,
     config,
@@ -34,7 +37,8 @@ async function main(): Promise<void> {
   });
   console.log(
     `perennial worker: task queues '${config.taskQueue}' and '${config.trainingTaskQueue}' on ${config.temporalAddress} (namespace ${config.temporalNamespace}); ` +
-      `store ${store.description}; code ${code.version}${code.dirty ? ' (dirty)' : ''}; pid ${process.pid}`,
+      `store ${store.description}; code ${code.version}${code.dirty ? ' (dirty)' : ''}; tfjs backend ${backend.name}` +
+      `${backend.notes.length ? ` (${backend.notes.join('; ')})` : ''}; pid ${process.pid}`,
   );
   await Promise.all([mainWorker.run(), training.run()]);
   await connection.close();

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm run demo`: from a fresh clone to a promoted weather model, leaving the
+# Temporal UI up to look at. Installs what is missing, starts the services and
+# a worker, puts Seattle's 2012-2015 weather into S3 as incoming batches, runs
+# the retraining pipeline and prints each stage. Stop it all: npm run services:stop
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+[ -x node_modules/.bin/tsx ] || npm ci --no-audit --no-fund
+source scripts/env.sh
+bash scripts/services.sh start
+
+RUN=${PERENNIAL_DATA:-$ROOT/.data}/run
+LOGS=${PERENNIAL_DATA:-$ROOT/.data}/logs
+if [ -f "$RUN/worker.pid" ] && kill -0 "$(cat "$RUN/worker.pid")" 2>/dev/null; then
+  echo "worker: already running (pid $(cat "$RUN/worker.pid"))"
+else
+  nohup node --import tsx src/worker/main.ts >"$LOGS/worker.log" 2>&1 &
+  echo $! >"$RUN/worker.pid"
+  echo "worker: started (pid $!, log $LOGS/worker.log)"
+fi
+
+node bin/perennial.mjs bootstrap --model weather
+node bin/perennial.mjs retrain --model weather --trigger manual --wait || status=$?
+echo
+node bin/perennial.mjs registry show --model weather || true
+echo
+echo "Temporal UI:  http://$TEMPORAL_UI_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"
+echo "The services and the worker keep running. Try: npx perennial registry list | npx perennial retrain --model weather --force --wait"
+echo "Stop everything: npm run services:stop"
+exit "${status:-0}"
