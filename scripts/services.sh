@@ -7,7 +7,7 @@
 # fresh clone, costs nothing. A `temporal` on PATH is used instead of building;
 # TEMPORAL_ADDRESS or S3_ENDPOINT pointing elsewhere means "use that one, start nothing".
 #
-# usage: scripts/services.sh start|stop|status|env
+# usage: scripts/services.sh start | stop [temporal|s3|worker] | status | env
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -125,7 +125,8 @@ case "${1:-start}" in
     say "Temporal UI: http://$TEMPORAL_UI_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"
     ;;
   stop)
-    [ -f "$RUN/worker.pid" ] && stop_one worker  # started by the demo
+    if [ -n "${2:-}" ]; then stop_one "$2"; exit 0; fi
+    if [ -f "$RUN/worker.pid" ]; then stop_one worker; fi  # started by the demo
     stop_one temporal
     stop_one s3
     ;;
@@ -139,6 +140,6 @@ case "${1:-start}" in
     env | grep -E '^(TEMPORAL_|S3_|AWS_|PERENNIAL_)' | sort
     ;;
   *)
-    die "usage: scripts/services.sh start|stop|status|env"
+    die "usage: scripts/services.sh start | stop [temporal|s3|worker] | status | env"
     ;;
 esac

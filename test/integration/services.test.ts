@@ -1,0 +1,54 @@
+/**
+ * The services script as users run it: start is idempotent, and Temporal's
+ * state survives a restart (persistent database under .data/).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRetrain } from '../../src/temporal';
+import { createHarness, uniqueId, type Harness } from './harness';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const services = (...args: string[]) => run('bash', ['scripts/services.sh', ...args], { cwd: ROOT });
+let h: Harness;
+
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('scripts/services.sh', () => {
+  it('start reuses the running services', async () => {
+    const { stdout } = await services('start');
+    expect(stdout).toMatch(/s3: already running on http:\/\/127\.0\.0\.1:7070 \(reused\)/);
+    expect(stdout).toMatch(/temporal: already running on 127\.0\.0\.1:7233 \(reused\)/);
+    expect(stdout).toContain('Temporal UI: http://127.0.0.1:8233/namespaces/default/workflows');
+  });
+
+  it('workflow histories survive a restart of the Temporal server', async () => {
+    // Only a server this script started can be restarted by it (CI's always is).
+    expect(existsSync(`${ROOT}.data/run/temporal.pid`), 'Temporal was not started by scripts/services.sh').toBe(true);
+    const worker = await h.startWorker();
+    const model = `restart-${uniqueId()}`; // no spec: the pipeline fails at once, which is all we need
+    const { handle } = await startRetrain(h.client, h.config, { model, trigger: 'manual' });
+    await expect(handle.result()).rejects.toThrow();
+    await worker.stop();
+    const before = await handle.describe();
+
+    await services('stop', 'temporal');
+    const { stdout } = await services('start');
+    expect(stdout).toMatch(/temporal: started on 127\.0\.0\.1:7233/);
+
+    await h.close();
+    h = await createHarness();
+    const after = await h.client.workflow.getHandle(handle.workflowId, before.runId).describe();
+    expect(after.status.name).toBe('FAILED');
+    expect(after.historyLength).toBe(before.historyLength);
+    expect(after.searchAttributes.PerennialModel).toEqual([model]);
+  });
+});
