@@ -1,0 +1,74 @@
+/**
+ * The data activities on the real S3 gateway, called directly (they need no
+ * workflow context): bad rows within the error budget are quarantined and the
+ * rest is used; snapshots are content-addressed and built once.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatasetActivities, listNewBatches } from '../../activities/datasets';
+import { formatCsv, formatJsonl } from '../../src/data';
+import { bootstrapWeather, weatherRows } from '../../src/demo/weather';
+import type { ModelSpec } from '../../src/spec';
+import { keys, sha256 } from '../../src/store';
+import { createHarness, uniqueId, type Harness } from './harness';
+
+let h: Harness;
+let spec: ModelSpec;
+const model = `data-${uniqueId()}`;
+
+beforeAll(async () => {
+  h = await createHarness();
+  ({ spec } = await bootstrapWeather(h.store, { model, years: [] }));
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('validate and snapshot on S3', () => {
+  it('quarantines the bad rows of a batch within the error budget and keeps the others', async () => {
+    const { columns, rows } = await weatherRows('Seattle');
+    const year = rows.filter((r) => String(r[1]).startsWith('2013-')).map((r) => [...r]);
+    year[9]![columns.indexOf('wind')] = '-3'; // below the schema's minimum 0: file row 11
+    await h.store.put(`${keys.incoming(model)}2013.csv`, formatCsv(columns, year));
+    const batches = await listNewBatches(h.store, model, null);
+    expect(batches.map((b) => b.key)).toEqual([`${keys.incoming(model)}2013.csv`]);
+
+    const activities = createDatasetActivities(h.deps);
+    const env = new MockActivityEnvironment(); // an activity context (logger, heartbeats); the services are real
+    const validate = (input: Parameters<typeof activities.validate>[0]) => env.run(activities.validate, input);
+    const snapshot = (input: Parameters<typeof activities.snapshot>[0]) => env.run(activities.snapshot, input);
+    const out = await validate({ model, spec, batches });
+    expect(out.rowsAccepted).toBe(364);
+    expect(out.rowsRejected).toBe(1);
+    const quarantine = JSON.parse((await h.store.get(out.accepted[0]!.quarantineKey!)).toString());
+    expect(quarantine.rows).toEqual([11]);
+    expect(quarantine.errors[0]).toMatchObject({ row: 11, column: 'wind', reason: '-3 is below the minimum 0' });
+    // The batch stays in incoming: its good rows are used, and the manifest records it.
+    expect(await h.store.head(`${keys.incoming(model)}2013.csv`)).not.toBeNull();
+
+    const first = await snapshot({ model, spec, base: null, accepted: out.accepted });
+    expect(first.created).toBe(true);
+    expect(first.rows).toBe(364);
+    expect(sha256(await h.store.get(first.key))).toBe(first.sha256);
+
+    // Validating and snapshotting the same batch again (a retry) changes nothing.
+    const again = await validate({ model, spec, batches });
+    const second = await snapshot({ model, spec, base: null, accepted: again.accepted });
+    expect(second).toMatchObject({ created: false, sha256: first.sha256, rows: 364 });
+    expect((await h.store.list(`datasets/${model}/snapshots/`)).length).toBe(2); // the CSV and its manifest
+
+    // Other bytes (the good rows as JSON Lines) are a new batch relative to that snapshot.
+    const asJsonl = formatJsonl(columns, year.filter((_, i) => i !== 9).map((r) => r.map((c, j) => (j >= 2 && j <= 5 ? Number(c) : c))));
+    await h.store.put(`${keys.incoming(model)}2013-copy.jsonl`, asJsonl);
+    const next = await listNewBatches(h.store, model, first);
+    expect(next.map((b) => b.key)).toEqual([`${keys.incoming(model)}2013-copy.jsonl`]);
+  });
+
+  it('the same content under another name is not a new batch', async () => {
+    const body = await h.store.get(`${keys.incoming(model)}2013.csv`);
+    await h.store.put(`${keys.incoming(model)}2013-again.csv`, body);
+    const base = { sha256: 'x', key: 'x', rows: 0, batches: [{ key: `${keys.incoming(model)}2013.csv`, sha256: sha256(body), bytes: body.length }] };
+    const batches = await listNewBatches(h.store, model, base);
+    expect(batches.map((b) => b.key)).not.toContain(`${keys.incoming(model)}2013-again.csv`);
+  });
+});
