@@ -42,8 +42,23 @@ export async function listNewBatches(store: ObjectStore, model: string, base: Sn
   return batches;
 }
 
+// Snapshots are content-addressed, so a parsed one can be kept: preprocess,
+// train and evaluate of one run read the same snapshot on the same worker.
+const snapshotCache = new Map<string, TypedRow[]>();
+const SNAPSHOT_CACHE_SIZE = 4;
+
 /** Reads a snapshot back as typed rows (it was written from validated rows, so it validates). */
 export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snapshot: { key: string }): Promise<TypedRow[]> {
+  const cacheKey = `${store.description}|${snapshot.key}|${schemaSha(spec)}`;
+  const cached = snapshotCache.get(cacheKey);
+  if (cached) return cached.map((row) => ({ ...row }));
+  const rows = await parseSnapshot(store, spec, snapshot);
+  snapshotCache.set(cacheKey, rows);
+  if (snapshotCache.size > SNAPSHOT_CACHE_SIZE) snapshotCache.delete(snapshotCache.keys().next().value!);
+  return rows.map((row) => ({ ...row }));
+}
+
+async function parseSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: { key: string }): Promise<TypedRow[]> {
   const table = parseCsv(await store.get(snapshot.key), snapshot.key, { onRowError: 'throw' });
   const result = validateTable(table, spec.schema);
   if (result.batchErrors.length > 0 || result.errors.length > 0) {
