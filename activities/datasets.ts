@@ -20,7 +20,7 @@ import type { ModelSpec } from '../src/spec';
 import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
 import type { ActivityDeps } from './deps';
 
-const DATA_SUFFIX = /\.(csv|jsonl|ndjson|parquet)$/i;
+const DATA_SUFFIX = /\.(csv|jsonl|ndjson|parquet)(\.gz)?$/i;
 
 export interface SnapshotManifest extends SnapshotRef {
   createdAt: string;

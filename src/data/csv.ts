@@ -13,9 +13,9 @@ export interface ParseOptions {
 export function parseCsv(text: string | Buffer, source: string, options: ParseOptions = {}): RawTable {
   const content = typeof text === 'string' ? text : text.toString('utf8');
   if (content.trim() === '') throw new DataError('the file is empty (no header, no rows)', { source });
-  let records: { record: string[]; info: { lines: number } }[];
+  let records: { record: string[]; raw: string; info: { lines: number } }[];
   try {
-    records = parse(content, { relax_column_count: true, skip_empty_lines: true, info: true, bom: true, trim: true }) as never;
+    records = parse(content, { relax_column_count: true, skip_empty_lines: true, info: true, raw: true, bom: true, trim: true }) as never;
   } catch (error) {
     const e = error as { lines?: number; message: string };
     throw new DataError(`not valid CSV: ${e.message}`, { source, row: e.lines });
@@ -25,15 +25,18 @@ export function parseCsv(text: string | Buffer, source: string, options: ParseOp
   if (duplicate !== undefined) throw new DataError(`the header names column '${duplicate}' twice`, { source, row: 1 });
   const table: RawTable = { source, columns: header, rows: [], rowNumbers: [], rowErrors: [] };
   for (let i = 1; i < records.length; i++) {
-    const { record, info } = records[i]!;
+    const { record, raw, info } = records[i]!;
+    // info.lines is where the record ends; a quoted field may span lines, and users count from where it starts.
+    const body = raw.replace(/^(\r?\n)+/, '').replace(/\r?\n$/, '');
+    const line = info.lines - (body.match(/\n/g)?.length ?? 0);
     if (record.length !== header.length) {
-      const error: RowError = { source, row: info.lines, reason: `expected ${header.length} fields, found ${record.length}` };
+      const error: RowError = { source, row: line, reason: `expected ${header.length} fields, found ${record.length}` };
       if (options.onRowError === 'throw') throw new DataError(error.reason, error);
       table.rowErrors.push(error);
       continue;
     }
     table.rows.push(record.map((value): Cell => (value === '' ? null : value)));
-    table.rowNumbers.push(info.lines);
+    table.rowNumbers.push(line);
   }
   return table;
 }
@@ -43,7 +46,8 @@ export function formatCsv(columns: string[], rows: Cell[][]): string {
   const quote = (cell: Cell): string => {
     if (cell === null) return '';
     const text = String(cell);
-    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    // Quote what the reader would otherwise change: separators, quotes, line breaks, edge spaces.
+    return /[",\n\r]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   const lines = [columns.map(quote).join(',')];
   for (const row of rows) lines.push(row.map(quote).join(','));

@@ -7,7 +7,7 @@ import type { ParseOptions } from './csv';
  * object is a row error naming its line.
  */
 export function parseJsonl(text: string | Buffer, source: string, options: ParseOptions = {}): RawTable {
-  const content = typeof text === 'string' ? text : text.toString('utf8');
+  const content = (typeof text === 'string' ? text : text.toString('utf8')).replace(/^\uFEFF/, '');
   if (content.trim() === '') throw new DataError('the file is empty (no rows)', { source });
   const table: RawTable = { source, columns: [], rows: [], rowNumbers: [], rowErrors: [] };
   const objects: { line: number; value: Record<string, unknown> }[] = [];

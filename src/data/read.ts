@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parseCsv, type ParseOptions } from './csv';
 import { parseJsonl } from './jsonl';
 import { readParquet } from './parquet';
@@ -8,7 +9,7 @@ import { DataError, type RawTable } from './table';
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
 
 export function formatOf(name: string): DataFormat {
-  const ext = extname(name.replace(/\.gz$/, '')).toLowerCase();
+  const ext = extname(name.replace(/\.gz$/i, '')).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.parquet') return 'parquet';
@@ -19,6 +20,13 @@ export function formatOf(name: string): DataFormat {
 export async function parseTable(bytes: Buffer, source: string, options: ParseOptions = {}): Promise<RawTable> {
   const format = formatOf(source);
   if (bytes.length === 0) throw new DataError('the file is empty', { source });
+  if (/\.gz$/i.test(source)) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (error) {
+      throw new DataError(`named .gz but not gzip data: ${(error as Error).message}`, { source });
+    }
+  }
   if (format === 'csv') return parseCsv(bytes, source, options);
   if (format === 'jsonl') return parseJsonl(bytes, source, options);
   return readParquet(bytes, source);

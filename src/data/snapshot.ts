@@ -33,8 +33,9 @@ export function sortRows(rows: TypedRow[], columns: string[], timeColumn: string
 export function applyWindow(sorted: TypedRow[], policy: WindowPolicy, timeColumn: string): TypedRow[] {
   if (policy.kind === 'all' || sorted.length === 0) return sorted;
   if (policy.kind === 'rows') return sorted.slice(Math.max(0, sorted.length - policy.maxRows));
-  const newest = timeOf(sorted[sorted.length - 1]!, timeColumn);
-  const from = newest - (policy.days - 1) * DAY_MS;
+  // Whole calendar days (UTC): the newest row's day and the days-1 before it.
+  const newestDay = Math.floor(timeOf(sorted[sorted.length - 1]!, timeColumn) / DAY_MS) * DAY_MS;
+  const from = newestDay - (policy.days - 1) * DAY_MS;
   return sorted.filter((row) => timeOf(row, timeColumn) >= from);
 }
 

@@ -76,7 +76,7 @@ export function validateTable(table: RawTable, schema: TableSchema): ValidationR
     let rejected = false;
     schema.fields.forEach((field, i) => {
       const cell = row[positions[i]!] ?? null;
-      if (cell === null) result.missing[field.name]! += 1;
+      if (cell === null || (typeof cell === 'string' && cell.trim() === '')) result.missing[field.name]! += 1;
       const { value, problem } = checkCell(field, cell);
       typed[field.name] = value;
       if (problem !== undefined) {

@@ -55,27 +55,37 @@ export class Registry {
   ): Promise<Lineage> {
     const existing = await this.findByRun(model, lineage.workflow.runId);
     if (existing) return existing;
+    const runId = lineage.workflow.runId;
     const taken = await this.store.list(keys.versions(model));
-    let next = 1 + Math.max(0, ...taken.map((o) => versionNumber(o.key.split('/').at(-2) ?? '')).filter(Number.isFinite));
+    // A retry after a crash between claim and commit finds its own claim and finishes that version.
+    let next = (await this.unfinishedClaimOf(model, runId, taken.map((o) => o.key))) ?? 1 + Math.max(0, ...taken.map((o) => versionNumber(o.key.split('/').at(-2) ?? '')).filter(Number.isFinite));
     for (;;) {
       const version = `v${next}`;
       const prefix = keys.version(model, version);
       // Claim the number first so two writers never share a folder.
       try {
-        await putJson(this.store, prefix + 'claim.json', { runId: lineage.workflow.runId, at: now.toISOString() }, { ifNoneMatch: true });
+        await putJson(this.store, prefix + 'claim.json', { runId, at: now.toISOString() }, { ifNoneMatch: true });
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
         const claim = await getJsonIfExists<{ runId: string }>(this.store, prefix + 'claim.json');
-        if (claim?.value.runId !== lineage.workflow.runId) {
+        if (claim?.value.runId !== runId) {
           next += 1;
           continue;
         }
       }
+      // Artifacts are create-once too: if an earlier (or concurrent) attempt of this run
+      // wrote one already, the lineage describes the bytes that are stored, not ours.
       const refs: ArtifactRef[] = [];
       for (const artifact of artifacts) {
         const key = prefix + artifact.name;
-        await this.store.put(key, artifact.body);
-        refs.push({ name: artifact.name, key, sha256: sha256(artifact.body), bytes: artifact.body.length });
+        let body = artifact.body;
+        try {
+          await this.store.put(key, body, { ifNoneMatch: true });
+        } catch (error) {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+          body = await this.store.get(key);
+        }
+        refs.push({ name: artifact.name, key, sha256: sha256(body), bytes: body.length });
       }
       const record: Lineage = { ...lineage, version, createdAt: now.toISOString(), artifacts: refs };
       try {
@@ -84,11 +94,26 @@ export class Registry {
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Our own earlier attempt committed it: return what is there.
         const committed = await this.getLineage(model, version);
-        if (committed?.workflow.runId === lineage.workflow.runId) return committed;
+        if (committed?.workflow.runId === runId) return committed;
         throw error;
       }
       return record;
     }
+  }
+
+  /** The number of a version this run claimed but never committed, if any. */
+  private async unfinishedClaimOf(model: string, runId: string, keysInVersions: string[]): Promise<number | undefined> {
+    const folders = new Map<string, boolean>();
+    for (const key of keysInVersions) {
+      const folder = key.split('/').at(-2)!;
+      folders.set(folder, (folders.get(folder) ?? false) || key.endsWith('/lineage.json'));
+    }
+    for (const [folder, committed] of folders) {
+      if (committed || !VERSION.test(folder)) continue;
+      const claim = await getJsonIfExists<{ runId: string }>(this.store, keys.version(model, folder) + 'claim.json');
+      if (claim?.value.runId === runId) return versionNumber(folder);
+    }
+    return undefined;
   }
 
   /** Reads a version's artifacts, each checked against the sha256 in its lineage. */
@@ -167,8 +192,9 @@ export class Registry {
   revertPromotion(model: string, version: string, by: string, now: Date): Promise<Aliases> {
     return this.updateAliases(model, (a) => {
       if (a.champion !== version) return null;
-      const promotion = [...a.history].reverse().find((h) => h.action === 'promote' && h.to === version && h.by === by);
-      if (!promotion) return null;
+      // Only if the last move of the champion is this run's promotion: anything later wins.
+      const promotion = [...a.history].reverse().find((h) => h.to === a.champion);
+      if (!promotion || promotion.action !== 'promote' || promotion.by !== by) return null;
       const before = [...a.history].reverse().find((h) => h.to === promotion.from && h !== promotion && h.action === 'promote');
       a.history.push({ at: now.toISOString(), action: 'revert-promotion', from: version, to: promotion.from, by, reason: 'pipeline failed after promotion' });
       a.champion = promotion.from;

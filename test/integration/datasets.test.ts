@@ -9,6 +9,7 @@ import { createDatasetActivities, listNewBatches } from '../../activities/datase
 import { formatCsv, formatJsonl } from '../../src/data';
 import { bootstrapWeather, weatherRows } from '../../src/demo/weather';
 import type { ModelSpec } from '../../src/spec';
+import type { SnapshotInput, SnapshotOutput, ValidateInput, ValidateOutput } from '../../activities/types';
 import { keys, sha256 } from '../../src/store';
 import { createHarness, uniqueId, type Harness } from './harness';
 
@@ -35,8 +36,8 @@ describe('validate and snapshot on S3', () => {
 
     const activities = createDatasetActivities(h.deps);
     const env = new MockActivityEnvironment(); // an activity context (logger, heartbeats); the services are real
-    const validate = (input: Parameters<typeof activities.validate>[0]) => env.run(activities.validate, input);
-    const snapshot = (input: Parameters<typeof activities.snapshot>[0]) => env.run(activities.snapshot, input);
+    const validate = (input: ValidateInput) => env.run(activities.validate, input) as Promise<ValidateOutput>;
+    const snapshot = (input: SnapshotInput) => env.run(activities.snapshot, input) as Promise<SnapshotOutput>;
     const out = await validate({ model, spec, batches });
     expect(out.rowsAccepted).toBe(364);
     expect(out.rowsRejected).toBe(1);

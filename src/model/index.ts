@@ -1,0 +1,6 @@
+export * from './backend';
+export * from './params';
+export * from './mlp';
+export * from './checkpoint-bytes';
+
+export * from './child';

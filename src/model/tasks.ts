@@ -1,0 +1,130 @@
+/** The work a training child process can do, shared by the parent (child.ts) and the child (train-child.ts). */
+import type { BackendName } from './backend';
+import { selectBackend } from './backend';
+import { classificationMetrics, majorityBaseline, meanBaseline, regressionMetrics, type Baseline, type Metrics } from '../metrics';
+import { decodeRegression, type FittedLabels } from '../preprocess/labels';
+import { loadModel, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts, type TrainInput } from './mlp';
+
+export interface ChildTrainInput extends TrainInput {
+  backend?: BackendName;
+}
+
+export interface ChildTrainResult {
+  model: ModelArtifacts;
+  history: EpochRecord[];
+  backend: BackendName;
+  resumedFromEpoch: number | null;
+}
+
+export interface EpochProgress {
+  epoch: number;
+  logs: EpochLogs;
+  checkpoint: Checkpoint;
+}
+
+export interface ChildPredictInput {
+  model: ModelArtifacts;
+  /** Row-major features (rows x the model's input columns). */
+  x: Float32Array;
+  backend?: BackendName;
+  chunkRows?: number;
+}
+
+export interface ChildPredictResult {
+  /** Probabilities (rows x classes) or values (one per row). */
+  output: Float32Array;
+  rows: number;
+  outputs: number;
+  backend: BackendName;
+  seconds: number;
+}
+
+export interface ChildEvaluateInput {
+  model: ModelArtifacts;
+  x: Float32Array;
+  /** Targets as the model learned them (encodeLabels output). */
+  y: Int32Array | Float32Array | number[];
+  /** The fitted labels: class names, or the regression scaling (metrics are then in label units). */
+  labels: FittedLabels;
+  /** Training targets (same encoding) for the baseline; default: y. */
+  yTrain?: Int32Array | Float32Array | number[];
+  backend?: BackendName;
+}
+
+export interface ChildEvaluateResult {
+  metrics: Metrics;
+  baseline: Baseline;
+  backend: BackendName;
+  rows: number;
+  seconds: number;
+}
+
+/** Task name -> input, progress and result types. */
+export interface ChildTasks {
+  train: { input: ChildTrainInput; progress: EpochProgress; result: ChildTrainResult };
+  predict: { input: ChildPredictInput; progress: never; result: ChildPredictResult };
+  evaluate: { input: ChildEvaluateInput; progress: never; result: ChildEvaluateResult };
+  /** Loads the backend and answers: measures child start-up. */
+  ping: { input: { backend?: BackendName }; progress: never; result: { backend: BackendName } };
+}
+export type ChildTaskName = keyof ChildTasks;
+
+/** Runs a task in the current process (the child calls this; tests may too). */
+export async function runTask<K extends ChildTaskName>(
+  task: K,
+  input: ChildTasks[K]['input'],
+  progress: (p: ChildTasks[K]['progress']) => Promise<void> | void,
+): Promise<ChildTasks[K]['result']> {
+  switch (task) {
+    case 'train': {
+      const i = input as ChildTrainInput;
+      const backend = await selectBackend(i.backend);
+      const r = await train({
+        ...i,
+        tf: backend.tf,
+        onEpoch: (epoch, logs, checkpoint) => (progress as (p: EpochProgress) => Promise<void> | void)({ epoch, logs, checkpoint }),
+      });
+      r.model.dispose();
+      const result: ChildTrainResult = { model: r.artifacts, history: r.history, backend: backend.name, resumedFromEpoch: r.resumedFromEpoch };
+      return result as ChildTasks[K]['result'];
+    }
+    case 'predict': {
+      const i = input as ChildPredictInput;
+      const backend = await selectBackend(i.backend);
+      const started = performance.now();
+      const model = await loadModel(backend.tf, i.model);
+      const output = await predict(model, i.x, { tf: backend.tf, chunkRows: i.chunkRows });
+      const outputs = Number(model.outputs[0]?.shape[1] ?? 1);
+      model.dispose();
+      const result: ChildPredictResult = { output, rows: output.length / outputs, outputs, backend: backend.name, seconds: (performance.now() - started) / 1000 };
+      return result as ChildTasks[K]['result'];
+    }
+    case 'evaluate': {
+      const i = input as ChildEvaluateInput;
+      const backend = await selectBackend(i.backend);
+      const started = performance.now();
+      const model = await loadModel(backend.tf, i.model);
+      const output = await predict(model, i.x, { tf: backend.tf });
+      model.dispose();
+      let metrics: Metrics;
+      let baseline: Baseline;
+      if (i.labels.kind === 'classification') {
+        metrics = classificationMetrics(i.y, output, i.labels.classes);
+        baseline = majorityBaseline(i.y, i.labels.classes, i.yTrain);
+      } else {
+        const labels = i.labels;
+        const yTrue = decodeRegression(labels, i.y);
+        metrics = regressionMetrics(yTrue, decodeRegression(labels, output));
+        baseline = meanBaseline(yTrue, i.yTrain ? decodeRegression(labels, i.yTrain) : undefined);
+      }
+      const result: ChildEvaluateResult = { metrics, baseline, backend: backend.name, rows: i.y.length, seconds: (performance.now() - started) / 1000 };
+      return result as ChildTasks[K]['result'];
+    }
+    case 'ping': {
+      const backend = await selectBackend((input as { backend?: BackendName }).backend);
+      return { backend: backend.name } as ChildTasks[K]['result'];
+    }
+    default:
+      throw new Error(`unknown child task '${String(task)}'`);
+  }
+}

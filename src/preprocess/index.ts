@@ -1,0 +1,3 @@
+export * from './spec';
+export * from './preprocessor';
+export * from './labels';

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, TASK_QUEUE, workflowUrl } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('defaults to the local services that npm run services starts', () => {
+    expect(loadConfig({})).toEqual({
+      temporalAddress: '127.0.0.1:7233',
+      temporalNamespace: 'default',
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      taskQueue: 'perennial',
+      trainingTaskQueue: 'perennial-training',
+      s3: {
+        endpoint: 'http://127.0.0.1:7070',
+        bucket: 'perennial',
+        region: 'us-east-1',
+        accessKeyId: 'perennial',
+        secretAccessKey: 'perennial-secret',
+        forcePathStyle: true,
+      },
+    });
+    expect(TASK_QUEUE).toBe('perennial');
+  });
+
+  it('takes every value from the environment', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.prod:7233',
+      TEMPORAL_NAMESPACE: 'ml',
+      TEMPORAL_UI_URL: 'https://ui.example.com',
+      PERENNIAL_TASK_QUEUE: 'ml-jobs',
+      S3_ENDPOINT: 'https://s3.example.com',
+      S3_BUCKET: 'models',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AK',
+      AWS_SECRET_ACCESS_KEY: 'SK',
+    });
+    expect(config).toEqual({
+      temporalAddress: 'temporal.prod:7233',
+      temporalNamespace: 'ml',
+      temporalUiUrl: 'https://ui.example.com',
+      taskQueue: 'ml-jobs',
+      trainingTaskQueue: 'ml-jobs-training',
+      s3: { endpoint: 'https://s3.example.com', bucket: 'models', region: 'eu-west-1', accessKeyId: 'AK', secretAccessKey: 'SK', forcePathStyle: true },
+    });
+  });
+
+  it('builds the UI address from host and port when no URL is given', () => {
+    expect(loadConfig({ TEMPORAL_UI_HOST: 'ui.local', TEMPORAL_UI_PORT: '9000' }).temporalUiUrl).toBe('http://ui.local:9000');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://x', TEMPORAL_UI_HOST: 'ignored' }).temporalUiUrl).toBe('https://x');
+  });
+
+  it("S3_ENDPOINT=aws means AWS itself: no endpoint, virtual-hosted style, the SDK's credential chain", () => {
+    const { s3 } = loadConfig({ S3_ENDPOINT: 'aws' });
+    expect(s3.endpoint).toBeUndefined();
+    expect(s3.forcePathStyle).toBe(false);
+    expect(s3.accessKeyId).toBeUndefined();
+    expect(s3.secretAccessKey).toBeUndefined();
+  });
+
+  it('does not hand the local keys to another store', () => {
+    const { s3 } = loadConfig({ S3_ENDPOINT: 'https://s3.example.com' });
+    expect(s3.accessKeyId).toBeUndefined();
+    expect(s3.secretAccessKey).toBeUndefined();
+  });
+
+  it('S3_FORCE_PATH_STYLE=false turns path style off', () => {
+    expect(loadConfig({ S3_FORCE_PATH_STYLE: 'false' }).s3.forcePathStyle).toBe(false);
+    expect(loadConfig({ S3_FORCE_PATH_STYLE: 'true' }).s3.forcePathStyle).toBe(true);
+  });
+
+  it('falls back to AWS_DEFAULT_REGION, AWS_REGION first', () => {
+    expect(loadConfig({ AWS_DEFAULT_REGION: 'ap-south-1' }).s3.region).toBe('ap-south-1');
+    expect(loadConfig({ AWS_REGION: 'eu-north-1', AWS_DEFAULT_REGION: 'ap-south-1' }).s3.region).toBe('eu-north-1');
+  });
+});
+
+describe('workflowUrl', () => {
+  const config = loadConfig({});
+
+  it('encodes the slashes of a workflow id', () => {
+    expect(workflowUrl(config, 'retrain/weather/manual')).toBe('http://127.0.0.1:8233/namespaces/default/workflows/retrain%2Fweather%2Fmanual');
+  });
+
+  it('points at the run history when a run id is given', () => {
+    expect(workflowUrl(config, 'monitor/weather', '0193-abcd')).toBe('http://127.0.0.1:8233/namespaces/default/workflows/monitor%2Fweather/0193-abcd/history');
+  });
+
+  it('encodes the namespace and other characters too', () => {
+    const custom = loadConfig({ TEMPORAL_NAMESPACE: 'ml team', TEMPORAL_UI_URL: 'https://ui.example.com' });
+    expect(workflowUrl(custom, 'canary/weather/v3?x=1#y')).toBe('https://ui.example.com/namespaces/ml%20team/workflows/canary%2Fweather%2Fv3%3Fx%3D1%23y');
+  });
+});
