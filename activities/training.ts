@@ -159,24 +159,23 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       const artifact = await getJson<PreprocessorArtifact>(store, preprocess.preprocessorKey);
       const yTrain = encodeLabels(artifact.labels, split.train);
       const candidateModel = modelArtifactsFrom(await store.get(train.modelJsonKey), await store.get(train.weightsKey));
-      const candidate = await score(artifact, candidateModel, split.holdout, yTrain);
-      Context.current().heartbeat('candidate scored');
-
-      let championMetrics: Metrics | null = null;
-      if (champion) {
+      const scoreChampion = async (): Promise<Metrics | null> => {
+        if (!champion) return null;
         // Checksums are verified before the champion is loaded.
         const { artifacts } = await registry.loadArtifacts(model, champion.version);
         const championArtifact = JSON.parse(artifacts.get('preprocessor.json')!.toString('utf8')) as PreprocessorArtifact;
         const championModel = modelArtifactsFrom(artifacts.get('model.json')!, artifacts.get('weights.bin')!);
         try {
-          championMetrics = (await score(championArtifact, championModel, split.holdout, encodeLabels(championArtifact.labels, split.train))).metrics;
+          return (await score(championArtifact, championModel, split.holdout, encodeLabels(championArtifact.labels, split.train))).metrics;
         } catch (error) {
           throw ApplicationFailure.nonRetryable(
-            `champion ${model}/${champion.version} cannot score the new holdout (${(error as Error).message}); a spec change that breaks the champion needs --force with a gate without maxRegression`,
+            `champion ${model}/${champion.version} cannot score the holdout rows (${(error as Error).message}): its classes or features no longer match the data; fix the data or the spec`,
             'DataValidationError',
           );
         }
-      }
+      };
+      // Both models score at once, each in its own child (two cores).
+      const [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.holdout, yTrain), scoreChampion()]);
       const gate = applyGate(candidate.metrics, championMetrics, spec.evaluation.gate, candidate.baseline);
       const baselineValue = candidate.baseline.task === 'classification' ? candidate.baseline.accuracy : candidate.baseline.rmse;
       const report = {
