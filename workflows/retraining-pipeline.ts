@@ -93,127 +93,134 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     return { model, trigger, stages: status.stages, ...result };
   };
 
-  begin('ingest', 'looking for new batches');
-  const ingest = await light.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
-  end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
-
-  begin('validate', `${ingest.batches.length} batch(es)`);
-  const validated = await light.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
-    { model, spec: ingest.spec, batches: ingest.batches },
-  ]);
-  end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
-
-  begin('snapshot', 'merging under the window policy');
-  const snapshot = await light.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
-    { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
-  ]);
-  end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);
-
-  const champion = ingest.champion;
-  const unchanged =
-    champion !== null &&
-    champion.snapshotSha256 === snapshot.sha256 &&
-    champion.codeVersion === ingest.codeVersion &&
-    champion.specSha256 === ingest.specSha256;
-  if (unchanged && !input.force) {
-    log.info('Data, code and spec are those of the champion: nothing to retrain', { model, champion: champion.version });
-    return finish({
-      outcome: 'unchanged',
-      champion: champion.version,
-      snapshot: snapshot.sha256,
-      message: `champion ${champion.version} was trained on this very snapshot, code and spec; nothing to do (use force to retrain anyway)`,
-    });
-  }
-  if (snapshot.rows === 0) {
-    throw ApplicationFailure.nonRetryable(`model '${model}' has no training data: put batches under datasets/${model}/incoming/`, 'DataValidationError');
-  }
-
-  begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');
-  const preprocess: PreprocessOutput = await light.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
-    { model, spec: ingest.spec, snapshot },
-  ]);
-  end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
-
-  begin('train', `${ingest.spec.model.epochs} epochs`);
-  const train: TrainOutput = await heavy.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
-    { model, spec: ingest.spec, snapshot, preprocess },
-  ]);
-  end(`${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`);
-
-  begin('evaluate', `candidate vs ${champion ? `champion ${champion.version}` : 'no champion'} on the same holdout`);
-  const evaluation: EvaluateOutput = await heavy.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
-    { model, spec: ingest.spec, snapshot, preprocess, train, champion },
-  ]);
-  const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
-  end(`${headline(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headline(evaluation.champion)}` : ''}; ` +
-    (evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`));
-  const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
-  if (!evaluation.gate.passed) {
-    return finish({
-      outcome: 'rejected',
-      champion: champion?.version ?? null,
-      snapshot: snapshot.sha256,
-      gate: evaluation.gate,
-      metrics,
-      message: `the candidate did not pass the gate (${failedChecks.map((c) => c.detail).join('; ')}); champion ${champion?.version ?? '(none)'} stays`,
-    });
-  }
-
-  // From here on every step that changed something has its undo on this stack.
-  const compensations: { name: string; run: () => Promise<unknown> }[] = [];
   try {
-    begin('register', 'immutable version with artifacts, checksums and lineage');
-    const lineage = await light.register.executeWithOptions({ summary: `register a new version of ${model}` }, [
-      {
-        model,
-        spec: ingest.spec,
-        specSha256: ingest.specSha256,
-        specKey: ingest.specKey,
-        codeVersion: ingest.codeVersion,
-        trigger,
-        snapshot,
-        preprocess,
-        train,
-        evaluation,
-      },
-    ]);
-    compensations.push({ name: `unregister ${lineage.version}`, run: () => light.unregister(model, lineage.version) });
-    upsertSearchAttributes([{ key: SA_VERSION, value: lineage.version }]);
-    end(`${model}/${lineage.version}`);
+    begin('ingest', 'looking for new batches');
+    const ingest = await light.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
+    end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
 
-    begin('promote', `${lineage.version} becomes champion`);
-    compensations.push({ name: `revert promotion of ${lineage.version}`, run: () => light.revertPromotion(model, lineage.version) });
-    const aliases = await light.promote.executeWithOptions({ summary: `promote ${lineage.version} to champion` }, [
-      { model, version: lineage.version, reason: `${trigger}: gate passed` },
+    begin('validate', `${ingest.batches.length} batch(es)`);
+    const validated = await light.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
+      { model, spec: ingest.spec, batches: ingest.batches },
     ]);
-    end(`champion ${aliases.champion}, previous ${aliases.previous ?? '(none)'}`);
+    end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
 
-    return finish({
-      outcome: 'promoted',
-      version: lineage.version,
-      champion: aliases.champion,
-      snapshot: snapshot.sha256,
-      gate: evaluation.gate,
-      metrics,
-      message: `${model}/${lineage.version} promoted to champion${aliases.previous ? ` (previous: ${aliases.previous})` : ''}`,
-    });
-  } catch (error) {
-    end((error as Error).message, 'failed');
-    // Compensations must run even if the workflow is being cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      for (const compensation of compensations.reverse()) {
-        begin('compensate', compensation.name);
-        try {
-          await compensation.run();
-          end(`${compensation.name}: done`);
-        } catch (undoError) {
-          end(`${compensation.name}: failed: ${(undoError as Error).message}`, 'failed');
-          log.error('Compensation failed', { model, compensation: compensation.name, error: (undoError as Error).message });
+    begin('snapshot', 'merging under the window policy');
+    const snapshot = await light.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
+      { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
+    ]);
+    end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);
+
+    const champion = ingest.champion;
+    const unchanged =
+      champion !== null &&
+      champion.snapshotSha256 === snapshot.sha256 &&
+      champion.codeVersion === ingest.codeVersion &&
+      champion.specSha256 === ingest.specSha256;
+    if (unchanged && !input.force) {
+      log.info('Data, code and spec are those of the champion: nothing to retrain', { model, champion: champion.version });
+      return finish({
+        outcome: 'unchanged',
+        champion: champion.version,
+        snapshot: snapshot.sha256,
+        message: `champion ${champion.version} was trained on this very snapshot, code and spec; nothing to do (use force to retrain anyway)`,
+      });
+    }
+    if (snapshot.rows === 0) {
+      throw ApplicationFailure.nonRetryable(`model '${model}' has no training data: put batches under datasets/${model}/incoming/`, 'DataValidationError');
+    }
+
+    begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');
+    const preprocess: PreprocessOutput = await light.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
+      { model, spec: ingest.spec, snapshot },
+    ]);
+    end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
+
+    begin('train', `${ingest.spec.model.epochs} epochs`);
+    const train: TrainOutput = await heavy.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
+      { model, spec: ingest.spec, snapshot, preprocess },
+    ]);
+    end(`${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`);
+
+    begin('evaluate', `candidate vs ${champion ? `champion ${champion.version}` : 'no champion'} on the same holdout`);
+    const evaluation: EvaluateOutput = await heavy.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
+      { model, spec: ingest.spec, snapshot, preprocess, train, champion },
+    ]);
+    const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
+    end(`${headline(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headline(evaluation.champion)}` : ''}; ` +
+      (evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`));
+    const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
+    if (!evaluation.gate.passed) {
+      return finish({
+        outcome: 'rejected',
+        champion: champion?.version ?? null,
+        snapshot: snapshot.sha256,
+        gate: evaluation.gate,
+        metrics,
+        message: `the candidate did not pass the gate (${failedChecks.map((c) => c.detail).join('; ')}); champion ${champion?.version ?? '(none)'} stays`,
+      });
+    }
+
+    // From here on every step that changed something has its undo on this stack.
+    const compensations: { name: string; run: () => Promise<unknown> }[] = [];
+    try {
+      begin('register', 'immutable version with artifacts, checksums and lineage');
+      const lineage = await light.register.executeWithOptions({ summary: `register a new version of ${model}` }, [
+        {
+          model,
+          spec: ingest.spec,
+          specSha256: ingest.specSha256,
+          specKey: ingest.specKey,
+          codeVersion: ingest.codeVersion,
+          trigger,
+          snapshot,
+          preprocess,
+          train,
+          evaluation,
+        },
+      ]);
+      compensations.push({ name: `unregister ${lineage.version}`, run: () => light.unregister(model, lineage.version) });
+      upsertSearchAttributes([{ key: SA_VERSION, value: lineage.version }]);
+      end(`${model}/${lineage.version}`);
+
+      begin('promote', `${lineage.version} becomes champion`);
+      compensations.push({ name: `revert promotion of ${lineage.version}`, run: () => light.revertPromotion(model, lineage.version) });
+      const aliases = await light.promote.executeWithOptions({ summary: `promote ${lineage.version} to champion` }, [
+        { model, version: lineage.version, reason: `${trigger}: gate passed` },
+      ]);
+      end(`champion ${aliases.champion}, previous ${aliases.previous ?? '(none)'}`);
+
+      return finish({
+        outcome: 'promoted',
+        version: lineage.version,
+        champion: aliases.champion,
+        snapshot: snapshot.sha256,
+        gate: evaluation.gate,
+        metrics,
+        message: `${model}/${lineage.version} promoted to champion${aliases.previous ? ` (previous: ${aliases.previous})` : ''}`,
+      });
+    } catch (error) {
+      end((error as Error).message, 'failed');
+      // Compensations must run even if the workflow is being cancelled.
+      await CancellationScope.nonCancellable(async () => {
+        for (const compensation of compensations.reverse()) {
+          begin('compensate', compensation.name);
+          try {
+            await compensation.run();
+            end(`${compensation.name}: done`);
+          } catch (undoError) {
+            end(`${compensation.name}: failed: ${(undoError as Error).message}`, 'failed');
+            log.error('Compensation failed', { model, compensation: compensation.name, error: (undoError as Error).message });
+          }
         }
-      }
-    });
+      });
+      throw error;
+    }
+  } catch (error) {
+    // Any failure: the stage that failed says so, and the UI's PerennialStage reads 'failed'.
+    if (current?.status === 'running') end((error as Error).message, 'failed');
     status.outcome = 'failed';
     upsertSearchAttributes([{ key: SA_STAGE, value: 'failed' }]);
+    setCurrentDetails(`**${model}** · failed in ${current?.stage ?? 'start'}: ${(error as Error).message}`);
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import { formatCsv } from '../../src/data';
 import { bootstrapWeather, weatherRows, WEATHER_SPEC_PATH } from '../../src/demo/weather';
 import { keys, sha256 } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
-import type { RetrainResult } from '../../workflows/definitions';
+import { pipelineStatusQuery, type RetrainResult } from '../../workflows/definitions';
 import { createHarness, uniqueId, type Harness } from './harness';
 
 let h: Harness;
@@ -121,6 +121,11 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     expect(message).toContain("expected a number, found 'warm'");
     expect(message).toContain("'hail' is not one of the allowed values");
     expect(message).toContain('expected 7 fields, found 3');
+    // The UI shows where it failed: PerennialStage 'failed', and the validate stage marked failed.
+    const run = h.client.workflow.getHandle(`retrain/${model}/manual`);
+    expect((await run.describe()).searchAttributes.PerennialStage).toEqual(['failed']);
+    const status = await run.query(pipelineStatusQuery);
+    expect(status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed' });
     // Moved to quarantine with its reasons; gone from incoming; nothing else touched.
     expect(await h.store.head(key)).toBeNull();
     const quarantined = await h.store.list(keys.quarantine(model));
