@@ -28,8 +28,9 @@ function startWorkerProcess(): ChildProcess {
     env: { ...process.env, PERENNIAL_TASK_QUEUE: h.config.taskQueue, PERENNIAL_LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', () => undefined);
-  child.stderr!.on('data', () => undefined);
+  (child as ChildProcess & { output: string }).output = '';
+  child.stdout!.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
+  child.stderr!.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
   workers.push(child);
   return child;
 }
@@ -105,5 +106,19 @@ describe('worker killed during training', () => {
     const history = await handle.fetchHistory();
     const trainStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! >= 1);
     expect(trainStarts.some((e) => e.activityTaskStartedEventAttributes!.attempt! >= 2)).toBe(true);
+  });
+});
+
+describe('worker program', () => {
+  it('stops gracefully on SIGTERM and SIGINT', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const worker = startWorkerProcess() as ChildProcess & { output: string };
+      for (let i = 0; i < 120 && !worker.output.includes('perennial worker: task queues'); i++) await sleep(250);
+      expect(worker.output).toMatch(/task queues 'perennial-test-[0-9a-f]+' and 'perennial-test-[0-9a-f]+-training'.*tfjs backend (tensorflow|wasm|cpu)/);
+      worker.kill(signal);
+      const code = await new Promise((resolve) => worker.once('exit', resolve));
+      expect(code).toBe(0);
+      expect(worker.output).toContain('perennial worker: stopped');
+    }
   });
 });
