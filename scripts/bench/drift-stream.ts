@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDetector, type DetectorName, type ParamInput } from '../../src/drift/stream';
+import { mulberry32 } from '../../src/model/rng'; // seeded: every run benchmarks the same stream
 
 const { values: flags } = parseArgs({
   options: {
@@ -28,18 +29,6 @@ const { values: flags } = parseArgs({
 });
 const N = Number(flags.n);
 const KSWIN_RIVER_N = Math.min(N, Number(flags['river-kswin-values']));
-
-// Seeded generator (mulberry32) so every run benchmarks the same stream.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function numericStream(n: number): Float64Array {
   const rand = mulberry32(12345);
