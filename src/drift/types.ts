@@ -39,6 +39,26 @@ export interface DriftOptions {
   seed?: number;
   /** How many worker threads to spread columns over (default: all cores). */
   workers?: number;
+  /** Further methods run on every column on the same sorted data (results in ColumnDriftResult.additional). */
+  additionalMethods?: string[];
+  /** Compute the multivariate MMD test over the numerical columns (default true). */
+  multivariate?: boolean;
+  /** MMD permutations (default 100, as Alibi Detect). */
+  mmdPermutations?: number;
+  /** MMD rows per sample, a seeded subsample when larger (default 500). */
+  mmdMaxRows?: number;
+}
+
+/** A further method's result on a column (DriftOptions.additionalMethods). */
+export interface AdditionalColumnResult {
+  method: string;
+  statistic: number | null;
+  p_value: number | null;
+  score: 'p_value' | 'distance';
+  threshold: number;
+  drift: boolean;
+  testable: boolean;
+  reason?: string;
 }
 
 export interface HistogramPicture {
@@ -70,6 +90,10 @@ export interface ColumnDriftResult {
   /** Categories present in current but not in reference. */
   unseen_categories?: string[];
   picture?: HistogramPicture;
+  /** Extra information, e.g. a capped p-value (anderson). */
+  note?: string;
+  /** Results of DriftOptions.additionalMethods. */
+  additional?: AdditionalColumnResult[];
 }
 
 export interface MultivariateResult {

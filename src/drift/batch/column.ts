@@ -1,0 +1,162 @@
+/**
+ * One column, end to end: prepare both samples (missing counted), choose the
+ * method, run it (and any additional methods on the same sorted arrays),
+ * decide drift, draw the picture. Pure and synchronous; used in-thread and by
+ * the worker threads.
+ */
+import type { AdditionalColumnResult, ColumnDriftResult, ColumnType, ColumnValues } from '../types';
+import {
+  NotNumericError,
+  prepareCategorical,
+  prepareNumerical,
+  tableFromCategorical,
+  type PreparedCategorical,
+  type PreparedNumerical,
+} from './prepare';
+import { METHODS, assertMethod, autoMethod, isDrift, runMethod, type ColumnPair } from './methods';
+import { categoricalPicture, numericalPicture } from './picture';
+
+export interface ColumnTask {
+  name: string;
+  type: ColumnType;
+  ref: ColumnValues;
+  cur: ColumnValues;
+  /** 'auto' or a registered method */
+  method: string;
+  /** overrides the method's default threshold */
+  threshold?: number;
+  /** further methods run on the same prepared data */
+  additional?: string[];
+  /** draw the picture (default true) */
+  picture?: boolean;
+  /** already sorted non-missing values (from the cache); `ref`/`cur` are then not read */
+  refPrepared?: PreparedNumerical;
+  curPrepared?: PreparedNumerical;
+}
+
+export type AdditionalResult = AdditionalColumnResult;
+export type ColumnResult = ColumnDriftResult;
+
+function decide(
+  method: string,
+  pair: ColumnPair | null,
+  threshold: number | undefined,
+  prepReason: string | undefined,
+): Omit<AdditionalResult, 'method'> & { method: string; note?: string } {
+  const spec = METHODS[method]!;
+  const thr = threshold ?? spec.defaultThreshold;
+  if (!pair || prepReason) {
+    return { method, statistic: null, p_value: null, score: spec.score, threshold: thr, drift: false, testable: false, reason: prepReason };
+  }
+  const r = runMethod(method, pair);
+  if (r.reason) {
+    return { method, statistic: null, p_value: null, score: spec.score, threshold: thr, drift: false, testable: false, reason: r.reason };
+  }
+  const value = spec.score === 'p_value' ? r.p_value! : r.statistic!;
+  return {
+    method,
+    statistic: r.statistic,
+    p_value: r.p_value,
+    score: spec.score,
+    threshold: thr,
+    drift: isDrift(spec, value, thr),
+    testable: true,
+    ...(r.note ? { note: r.note } : {}),
+  };
+}
+
+export function analyzeColumn(task: ColumnTask): ColumnResult {
+  return analyzeColumnWithData(task).result;
+}
+
+/** analyzeColumn, also handing back the sorted arrays of a numerical column (for the cache). */
+export function analyzeColumnWithData(task: ColumnTask): { result: ColumnResult; prepared?: { ref: PreparedNumerical; cur: PreparedNumerical } } {
+  assertMethod(task.method);
+  let prepared: { ref: PreparedNumerical; cur: PreparedNumerical } | undefined;
+  for (const m of task.additional ?? []) assertMethod(m);
+  let pair: ColumnPair | null = null;
+  let missing = { reference: 0, current: 0 };
+  let reason: string | undefined;
+  let unseen: string[] | undefined;
+  const needsCodes = task.method === 'TVD' || (task.additional ?? []).includes('TVD');
+  if (task.type === 'numerical') {
+    try {
+      const r = task.refPrepared ?? prepareNumerical(task.ref);
+      const c = task.curPrepared ?? prepareNumerical(task.cur);
+      prepared = { ref: r, cur: c };
+      missing = { reference: r.missing, current: c.missing };
+      pair = { type: 'numerical', ref: r.sorted, cur: c.sorted };
+    } catch (e) {
+      if (!(e instanceof NotNumericError)) throw e;
+      missing = { reference: countNull(task.ref), current: countNull(task.cur) };
+      reason = `numerical column "${task.name}" has ${e.message}`;
+    }
+  } else {
+    const r: PreparedCategorical = prepareCategorical(task.ref);
+    const c: PreparedCategorical = prepareCategorical(task.cur);
+    missing = { reference: r.missing, current: c.missing };
+    const table = tableFromCategorical(r, c);
+    unseen = [...c.counts.keys()].filter((k) => !r.counts.has(k)).sort();
+    pair = { type: 'categorical', table, ...(needsCodes ? { pooledCodes: pooledCodes(task.ref, task.cur, table.keys) } : {}) };
+  }
+  if (pair && !reason) {
+    const nRef = pair.type === 'numerical' ? pair.ref.length : pair.table.nRef;
+    const nCur = pair.type === 'numerical' ? pair.cur.length : pair.table.nCur;
+    if (nRef === 0 || nCur === 0) {
+      const which = nRef === 0 && nCur === 0 ? 'both samples are' : nRef === 0 ? 'the reference sample is' : 'the current sample is';
+      reason = `${which} empty after removing ${missing.reference + missing.current} missing values`;
+    }
+  }
+  const method = task.method === 'auto' ? (pair && !reason ? autoMethod(pair) : task.type === 'numerical' ? 'ks' : 'chisquare') : task.method;
+  const main = decide(method, pair, task.threshold, reason);
+  const result: ColumnResult = {
+    name: task.name,
+    type: task.type,
+    method,
+    statistic: main.statistic,
+    p_value: main.p_value,
+    score: main.score,
+    threshold: main.threshold,
+    drift: main.drift,
+    missing,
+    testable: main.testable,
+    ...(main.reason ? { reason: main.reason } : {}),
+    ...(main.note ? { note: main.note } : {}),
+    ...(unseen && unseen.length ? { unseen_categories: unseen } : {}),
+  };
+  if (task.additional?.length) {
+    // the threshold override applies to the main method only
+    result.additional = task.additional.map((m) => {
+      const d = decide(m, pair, undefined, reason);
+      const { note: _note, ...rest } = d as typeof d & { note?: string };
+      return rest;
+    });
+  }
+  if (task.picture !== false && pair && !reason) {
+    const pic = pair.type === 'numerical' ? numericalPicture(pair.ref, pair.cur) : categoricalPicture(pair.table);
+    if (pic) result.picture = pic;
+  }
+  return prepared ? { result, prepared } : { result };
+}
+
+function countNull(v: ArrayLike<unknown>): number {
+  let k = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x === null || x === undefined || (typeof x === 'number' && !Number.isFinite(x))) k++;
+  }
+  return k;
+}
+
+function pooledCodes(ref: ArrayLike<unknown>, cur: ArrayLike<unknown>, keys: string[]): Int32Array {
+  const index = new Map(keys.map((k, i) => [k, i]));
+  const out: number[] = [];
+  for (const arr of [ref, cur]) {
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i];
+      if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) continue;
+      out.push(index.get(typeof v === 'string' ? v : String(v))!);
+    }
+  }
+  return Int32Array.from(out);
+}

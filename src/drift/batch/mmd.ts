@@ -1,0 +1,153 @@
+/**
+ * Multivariate drift: maximum mean discrepancy with a permutation test, the
+ * way Alibi Detect's MMDDrift does it:
+ *  - Gaussian RBF kernel k(x, y) = exp(-||x - y||^2 / (2 sigma^2)),
+ *  - sigma by the median heuristic on the reference x current squared
+ *    distances: sigma = sqrt(0.5 * lower median),
+ *  - unbiased MMD^2 (diagonals removed),
+ *  - p-value = share of permutations whose MMD^2 >= the observed one
+ *    (default 100 permutations, Alibi's default), seeded MT19937.
+ * Columns are standardized with the reference mean and standard deviation so
+ * that no column dominates the distance; rows with a missing value in any
+ * column are left out; samples larger than `maxRows` are subsampled (seeded)
+ * because the kernel matrix is quadratic in the rows.
+ */
+import type { MultivariateResult } from '../types';
+import { MT19937 } from './rng';
+
+export interface MmdOptions {
+  permutations?: number;
+  maxRows?: number;
+  seed?: number;
+  threshold?: number;
+}
+
+function completeRows(cols: Float64Array[]): number[] {
+  const n = cols[0]?.length ?? 0;
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let ok = true;
+    for (const c of cols) {
+      const v = c[i]!;
+      if (!(v - v === 0)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) rows.push(i);
+  }
+  return rows;
+}
+
+function subsample(rows: number[], max: number, rng: MT19937): number[] {
+  if (rows.length <= max) return rows;
+  const a = rows.slice();
+  // partial Fisher-Yates: first `max` positions
+  for (let i = 0; i < max; i++) {
+    const j = i + rng.interval(a.length - 1 - i);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a.slice(0, max).sort((x, y) => x - y);
+}
+
+export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: MmdOptions = {}): MultivariateResult | null {
+  const d = refCols.length;
+  if (d === 0) return null;
+  const permutations = opts.permutations ?? 100;
+  const maxRows = opts.maxRows ?? 500;
+  const threshold = opts.threshold ?? 0.05;
+  const rng = new MT19937(opts.seed ?? 0);
+  const rRows = subsample(completeRows(refCols), maxRows, rng);
+  const cRows = subsample(completeRows(curCols), maxRows, rng);
+  const n = rRows.length;
+  const m = cRows.length;
+  if (n < 2 || m < 2) return null;
+  // standardize with reference moments (over all complete reference rows used)
+  const mu = new Float64Array(d);
+  const sd = new Float64Array(d);
+  for (let f = 0; f < d; f++) {
+    let s = 0;
+    for (const i of rRows) s += refCols[f]![i]!;
+    mu[f] = s / n;
+    let ss = 0;
+    for (const i of rRows) ss += (refCols[f]![i]! - mu[f]!) ** 2;
+    const v = Math.sqrt(ss / n);
+    sd[f] = v > 0 ? v : 1;
+  }
+  const N = n + m;
+  const X = new Float64Array(N * d);
+  rRows.forEach((i, r) => {
+    for (let f = 0; f < d; f++) X[r * d + f] = (refCols[f]![i]! - mu[f]!) / sd[f]!;
+  });
+  cRows.forEach((i, r) => {
+    for (let f = 0; f < d; f++) X[(n + r) * d + f] = (curCols[f]![i]! - mu[f]!) / sd[f]!;
+  });
+  const D = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) {
+    for (let j = i + 1; j < N; j++) {
+      let s = 0;
+      for (let f = 0; f < d; f++) {
+        const t = X[i * d + f]! - X[j * d + f]!;
+        s += t * t;
+      }
+      D[i * N + j] = s;
+      D[j * N + i] = s;
+    }
+  }
+  // median heuristic on the cross block (reference x current)
+  const cross = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) cross[i * m + j] = D[i * N + n + j]!;
+  cross.sort();
+  const med = cross[Math.max(0, Math.floor((n * m) / 2) - 1)]!;
+  let sigma = Math.sqrt(0.5 * med);
+  if (!(sigma > 0)) sigma = 1;
+  const gamma = 1 / (2 * sigma * sigma);
+  const K = D; // reuse storage
+  for (let i = 0; i < N * N; i++) K[i] = Math.exp(-gamma * D[i]!);
+  for (let i = 0; i < N; i++) K[i * N + i] = 0;
+  const label = new Uint8Array(N); // 0 = reference, 1 = current
+  let total = 0;
+  for (let i = 0; i < N * N; i++) total += K[i]!;
+  const yIdx = new Int32Array(m);
+  const mmd2 = (lab: Uint8Array): number => {
+    // s_i = sum over current-labelled j of K_ij; then
+    // syy = sum_{i in Y} s_i, sxy = sum_{i in X} s_i, sxx = total - syy - 2 sxy
+    let k = 0;
+    for (let i = 0; i < N; i++) if (lab[i]) yIdx[k++] = i;
+    let syy = 0;
+    let sxy = 0;
+    for (let i = 0; i < N; i++) {
+      const row = i * N;
+      let s = 0;
+      for (let q = 0; q < m; q++) s += K[row + yIdx[q]!]!;
+      if (lab[i]) syy += s;
+      else sxy += s;
+    }
+    const sxx = total - syy - 2 * sxy;
+    return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - (2 * sxy) / (n * m);
+  };
+  for (let i = n; i < N; i++) label[i] = 1;
+  const observed = mmd2(label);
+  const perm = new Uint8Array(N);
+  let hits = 0;
+  for (let p = 0; p < permutations; p++) {
+    perm.set(label);
+    for (let i = N - 1; i > 0; i--) {
+      const j = rng.interval(i);
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    if (observed <= mmd2(perm)) hits++;
+  }
+  const p_value = hits / permutations;
+  return {
+    method: 'mmd',
+    statistic: observed,
+    p_value,
+    threshold,
+    drift: p_value < threshold,
+    permutations,
+    bandwidth: sigma,
+  };
+}
