@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../../src/data/csv';
+import { parseJsonl } from '../../../src/data/jsonl';
+import { buildSamples, readSamples, sourceFromTable, type SourceTable } from '../../../src/drift/sample';
+
+const FIX = 'test/fixtures/drift/cli/';
+const csv = (text: string, source = 'mem.csv'): SourceTable => sourceFromTable(parseCsv(text, source));
+const typesOf = (pair: ReturnType<typeof buildSamples>) => Object.fromEntries(pair.reference.columns.map((c) => [c.name, c.type]));
+
+describe('column types (Evidently: integer columns with at most 5 distinct values are categorical)', () => {
+  it('infers numerical, categorical, small-integer categorical and leaves dates out', () => {
+    const ref = csv('f,i5,i6,s,d,b\n0.5,1,1,a,2024-01-01,true\n1.5,2,2,b,2024-01-02,false\n2,3,3,a,2024-01-03,true\n3,4,4,c,2024-01-04,true\n4,5,5,a,2024-01-05,false\n5,5,6,b,2024-01-06,true\n');
+    const pair = buildSamples(ref, ref);
+    expect(typesOf(pair)).toEqual({ f: 'numerical', i5: 'categorical', i6: 'numerical', s: 'categorical', b: 'categorical' });
+    expect(pair.skipped).toEqual([{ name: 'd', reason: expect.stringContaining('datetime') }]);
+    const i5 = pair.reference.columns.find((c) => c.name === 'i5')!;
+    expect(i5.values).toEqual(['1', '2', '3', '4', '5', '5']);
+    const f = pair.reference.columns.find((c) => c.name === 'f')!;
+    expect(f.values).toBeInstanceOf(Float64Array);
+  });
+
+  it('counts distinct integers in the reference (the current one only when the reference has none)', () => {
+    const ref = csv('k\n1\n2\n1\n');
+    const cur = csv('k\n1\n2\n3\n4\n5\n6\n7\n');
+    expect(typesOf(buildSamples(ref, cur))).toEqual({ k: 'categorical' });
+    expect(typesOf(buildSamples(cur, ref))).toEqual({ k: 'numerical' });
+    expect(typesOf(buildSamples(csv('k\n\n\n'), cur))).toEqual({ k: 'numerical' });
+  });
+
+  it('lets the caller override the type', () => {
+    const ref = csv('k,z\n1,10\n2,20\n1,30\n');
+    const pair = buildSamples(ref, ref, { types: { k: 'numerical', z: 'categorical' } });
+    expect(typesOf(pair)).toEqual({ k: 'numerical', z: 'categorical' });
+    expect(pair.current.columns[1]!.values).toEqual(['10', '20', '30']);
+  });
+
+  it('keeps missing values as NaN / null, never dropped', () => {
+    const ref = csv('x,c\n1.5,a\n,b\n2.5,\n');
+    const pair = buildSamples(ref, ref);
+    expect(Array.from(pair.reference.columns[0]!.values as Float64Array)).toEqual([1.5, NaN, 2.5]);
+    expect(pair.reference.columns[1]!.values).toEqual(['a', 'b', null]);
+  });
+
+  it('treats "1" and "1.0" as one category, JSON numbers and CSV text alike', () => {
+    const ref = csv('k\n1\n2.0\n');
+    const cur = sourceFromTable(parseJsonl('{"k":1.0}\n{"k":2}\n', 'mem.jsonl'));
+    const pair = buildSamples(ref, cur);
+    expect(pair.reference.columns[0]!.values).toEqual(['1', '2']);
+    expect(pair.current.columns[0]!.values).toEqual(['1', '2']);
+  });
+});
+
+describe('data errors name file, row and column', () => {
+  it('text in a numeric column', () => {
+    const ref = csv('x\n1.5\n2.5\n3.5\n', 'ref.csv');
+    const cur = csv('x\n1.5\nabout 3\n3.5\n', 'cur.csv');
+    expect(() => buildSamples(ref, cur)).toThrow("cur.csv, row 3, column 'x': text 'about 3' in a numeric column");
+  });
+
+  it('a text column with a few numbers is categorical, not an error', () => {
+    const ref = csv('c\nred\nblue\n3\n');
+    expect(typesOf(buildSamples(ref, ref))).toEqual({ c: 'categorical' });
+  });
+
+  it('a row with the wrong number of fields', async () => {
+    await expect(readSamples(FIX + 'ref.csv', FIX + 'ragged.csv')).rejects.toThrow('ragged.csv, row 4: expected 4 fields, found 5');
+  });
+
+  it('a column that does not exist, in either file', async () => {
+    await expect(readSamples(FIX + 'ref.csv', FIX + 'cur_shift.csv', { columns: ['x', 'nope'] })).rejects.toThrow(
+      "ref.csv, column 'nope': no column 'nope'; the file has: x, y, color, level",
+    );
+    const ref = csv('x,only_ref\n1,2\n', 'ref.csv');
+    const cur = csv('x\n1\n', 'cur.csv');
+    expect(() => buildSamples(ref, cur, { columns: ['only_ref'] })).toThrow("cur.csv, column 'only_ref': no column 'only_ref'");
+    // without --columns, a column missing from the current file is skipped, as Evidently does
+    expect(buildSamples(ref, cur).skipped).toEqual([{ name: 'only_ref', reason: 'not in the current file cur.csv' }]);
+  });
+
+  it('a date column asked for by name', () => {
+    const t = csv('d,x\n2024-01-01,1\n2024-01-02,2\n', 'ref.csv');
+    expect(() => buildSamples(t, t, { columns: ['d'] })).toThrow("ref.csv, column 'd': the column holds dates");
+  });
+});
+
+describe('files', () => {
+  it('reads CSV, JSONL and Parquet to the same samples', async () => {
+    const a = await readSamples(FIX + 'ref.csv', FIX + 'cur_shift.csv');
+    const b = await readSamples(FIX + 'ref.jsonl', FIX + 'cur_shift.parquet');
+    const c = await readSamples(FIX + 'ref.parquet', FIX + 'cur_shift.jsonl');
+    for (const other of [b, c]) {
+      expect(other.reference.columns.map((x) => [x.name, x.type])).toEqual(a.reference.columns.map((x) => [x.name, x.type]));
+      const values = (v: Float64Array | (string | null)[]): unknown[] => Array.from<unknown>(v);
+      for (const [i, col] of a.current.columns.entries()) expect(values(other.current.columns[i]!.values)).toEqual(values(col.values));
+      for (const [i, col] of a.reference.columns.entries()) expect(values(other.reference.columns[i]!.values)).toEqual(values(col.values));
+    }
+    expect(typesOf(a)).toEqual({ x: 'numerical', y: 'numerical', color: 'categorical', level: 'categorical' });
+  });
+});

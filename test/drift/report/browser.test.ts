@@ -1,0 +1,50 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderHtml, renderJson } from '../../../src/drift/report';
+import { dumpDom, findChromium, screenshot } from './chromium';
+import { expectDomMatchesJson } from './dom-vs-json';
+import { sampleReport } from './sample-report';
+
+/**
+ * The HTML report opened in a real browser (Debian's chromium, headless, no
+ * network): the page renders, and every number read back from the rendered
+ * DOM equals the one in the JSON report. Skipped only when chromium is not
+ * installed (.ci/run installs it).
+ */
+const chromium = findChromium();
+const SKIP_REASON = 'SKIPPED: chromium is not installed (/usr/bin/chromium; apt-get install -y chromium)';
+if (!chromium) console.warn(`test/drift/report/browser.test.ts: ${SKIP_REASON}`);
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'perennial-html-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!chromium)(`HTML report in headless Chromium${chromium ? '' : ` (${SKIP_REASON})`}`, () => {
+  it('renders, and the numbers in the DOM equal those in the JSON', async () => {
+    const report = sampleReport();
+    const file = join(dir, 'sample.html');
+    await writeFile(file, renderHtml(report, { referenceName: 'ref.csv', currentName: 'cur.csv' }));
+    const dom = await dumpDom(chromium!, file);
+    expect(dom).toContain('Dataset drift detected');
+    // the script-looking column name stayed text: no element was created from it
+    expect(dom).not.toMatch(/<script/i);
+    expect(dom).toContain('weather &lt;script&gt;alert(1)&lt;/script&gt;');
+    expectDomMatchesJson(dom, renderJson(report));
+  });
+
+  it('takes a screenshot of the page', async () => {
+    const file = join(dir, 'shot.html');
+    await writeFile(file, renderHtml(sampleReport()));
+    const png = join(dir, 'shot.png');
+    await screenshot(chromium!, file, png, '1280,1600');
+    const bytes = await readFile(png);
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+    expect((await stat(png)).size).toBeGreaterThan(20_000);
+  });
+});

@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Debian's chromium (apt-get install -y chromium); null when it is not installed. */
+export function findChromium(): string | null {
+  for (const path of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p)) {
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--hide-scrollbars',
+];
+
+async function withProfile<T>(fn: (profile: string) => Promise<T>): Promise<T> {
+  const profile = await mkdtemp(join(tmpdir(), 'perennial-chromium-'));
+  try {
+    return await fn(profile);
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** The DOM after the page has rendered (chromium --dump-dom). */
+export async function dumpDom(chromium: string, htmlFile: string): Promise<string> {
+  return withProfile(async (profile) => {
+    const { stdout } = await run(chromium, [...FLAGS, `--user-data-dir=${profile}`, '--dump-dom', pathToFileURL(htmlFile).href], {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 90_000,
+    });
+    return stdout;
+  });
+}
+
+export async function screenshot(chromium: string, htmlFile: string, png: string, size = '1280,2400'): Promise<void> {
+  await withProfile(async (profile) => {
+    await run(chromium, [...FLAGS, `--user-data-dir=${profile}`, `--screenshot=${png}`, `--window-size=${size}`, pathToFileURL(htmlFile).href], {
+      timeout: 90_000,
+    });
+  });
+}
