@@ -30,14 +30,17 @@ export interface SnapshotManifest extends SnapshotRef {
 
 export async function listNewBatches(store: ObjectStore, model: string, base: SnapshotRef | null): Promise<BatchRef[]> {
   const known = new Set(base?.batches.map((b) => b.sha256) ?? []);
+  const seen = new Set(base?.batches.filter((b) => b.etag).map((b) => `${b.key}|${b.etag}`) ?? []);
   const batches: BatchRef[] = [];
   for (const object of await store.list(keys.incoming(model))) {
     if (!DATA_SUFFIX.test(object.key)) continue;
-    const body = await store.get(object.key);
-    const sha = sha256(body);
+    if (object.etag && seen.has(`${object.key}|${object.etag}`)) continue; // unchanged since it was ingested
+    const found = await store.getIfExists(object.key);
+    if (!found) continue; // removed since the listing
+    const sha = sha256(found.body);
     if (known.has(sha)) continue; // already in the base snapshot (same content, any name)
     known.add(sha);
-    batches.push({ key: object.key, sha256: sha, bytes: body.length });
+    batches.push({ key: object.key, sha256: sha, bytes: found.body.length, etag: found.etag });
   }
   return batches;
 }
@@ -147,7 +150,7 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       const csv = snapshotCsv(spec.schema, windowed);
       const sha = sha256(csv);
       const key = keys.snapshot(model, sha);
-      const batchesIn = [...(base?.batches ?? []), ...accepted.map(({ key: k, sha256: s, bytes }) => ({ key: k, sha256: s, bytes }))];
+      const batchesIn = [...(base?.batches ?? []), ...accepted.map(({ key: k, sha256: s, bytes, etag }) => ({ key: k, sha256: s, bytes, etag }))];
       const manifestKey = keys.snapshotManifest(model, sha);
       const existing = await getJsonIfExists<SnapshotManifest>(store, manifestKey);
       if (existing) return { ...existing.value, created: false };

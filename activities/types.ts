@@ -10,6 +10,8 @@ export interface BatchRef {
   key: string;
   sha256: string;
   bytes: number;
+  /** The object's ETag when it was read: the same key and ETag need no new download to be recognized. */
+  etag?: string;
 }
 
 export interface SnapshotRef {

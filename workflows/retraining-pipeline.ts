@@ -130,7 +130,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     }
 
     begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');
-    const preprocess: PreprocessOutput = await light.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
+    const preprocess: PreprocessOutput = await heavy.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
       { model, spec: ingest.spec, snapshot },
     ]);
     end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
