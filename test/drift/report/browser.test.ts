@@ -25,6 +25,9 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+// CI installs chromium and sets PERENNIAL_REQUIRE_CHROMIUM: there a missing browser fails, never skips.
+if (!chromium && process.env.PERENNIAL_REQUIRE_CHROMIUM) throw new Error(`chromium is required here (PERENNIAL_REQUIRE_CHROMIUM is set) but ${SKIP_REASON.replace('SKIPPED: ', '')}`);
+
 describe.skipIf(!chromium)(`HTML report in headless Chromium${chromium ? '' : ` (${SKIP_REASON})`}`, () => {
   it('renders, and the numbers in the DOM equal those in the JSON', async () => {
     const report = sampleReport();
