@@ -38,39 +38,15 @@ export async function readParquet(bytes: Uint8Array | ArrayBuffer, source: strin
     rowStart: options.rowStart,
     rowEnd: options.rowEnd,
     onComplete: (data: unknown[][]) => {
-      for (const row of data) rows.push(row.map(toCell));
+      for (const row of data) rows.push(row.map(parquetValueToCell));
     },
   });
   const start = options.rowStart ?? 0;
   return { source, columns, rows, rowNumbers: rows.map((_, i) => start + i + 1), rowErrors: [] };
 }
 
-/**
- * Reads Parquet column by column without building row objects: numbers as
- * Float64Array (NaN for null), everything else as strings or null. This is the
- * fast path for large files (drift on millions of rows).
- */
-export async function readParquetColumns(
-  bytes: Uint8Array | ArrayBuffer,
-  source: string,
-  options: ParquetReadOptions = {},
-): Promise<{ rows: number; columns: Map<string, Float64Array | (string | null)[]> }> {
-  const table = await readParquet(bytes, source, options);
-  const columns = new Map<string, Float64Array | (string | null)[]>();
-  table.columns.forEach((name, c) => {
-    const first = table.rows.find((r) => r[c] !== null)?.[c];
-    if (typeof first === 'number') {
-      const values = new Float64Array(table.rows.length);
-      table.rows.forEach((r, i) => (values[i] = r[c] === null ? NaN : Number(r[c])));
-      columns.set(name, values);
-    } else {
-      columns.set(name, table.rows.map((r) => (r[c] === null || r[c] === undefined ? null : String(r[c]))));
-    }
-  });
-  return { rows: table.rows.length, columns };
-}
-
-function toCell(value: unknown): Cell {
+/** A Parquet value as a table cell: INT64 as number, timestamps as ISO text. */
+export function parquetValueToCell(value: unknown): Cell {
   if (value === undefined || value === null) return null;
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Date) return value.toISOString();

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parquetMetadata, parquetRead, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { formatOf, readTableFile } from '../data/read';
+import { parquetValueToCell } from '../data/parquet';
 import { DataError, type Cell, type RawTable } from '../data/table';
 import { isDateText, toNumber } from '../data/schema';
 import type { ColumnSample, ColumnType, Sample } from './types';
@@ -153,7 +154,7 @@ export async function readParquetSource(
         for (let i = 0; i < data.length; i++) {
           const at = start + i - rowStart;
           if (at < 0 || at >= rows) continue;
-          cells[at] = toCell(data[i]);
+          cells[at] = parquetValueToCell(data[i]);
         }
       }
       columns.set(name, { kind: 'cells', cells });
@@ -167,14 +168,6 @@ function firstPresent(list: { data: ArrayLike<unknown> }[]): unknown {
     for (let i = 0; i < data.length; i++) if (data[i] !== null && data[i] !== undefined) return data[i];
   }
   return undefined;
-}
-
-function toCell(value: unknown): Cell {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  return JSON.stringify(value);
 }
 
 /** Reads any supported file (CSV, JSONL, Parquet) as columns. */
