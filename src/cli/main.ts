@@ -22,6 +22,8 @@ Commands:
                          one model's aliases, or one version's metrics and lineage
   bootstrap [--model weather]
                          put the demo's weather batches into S3 and register the model spec
+  validate --current <file> (--reference <file> [--strict-ranges] | --spec <model.yaml>) [--json]
+                         check a batch against a schema inferred from a reference, or a model spec's
   drift --reference <file> --current <file> [--columns a,b] [--method auto|ks|...]
         [--threshold x] [--drift-share x] [--json] [--html out.html] [--fail-on-drift]
                          drift report between two samples (CSV, JSONL or Parquet)
@@ -43,6 +45,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./retrain')).runRetrainCommand(rest, io);
       case 'registry':
         return await (await import('./registry')).runRegistryCommand(rest, io);
+      case 'validate':
+        return await (await import('./validate')).runValidateCommand(rest, io);
       case 'bootstrap':
         return await (await import('./bootstrap')).runBootstrapCommand(rest, io);
       case undefined:
