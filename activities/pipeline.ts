@@ -70,7 +70,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       }
       artifacts.push({ name: 'metrics.json', body: Buffer.from(JSON.stringify(input.evaluation, null, 2)) });
       artifacts.push({ name: 'spec.json', body: await store.get(input.specKey) });
-      return registry.register(
+      const lineage = await registry.register(
         input.model,
         artifacts,
         {
@@ -101,6 +101,9 @@ export function createPipelineActivities(deps: ActivityDeps) {
         },
         clock(),
       );
+      // The version holds its own copies now; a rejected run's staging stays for inspection.
+      for (const o of await store.list(staged)) await store.delete(o.key);
+      return lineage;
     },
 
     async promote({ model, version, reason }: PromoteInput): Promise<PromoteOutput> {

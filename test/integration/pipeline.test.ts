@@ -87,6 +87,8 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     expect(lineage.workflow.id).toBe(`retrain/${model}/manual`);
     const description = await h.client.workflow.getHandle(lineage.workflow.id, lineage.workflow.runId).describe();
     expect(description.status.name).toBe('COMPLETED');
+    // The run's staging area was emptied once the version held its own copies.
+    expect(await h.store.list(`models/${model}/staging/${lineage.workflow.runId}/`)).toEqual([]);
     // Metrics in the lineage are the candidate's holdout metrics of the run.
     expect(lineage.metrics.accuracy).toBe(first.metrics!.candidate.accuracy);
     // The UI can find the run by its search attributes.
