@@ -99,13 +99,13 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
 
     begin('validate', `${ingest.batches.length} batch(es)`);
-    const validated = await light.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
+    const validated = await heavy.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
       { model, spec: ingest.spec, batches: ingest.batches },
     ]);
     end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
 
     begin('snapshot', 'merging under the window policy');
-    const snapshot = await light.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
+    const snapshot = await heavy.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
       { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
     ]);
     end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);

@@ -25,24 +25,38 @@ export interface WorkerOptions {
   trainingConcurrency?: number;
 }
 
-/**
- * The two workers of one Perennial worker process: `perennial` runs workflows
- * and light activities; `perennial-training` runs heavy CPU work, each task in
- * a child process so this event loop stays free to heartbeat and answer.
- */
-export async function createWorkers(options: WorkerOptions): Promise<{ main: Worker; training: Worker }> {
-  const activities = { ...createPipelineActivities(options.deps), ...(options.activityOverrides ?? {}) };
-  const common = { connection: options.connection, namespace: options.config.temporalNamespace, activities };
-  const main = await Worker.create({
-    ...common,
+/** `perennial`: workflows and light activities. */
+export async function createWorkflowWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.config.temporalNamespace,
+    activities: activitiesFor(options),
     taskQueue: options.config.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     maxConcurrentActivityTaskExecutions: 20,
   });
-  const training = await Worker.create({
-    ...common,
+}
+
+/** `perennial-training`: data parsing, preprocessing, training and scoring, with its own concurrency limit. */
+export async function createTrainingWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.config.temporalNamespace,
+    activities: activitiesFor(options),
     taskQueue: options.config.trainingTaskQueue,
     maxConcurrentActivityTaskExecutions: options.trainingConcurrency ?? 1,
   });
-  return { main, training };
+}
+
+/**
+ * Both workers in one process (tests and benchmarks). The worker program
+ * (main.ts) runs the training worker in a child process instead, so parsing
+ * and preprocessing large data never delays workflow tasks.
+ */
+export async function createWorkers(options: WorkerOptions): Promise<{ main: Worker; training: Worker }> {
+  return { main: await createWorkflowWorker(options), training: await createTrainingWorker(options) };
+}
+
+function activitiesFor(options: WorkerOptions) {
+  return { ...createPipelineActivities(options.deps), ...(options.activityOverrides ?? {}) };
 }

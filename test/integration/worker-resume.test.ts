@@ -90,8 +90,20 @@ describe('worker killed during training', () => {
     expect(later!.epoch).toBeGreaterThan(beat!.epoch);
 
     // Crash: no graceful shutdown, no chance to report.
+    const trainingPid = Number(/\(heavy work\).*; pid (\d+)/.exec((first as ChildProcess & { output: string }).output)![1]);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
+    // Its training process (and the training child under it) notice and exit: no orphan keeps the task.
+    const alive = () => {
+      try {
+        process.kill(trainingPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 40 && alive(); i++) await sleep(250);
+    expect(alive()).toBe(false);
     const killedAt = (await trainingHeartbeat(handle))!.epoch;
 
     startWorkerProcess();
@@ -113,8 +125,9 @@ describe('worker program', () => {
   it('stops gracefully on SIGTERM and SIGINT', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const worker = startWorkerProcess() as ChildProcess & { output: string };
-      for (let i = 0; i < 120 && !worker.output.includes('perennial worker: task queues'); i++) await sleep(250);
-      expect(worker.output).toMatch(/task queues 'perennial-test-[0-9a-f]+' and 'perennial-test-[0-9a-f]+-training'.*tfjs backend (tensorflow|wasm|cpu)/);
+      for (let i = 0; i < 160 && !worker.output.includes('(heavy work)'); i++) await sleep(250);
+      expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+' \(workflows, light activities\)/);
+      expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+-training' \(heavy work\); tfjs backend (tensorflow|wasm|cpu)/);
       worker.kill(signal);
       const code = await new Promise((resolve) => worker.once('exit', resolve));
       expect(code).toBe(0);
