@@ -4,7 +4,6 @@
  * answering workflow tasks; each epoch's checkpoint goes to S3 and into the
  * heartbeat, so a retried attempt resumes from the last finished epoch.
  */
-import { serialize, deserialize } from 'node:v8';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { timeHoldout, type TypedRow } from '../src/data';
 import {
@@ -16,7 +15,7 @@ import {
   type Baseline,
   type Metrics,
 } from '../src/metrics';
-import { runPredictInChild, runTrainingInChild, type BackendName, type Checkpoint, type ModelArtifacts } from '../src/model';
+import { checkpointFromBytes, checkpointToBytes, runPredictInChild, runTrainingInChild, type BackendName, type Checkpoint, type ModelArtifacts } from '../src/model';
 import { decodeRegression, encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FittedLabels, type FittedPreprocessor } from '../src/preprocess';
 import type { ModelSpec } from '../src/spec';
 import { keys, putJson, getJson, type ObjectStore } from '../src/store';
@@ -110,7 +109,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       const saved = (await store.list(keys.checkpoints(model, runId()))).map((o) => o.key).sort();
       const newest = saved.at(-1);
       if (newest) {
-        resumeFrom = deserialize(await store.get(newest)) as Checkpoint;
+        resumeFrom = checkpointFromBytes(await store.get(newest));
         log.info('Resuming training from checkpoint', { epoch: resumeFrom.epoch, key: newest, heartbeatEpoch: last?.epoch, attempt: context.info.attempt });
       }
       if (last) context.heartbeat(last); // keep it until our first epoch replaces it
@@ -130,7 +129,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
           signal: context.cancellationSignal,
           onEpoch: async (epoch, logs, checkpoint) => {
             const checkpointKey = `${keys.checkpoints(model, runId())}epoch-${String(epoch).padStart(4, '0')}.bin`;
-            await store.put(checkpointKey, serialize(checkpoint));
+            await store.put(checkpointKey, Buffer.from(checkpointToBytes(checkpoint)));
             context.heartbeat({ epoch, checkpointKey, loss: logs.loss } satisfies TrainHeartbeat & { loss: number });
             if (previousKey && previousKey !== checkpointKey) await store.delete(previousKey);
             previousKey = checkpointKey;

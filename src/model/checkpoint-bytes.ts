@@ -42,7 +42,9 @@ export function checkpointToBytes(cp: Checkpoint): Uint8Array {
   return out;
 }
 
-export function checkpointFromBytes(bytes: Uint8Array): Checkpoint {
+export function checkpointFromBytes(input: Uint8Array): Checkpoint {
+  // A Node Buffer's slice() is a view into a shared pool, not a copy: read through a plain Uint8Array.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.byteLength < 12) throw new Error(`checkpoint bytes: ${bytes.byteLength} bytes is too short to be a checkpoint`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) throw new Error("checkpoint bytes: not a perennial checkpoint (no 'PCKP' magic)");
