@@ -112,7 +112,10 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
         resumeFrom = checkpointFromBytes(await store.get(newest));
         log.info('Resuming training from checkpoint', { epoch: resumeFrom.epoch, key: newest, heartbeatEpoch: last?.epoch, attempt: context.info.attempt });
       }
-      if (last) context.heartbeat(last); // keep it until our first epoch replaces it
+      // Heartbeat on a timer too: an epoch may take longer than the heartbeat timeout.
+      let details: unknown = last ?? { epoch: resumeFrom?.epoch ?? 0, checkpointKey: newest ?? '' };
+      context.heartbeat(details);
+      const beat = setInterval(() => context.heartbeat(details), 2000);
 
       const started = Date.now();
       let previousKey: string | undefined = newest;
@@ -130,12 +133,13 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
           onEpoch: async (epoch, logs, checkpoint) => {
             const checkpointKey = `${keys.checkpoints(model, runId())}epoch-${String(epoch).padStart(4, '0')}.bin`;
             await store.put(checkpointKey, Buffer.from(checkpointToBytes(checkpoint)));
-            context.heartbeat({ epoch, checkpointKey, loss: logs.loss } satisfies TrainHeartbeat & { loss: number });
+            details = { epoch, checkpointKey, loss: logs.loss } satisfies TrainHeartbeat & { loss: number };
+            context.heartbeat(details);
             if (previousKey && previousKey !== checkpointKey) await store.delete(previousKey);
             previousKey = checkpointKey;
           },
         },
-      );
+      ).finally(() => clearInterval(beat));
       await store.put(staged + 'model.json', result.model.modelJson, { contentType: 'application/json' });
       // The staged model supersedes the checkpoints.
       await store.put(staged + 'weights.bin', Buffer.from(result.model.weights));
@@ -173,8 +177,16 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
           );
         }
       };
-      // Both models score at once, each in its own child (two cores).
-      const [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.holdout, yTrain), scoreChampion()]);
+      // Both models score at once, each in its own child (two cores); this event loop is free to heartbeat.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat('scoring'), 2000);
+      let candidate: Awaited<ReturnType<typeof score>>;
+      let championMetrics: Metrics | null;
+      try {
+        [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.holdout, yTrain), scoreChampion()]);
+      } finally {
+        clearInterval(beat);
+      }
       const gate = applyGate(candidate.metrics, championMetrics, spec.evaluation.gate, candidate.baseline);
       const baselineValue = candidate.baseline.task === 'classification' ? candidate.baseline.accuracy : candidate.baseline.rmse;
       const report = {

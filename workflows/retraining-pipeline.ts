@@ -41,15 +41,18 @@ const light = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
-// Heavy CPU goes to its own task queue and heartbeats: a worker that dies is
-// noticed within the heartbeat timeout and the retry resumes from the checkpoint.
+// Heavy work goes to its own task queue (its own process and concurrency limit).
+// Training and scoring run in child processes and heartbeat: a worker that dies
+// is noticed within the heartbeat timeout and the retry resumes from the
+// checkpoint. Data stages parse in the activity itself, so they have no
+// heartbeat timeout, only a start-to-close one.
 function heavyActivities() {
-  return proxyActivities<Activities>({
-    taskQueue: trainingQueueFor(workflowInfo().taskQueue),
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
+  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE };
+  const taskQueue = trainingQueueFor(workflowInfo().taskQueue);
+  return {
+    data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', retry }),
+    compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry }),
+  };
 }
 
 /** The metrics a person looks at first. */
@@ -99,13 +102,13 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
 
     begin('validate', `${ingest.batches.length} batch(es)`);
-    const validated = await heavy.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
+    const validated = await heavy.data.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
       { model, spec: ingest.spec, batches: ingest.batches },
     ]);
     end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
 
     begin('snapshot', 'merging under the window policy');
-    const snapshot = await heavy.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
+    const snapshot = await heavy.data.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
       { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
     ]);
     end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);
@@ -130,19 +133,19 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     }
 
     begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');
-    const preprocess: PreprocessOutput = await heavy.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
+    const preprocess: PreprocessOutput = await heavy.data.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
       { model, spec: ingest.spec, snapshot },
     ]);
     end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
 
     begin('train', `${ingest.spec.model.epochs} epochs`);
-    const train: TrainOutput = await heavy.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
+    const train: TrainOutput = await heavy.compute.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
       { model, spec: ingest.spec, snapshot, preprocess },
     ]);
     end(`${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`);
 
     begin('evaluate', `candidate vs ${champion ? `champion ${champion.version}` : 'no champion'} on the same holdout`);
-    const evaluation: EvaluateOutput = await heavy.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
+    const evaluation: EvaluateOutput = await heavy.compute.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
       { model, spec: ingest.spec, snapshot, preprocess, train, champion },
     ]);
     const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
