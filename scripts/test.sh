@@ -16,4 +16,5 @@ cleanup() {
   if [ "$before" != "$after" ] && [ -z "$before" ]; then bash scripts/services.sh stop >/dev/null; fi
 }
 trap cleanup EXIT
+npx tsc --noEmit -p tsconfig.json
 npx vitest run "$@"
