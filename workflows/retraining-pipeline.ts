@@ -98,7 +98,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
 
   try {
     begin('ingest', 'looking for new batches');
-    const ingest = await light.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
+    const ingest = await heavy.data.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
     end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
 
     begin('validate', `${ingest.batches.length} batch(es)`);

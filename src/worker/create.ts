@@ -44,7 +44,7 @@ export async function createTrainingWorker(options: WorkerOptions): Promise<Work
     namespace: options.config.temporalNamespace,
     activities: activitiesFor(options),
     taskQueue: options.config.trainingTaskQueue,
-    maxConcurrentActivityTaskExecutions: options.trainingConcurrency ?? 1,
+    maxConcurrentActivityTaskExecutions: options.trainingConcurrency ?? 2,
   });
 }
 

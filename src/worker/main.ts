@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     connection,
     config,
     deps: { store, registry: new Registry(store), clock: () => new Date(), code, backend: process.env.PERENNIAL_TF_BACKEND },
-    trainingConcurrency: Number(process.env.PERENNIAL_TRAINING_CONCURRENCY ?? 1),
+    trainingConcurrency: Number(process.env.PERENNIAL_TRAINING_CONCURRENCY ?? 2),
   };
 
   let worker: Worker;
