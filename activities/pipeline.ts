@@ -3,20 +3,17 @@
  * Each is idempotent: a retry or a duplicate delivery never registers two
  * versions, promotes twice, or loses a row.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { parseModelSpec, type ModelSpec } from '../src/spec';
-import { keys, getJsonIfExists, putJson, sha256 } from '../src/store';
+import { ApplicationFailure } from '@temporalio/activity';
+import { loadPublishedSpec, SpecError, SpecNotFoundError } from '../src/spec';
+import { keys, getJsonIfExists } from '../src/store';
 import { createDatasetActivities, listNewBatches, type SnapshotManifest } from './datasets';
 import { createTrainingActivities, stagingKey } from './training';
 import type { ActivityDeps } from './deps';
+import { currentRun } from './run';
 import type { ChampionRef, IngestInput, IngestOutput, PromoteInput, PromoteOutput, RegisterInput, RegisterOutput } from './types';
 
 export function createPipelineActivities(deps: ActivityDeps) {
   const { store, registry, clock, code } = deps;
-  const runOf = () => {
-    const info = Context.current().info;
-    return info.workflowExecution ?? { workflowId: info.workflowType ?? 'standalone', runId: info.activityId };
-  };
 
   return {
     ...createDatasetActivities(deps),
@@ -24,20 +21,14 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     async ingest({ model }: IngestInput): Promise<IngestOutput> {
-      const specKey = keys.spec(model);
-      const found = await store.getIfExists(specKey);
-      if (!found) {
-        throw ApplicationFailure.nonRetryable(
-          `model '${model}' has no spec at ${store.description}/${specKey}: upload one with 'npx perennial retrain --model ${model} --spec <file.yaml>' or 'npx perennial bootstrap'`,
-          'SpecError',
-        );
-      }
-      let spec: ModelSpec;
+      let published;
       try {
-        spec = parseModelSpec(JSON.parse(found.body.toString('utf8')), `${store.description}/${specKey}`);
+        published = await loadPublishedSpec(store, model);
       } catch (error) {
-        throw ApplicationFailure.nonRetryable((error as Error).message, 'SpecError');
+        if (error instanceof SpecError || error instanceof SpecNotFoundError) throw ApplicationFailure.nonRetryable(error.message, 'SpecError');
+        throw error;
       }
+      const { spec, key: specKey, sha256: specSha256 } = published;
       const aliases = await registry.getAliases(model);
       let champion: ChampionRef | null = null;
       let base: SnapshotManifest | null = null;
@@ -51,7 +42,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       const batches = await listNewBatches(store, model, base);
       return {
         spec,
-        specSha256: sha256(found.body),
+        specSha256,
         specKey,
         codeVersion: code.version + (code.dirty ? '-dirty' : ''),
         base: base ? { sha256: base.sha256, key: base.key, rows: base.rows, batches: base.batches } : null,
@@ -62,7 +53,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Registers the candidate as an immutable version, once per workflow run. */
     async register(input: RegisterInput): Promise<RegisterOutput> {
-      const { workflowId, runId } = runOf();
+      const { workflowId, runId } = currentRun();
       const staged = stagingKey(input.model, runId);
       const artifacts = [];
       for (const name of ['model.json', 'weights.bin', 'preprocessor.json']) {
@@ -107,28 +98,21 @@ export function createPipelineActivities(deps: ActivityDeps) {
     },
 
     async promote({ model, version, reason }: PromoteInput): Promise<PromoteOutput> {
-      const { workflowId, runId } = runOf();
+      const { workflowId, runId } = currentRun();
       return registry.promote(model, version, `${workflowId}/${runId}`, clock(), reason);
     },
 
     /** Compensation of register. */
     async unregister(model: string, version: string): Promise<boolean> {
-      return registry.unregister(model, version, runOf().runId);
+      return registry.unregister(model, version, currentRun().runId);
     },
 
     /** Compensation of promote. */
     async revertPromotion(model: string, version: string): Promise<PromoteOutput> {
-      const { workflowId, runId } = runOf();
+      const { workflowId, runId } = currentRun();
       return registry.revertPromotion(model, version, `${workflowId}/${runId}`, clock());
     },
   };
 }
 
 export type PipelineActivities = ReturnType<typeof createPipelineActivities>;
-
-/** Uploads a spec (validated first) as the model's current spec. */
-export async function publishSpec(deps: Pick<ActivityDeps, 'store'>, spec: ModelSpec): Promise<string> {
-  const key = keys.spec(spec.name);
-  await putJson(deps.store, key, spec);
-  return key;
-}

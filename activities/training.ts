@@ -6,21 +6,14 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { timeHoldout, type TypedRow } from '../src/data';
-import {
-  applyGate,
-  classificationMetrics,
-  majorityBaseline,
-  meanBaseline,
-  regressionMetrics,
-  type Baseline,
-  type Metrics,
-} from '../src/metrics';
-import { checkpointFromBytes, checkpointToBytes, runPredictInChild, runTrainingInChild, type BackendName, type Checkpoint, type ModelArtifacts } from '../src/model';
-import { decodeRegression, encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FittedLabels, type FittedPreprocessor } from '../src/preprocess';
+import { applyGate, type Metrics } from '../src/metrics';
+import { checkpointFromBytes, checkpointToBytes, runEvaluateInChild, runTrainingInChild, type BackendName, type Checkpoint, type ModelArtifacts } from '../src/model';
+import { encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FittedLabels, type FittedPreprocessor } from '../src/preprocess';
 import type { ModelSpec } from '../src/spec';
 import { keys, putJson, getJson, type ObjectStore } from '../src/store';
 import { readSnapshotRows } from './datasets';
 import type { ActivityDeps } from './deps';
+import { currentRun } from './run';
 import type { EvaluateInput, EvaluateOutput, PreprocessInput, PreprocessOutput, SnapshotRef, TrainInput, TrainOutput } from './types';
 
 /** Where a run keeps its candidate until register copies it into an immutable version. */
@@ -53,21 +46,15 @@ function modelArtifactsFrom(modelJson: Buffer, weights: Buffer): ModelArtifacts 
 }
 
 export function createTrainingActivities({ store, registry, backend }: ActivityDeps) {
-  const runId = () => Context.current().info.workflowExecution?.runId ?? Context.current().info.activityId;
+  const runId = () => currentRun().runId;
 
-  async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, rows: TypedRow[], yTrain: ArrayLike<number>) {
+  /** Metrics and the trivial baseline of a model on rows, computed in a child process (in label units). */
+  async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, rows: TypedRow[], yTrain: Int32Array | Float32Array) {
     const data = encodeRows(artifact, rows);
-    const { output: out } = await runPredictInChild({ model, x: data.x, backend: backend as BackendName | undefined }, { signal: Context.current().cancellationSignal });
-    let metrics: Metrics;
-    let baseline: Baseline;
-    if (artifact.labels.kind === 'classification') {
-      metrics = classificationMetrics(data.y, out, artifact.labels.classes);
-      baseline = majorityBaseline(data.y, artifact.labels.classes, yTrain);
-    } else {
-      const y = decodeRegression(artifact.labels, data.y);
-      metrics = regressionMetrics(y, decodeRegression(artifact.labels, out));
-      baseline = meanBaseline(y, decodeRegression(artifact.labels, yTrain));
-    }
+    const { metrics, baseline } = await runEvaluateInChild(
+      { model, x: data.x, y: data.y, labels: artifact.labels, yTrain, backend: backend as BackendName | undefined },
+      { signal: Context.current().cancellationSignal },
+    );
     return { metrics, baseline };
   }
 

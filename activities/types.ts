@@ -5,6 +5,7 @@
  */
 import type { ModelSpec } from '../src/spec';
 import type { Lineage, Aliases } from '../src/registry';
+import type { GateResult } from '../src/metrics';
 
 export interface BatchRef {
   key: string;
@@ -109,17 +110,12 @@ export interface EvaluateInput {
   train: TrainOutput;
   champion: ChampionRef | null;
 }
-export interface GateCheck {
-  name: string;
-  passed: boolean;
-  detail: string;
-}
 export interface EvaluateOutput {
   reportKey: string;
   candidate: Record<string, unknown>;
   champion: Record<string, unknown> | null;
   baseline: number | null;
-  gate: { passed: boolean; checks: GateCheck[] };
+  gate: GateResult;
 }
 
 export interface RegisterInput {

@@ -5,6 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
+import type { GateResult } from '../src/metrics/gate';
 
 export const SA_MODEL = defineSearchAttributeKey('PerennialModel', SearchAttributeType.KEYWORD);
 export const SA_VERSION = defineSearchAttributeKey('PerennialVersion', SearchAttributeType.KEYWORD);
@@ -49,7 +50,7 @@ export interface RetrainResult {
   version?: string;
   champion: string | null;
   snapshot?: string;
-  gate?: { passed: boolean; checks: { name: string; passed: boolean; detail: string }[] };
+  gate?: GateResult;
   metrics?: { candidate: Record<string, unknown>; champion: Record<string, unknown> | null; baseline?: number };
   stages: StageRecord[];
   message: string;
@@ -63,7 +64,4 @@ export const trainingQueueFor = (taskQueue: string): string => `${taskQueue}-tra
 export const workflowIds = {
   /** One retraining per model and trigger at a time; a new run reuses the id once the last one closed. */
   retrain: (model: string, trigger: string) => `retrain/${model}/${trigger}`,
-  monitor: (model: string) => `monitor/${model}`,
-  canary: (model: string, version: string) => `canary/${model}/${version}`,
-  driftCheck: (model: string) => `drift-check/${model}`,
 };

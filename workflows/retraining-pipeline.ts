@@ -15,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as pipelineActivities from '../activities/pipeline';
+import { headlineMetrics } from '../src/metrics/headline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput } from '../activities/types';
 import {
   pipelineStatusQuery,
@@ -53,14 +54,6 @@ function heavyActivities() {
     data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', retry }),
     compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry }),
   };
-}
-
-/** The metrics a person looks at first. */
-function headline(metrics: Record<string, unknown>): string {
-  return ['accuracy', 'macroF1', 'rmse', 'r2']
-    .filter((k) => typeof metrics[k] === 'number')
-    .map((k) => `${k} ${(metrics[k] as number).toFixed(3)}`)
-    .join(', ');
 }
 
 export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
@@ -149,7 +142,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
       { model, spec: ingest.spec, snapshot, preprocess, train, champion },
     ]);
     const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
-    end(`${headline(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headline(evaluation.champion)}` : ''}; ` +
+    end(`${headlineMetrics(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headlineMetrics(evaluation.champion)}` : ''}; ` +
       (evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`));
     const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
     if (!evaluation.gate.passed) {

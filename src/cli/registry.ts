@@ -1,13 +1,9 @@
 import { loadConfig } from '../config';
 import { Registry, type Lineage } from '../registry';
 import { S3Store } from '../store';
+import { headlineMetrics } from '../metrics/headline';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './main';
-
-function headline(metrics: Record<string, unknown>): string {
-  const pick = ['accuracy', 'macroF1', 'rmse', 'mae', 'r2'].filter((k) => typeof metrics[k] === 'number');
-  return pick.map((k) => `${k} ${(metrics[k] as number).toFixed(4)}`).join(', ');
-}
 
 /** `perennial registry list` and `perennial registry show --model <name> [--version <v>] [--json]`. */
 export async function runRegistryCommand(argv: string[], io: CliIo): Promise<number> {
@@ -53,7 +49,7 @@ export async function runRegistryCommand(argv: string[], io: CliIo): Promise<num
     io.stdout(`${values.model}: champion ${aliases.champion ?? '-'}, previous ${aliases.previous ?? '-'}, canary ${aliases.canary ?? '-'}${aliases.canary ? ` at ${aliases.canaryWeight}` : ''}`);
     for (const l of versions) {
       const tag = l.version === aliases.champion ? ' [champion]' : l.version === aliases.canary ? ' [canary]' : '';
-      io.stdout(`  ${l.version}${tag}  ${l.createdAt}  trigger ${l.trigger}  snapshot ${l.data.snapshotSha256.slice(0, 12)} (${l.data.rows} rows)  ${headline(l.metrics)}  backend ${l.backend}  code ${l.code.version.slice(0, 12)}`);
+      io.stdout(`  ${l.version}${tag}  ${l.createdAt}  trigger ${l.trigger}  snapshot ${l.data.snapshotSha256.slice(0, 12)} (${l.data.rows} rows)  ${headlineMetrics(l.metrics, 4)}  backend ${l.backend}  code ${l.code.version.slice(0, 12)}`);
     }
     return 0;
   }

@@ -1,9 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { publishSpec } from '../../activities/pipeline';
 import { pipelineStatusQuery, type StageRecord } from '../../workflows/definitions';
 import { loadConfig, workflowUrl } from '../config';
-import { loadModelSpecFile } from '../spec';
+import { loadModelSpecFile, publishSpec } from '../spec';
 import { S3Store } from '../store';
 import { connectClient, startRetrain } from '../temporal';
 import { parseCommandArgs } from './args';
@@ -28,7 +27,7 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
   if (values.spec) {
     const spec = await loadModelSpecFile(values.spec);
     if (spec.name !== values.model) throw new Error(`${values.spec}: the spec is for model '${spec.name}', not '${values.model}'`);
-    const key = await publishSpec({ store: S3Store.fromConfig(config) }, spec);
+    const key = await publishSpec(S3Store.fromConfig(config), spec);
     io.stdout(`spec ${values.spec} published to ${key}`);
   }
   const client = await connectClient(config);

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { formatCsv, formatJsonl, parseCsv, type Cell } from '../data';
-import { loadModelSpecFile, type ModelSpec } from '../spec';
-import { keys, putJson, type ObjectStore } from '../store';
+import { loadModelSpecFile, publishSpec, type ModelSpec } from '../spec';
+import { keys, type ObjectStore } from '../store';
 
 const require = createRequire(import.meta.url);
 
@@ -48,7 +48,7 @@ export interface BootstrapOptions {
 export async function bootstrapWeather(store: ObjectStore, options: BootstrapOptions = {}): Promise<{ spec: ModelSpec; batches: string[] }> {
   const location = options.location ?? 'Seattle';
   const spec = { ...(await loadModelSpecFile(WEATHER_SPEC_PATH)), name: options.model ?? 'weather' };
-  await putJson(store, keys.spec(spec.name), spec);
+  await publishSpec(store, spec);
   const { columns, rows } = await weatherRows(location);
   const dateAt = columns.indexOf('date');
   const batches: string[] = [];

@@ -1,2 +1,3 @@
 export * from './classification';
 export * from './gate';
+export * from './headline';

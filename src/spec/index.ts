@@ -1,1 +1,2 @@
 export * from './model-spec';
+export * from './published';

@@ -11,7 +11,6 @@ export const keys = {
   aliases: (model: string) => `models/${model}/aliases.json`,
   checkpoints: (model: string, runId: string) => `models/${model}/checkpoints/${runId}/`,
   evaluations: (model: string) => `reports/${model}/evaluations/`,
-  driftReports: (model: string) => `reports/${model}/drift/`,
 };
 
 /** The last path segment, as a user would name the file. */

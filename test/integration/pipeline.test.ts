@@ -4,8 +4,8 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createPipelineActivities, publishSpec } from '../../activities/pipeline';
-import { loadModelSpecFile, type ModelSpec } from '../../src/spec';
+import { createPipelineActivities } from '../../activities/pipeline';
+import { loadModelSpecFile, publishSpec, type ModelSpec } from '../../src/spec';
 import type { PromoteInput } from '../../activities/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCsv } from '../../src/data';
@@ -155,7 +155,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     const { columns, rows } = await weatherRows('New York');
     await h.store.put(`${keys.incoming(model)}new-york-2012.csv`, formatCsv(columns, rows.filter((r) => String(r[1]).startsWith('2012-'))));
     const spec = (await loadModelSpecFile(WEATHER_SPEC_PATH)) as ModelSpec;
-    await publishSpec(h.deps, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
+    await publishSpec(h.store, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
     await worker.stop();
     const real = createPipelineActivities(h.deps);
     worker = await h.startWorker({

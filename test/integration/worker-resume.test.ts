@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishSpec } from '../../activities/pipeline';
+import { publishSpec } from '../../src/spec';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { startRetrain } from '../../src/temporal';
 import { pipelineStatusQuery } from '../../workflows/definitions';
@@ -53,7 +53,7 @@ beforeAll(async () => {
   h = await createHarness();
   const { spec } = await bootstrapWeather(h.store, { model });
   // Long enough training to be killed in the middle of it.
-  await publishSpec(h.deps, { ...spec, model: { ...spec.model, epochs: 200, batchSize: 16 } });
+  await publishSpec(h.store, { ...spec, model: { ...spec.model, epochs: 200, batchSize: 16 } });
 });
 
 afterAll(async () => {
