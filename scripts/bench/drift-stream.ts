@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDetector, type DetectorName, type ParamInput } from '../../src/drift/stream';
+import { createDetector, runStream, type DetectorName, type ParamInput } from '../../src/drift/stream';
 import { mulberry32 } from '../../src/model/rng'; // seeded: every run benchmarks the same stream
 
 const { values: flags } = parseArgs({
@@ -75,23 +75,14 @@ const JOBS: Job[] = [
 
 function runOurs(job: Job, data: Float64Array, limit: number) {
   let best = Infinity;
-  let drifts: number[] = [];
-  let warnings = 0;
+  let result = { drifts: [] as number[], warnings: [] as number[] };
   for (let rep = 0; rep < 2; rep++) {
     const det = createDetector(job.detector, job.params);
-    const d: number[] = [];
-    let w = 0;
     const t0 = performance.now();
-    for (let i = 0; i < limit; i++) {
-      det.update(data[i]!);
-      if (det.driftDetected) d.push(i);
-      if (det.warningDetected) w++;
-    }
+    result = runStream(det, data.subarray(0, limit));
     best = Math.min(best, (performance.now() - t0) / 1000);
-    drifts = d;
-    warnings = w;
   }
-  return { seconds: best, drifts, warnings };
+  return { seconds: best, drifts: result.drifts, warnings: result.warnings.length };
 }
 
 function riverAvailable(): boolean {

@@ -22,9 +22,10 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { computeDrift } from '../../src/drift/engine';
-import { buildSamples, readParquetSource, type SourceColumn, type SourceTable } from '../../src/drift/sample';
-import type { ColumnSample, DriftOptions, DriftReport, Sample } from '../../src/drift/types';
+import { readParquetSource, type SourceColumn, type SourceTable } from '../../src/data/parquet';
+import { computeDrift, sampleRows, type ColumnSample, type DriftOptions, type DriftReport, type Sample } from '../../src/drift';
+import { buildSamples } from '../../src/drift/sample';
+import { mulberry32 } from '../../src/model/rng';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const FLIGHTS = join(ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
@@ -51,38 +52,14 @@ const now = (): number => performance.now() / 1000;
 
 // ---- seeded data ----------------------------------------------------------
 
-/** xorshift128+ → uniform doubles in [0, 1); seeded, fast, plenty for benchmark data. */
-function rng(seed: number): () => number {
-  let s0 = (seed * 0x9e3779b9) >>> 0 || 1;
-  let s1 = (seed ^ 0x85ebca6b) >>> 0 || 2;
-  let s2 = (seed * 31 + 7) >>> 0 || 3;
-  let s3 = (seed ^ 0xc2b2ae35) >>> 0 || 4;
-  // xoshiro128** (32-bit); two draws make one double with 53 random bits
-  const next = (): number => {
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl(s3, 11);
-    return result;
-  };
-  return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
-}
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+/** A standard normal draw (Box-Muller, one of the pair) from a uniform generator on [0, 1). */
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
-function normals(n: number, mean: number, sd: number, u: () => number): Float64Array {
+function normals(n: number, mean: number, sd: number, random: () => number): Float64Array {
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - u()));
-    const t = 2 * Math.PI * u();
-    out[i] = mean + sd * r * Math.cos(t);
-    if (i + 1 < n) out[i + 1] = mean + sd * r * Math.sin(t);
-  }
+  for (let i = 0; i < n; i++) out[i] = mean + sd * gaussian(random);
   return out;
 }
 
@@ -107,7 +84,7 @@ function categories(n: number, labels: string[], p: number[], u: () => number): 
 }
 
 function syntheticSamples(rows: number): { reference: Sample; current: Sample; shifted: string[] } {
-  const u = rng(20261126);
+  const u = mulberry32(20261126);
   const ref: ColumnSample[] = [];
   const cur: ColumnSample[] = [];
   const shifted: string[] = [];
@@ -316,7 +293,7 @@ async function loadScenario(name: string, rows: number, notes: string[], timings
   }
   if (name !== 'flights') throw new Error(`unknown scenario '${name}' (synthetic or flights)`);
   const f = await flightsSamples(notes);
-  const n = (f.reference.columns[0]?.values.length ?? 0) + (f.current.columns[0]?.values.length ?? 0);
+  const n = sampleRows(f.reference) + sampleRows(f.current);
   timings.push({ label: 'read parquet (4 columns + date)', rows: 3_000_000, columns: 5, seconds: f.readSeconds, peakRssMb: peakRssMb() });
   timings.push({ label: 'split by month + types', rows: n, columns: 4, seconds: f.prepareSeconds, peakRssMb: peakRssMb() });
   return f;
@@ -340,7 +317,7 @@ async function childRun(name: string, rows: number, index: number): Promise<RunR
   const run = RUNS[index]!;
   const numerical = reference.columns.filter((c) => c.type === 'numerical').map((c) => c.name);
   const options: DriftOptions = { ...run.options, ...(run.numericalOnly ? { columns: numerical } : {}) };
-  const nRows = (reference.columns[0]?.values.length ?? 0) + (current.columns[0]?.values.length ?? 0);
+  const nRows = sampleRows(reference) + sampleRows(current);
   // warm the JIT on a small slice (copies, so the cache stays cold), as the scipy side warms its imports
   const slice = (x: Sample): Sample => ({ columns: x.columns.map((c) => ({ ...c, values: c.values.slice(0, 2000) })) });
   await computeDrift(slice(reference), slice(current), options);

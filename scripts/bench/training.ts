@@ -19,17 +19,22 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { median } from 'simple-statistics';
 import { inferSchema, parseCsv, readParquet, validateTable, type TypedRow } from '../../src/data';
 import { classificationMetrics, majorityBaseline, regressionMetrics } from '../../src/metrics';
 import { BACKENDS, runInChild, runPredictInChild, runTrainingInChild, type BackendName, type ModelParamsInput } from '../../src/model';
-import { encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FeatureSpecInput, type RegressionLabels } from '../../src/preprocess';
+import { decodeRegression, encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FeatureSpecInput, type RegressionLabels } from '../../src/preprocess';
 
 const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry (build/index.js); its data folder sits next to build/.
 const dataFile = (name: string) => path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', name);
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const only = args.includes('--backends') ? (args[args.indexOf('--backends') + 1] ?? '').split(',') : undefined;
+const { values: flags } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, backends: { type: 'string' } },
+  strict: true,
+});
+const quick = flags.quick ?? false;
+const only = flags.backends?.split(',').map((b) => b.trim());
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -137,7 +142,6 @@ async function startup(backend: BackendName): Promise<void> {
     await runInChild('ping', {}, { env: { PERENNIAL_TF_BACKEND: backend }, onStart: (s) => toStart.push(s.startupMs) });
     total.push(performance.now() - t);
   }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
   console.log(
     `child start-up (${backend}): fork to first message ${fmt(median(toStart))} ms, to backend loaded and answered ${fmt(median(total))} ms (median of ${runs})`,
   );
@@ -162,8 +166,8 @@ async function run(p: Prepared, backend: BackendName): Promise<void> {
     const b = majorityBaseline(p.test.y, p.classes!, p.train.y);
     quality = `test accuracy ${fmt(m.accuracy, 3)} (majority ${fmt(b.accuracy, 3)}), macro F1 ${fmt(m.macroF1, 3)}`;
   } else {
-    const m = regressionMetrics(p.test.y, scored.output);
-    quality = `test R² ${fmt(m.r2, 3)}, RMSE ${fmt(m.rmse * p.labels!.std, 1)} min (std units ${fmt(m.rmse, 3)})`;
+    const m = regressionMetrics(decodeRegression(p.labels!, p.test.y), decodeRegression(p.labels!, scored.output));
+    quality = `test R² ${fmt(m.r2, 3)}, RMSE ${fmt(m.rmse, 1)} min, MAE ${fmt(m.mae, 1)} min`;
   }
   console.log(
     `${p.name.padEnd(8)} ${backend.padEnd(10)} train ${fmt(p.train.rows)} rows x ${p.train.cols} cols x ${result.history.length} epochs: ` +

@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   DETECTOR_NAMES,
   DetectorParamError,
   createDetector,
   describeParams,
   isDetectorName,
+  runStream,
   type StreamDetector,
 } from '../drift/stream';
-import type { CliIo } from './main';
+import { parseCommandArgs } from './args';
+import { consoleIo, type CliIo } from './main';
 
 /**
  * perennial drift-stream --detector adwin|page-hinkley|kswin|ddm|eddm|hddm-a|hddm-w
@@ -36,11 +37,6 @@ ${DETECTOR_NAMES.map((n) => `  ${n}: ${describeParams(n)}`).join('\n')}
 Exit status: 0 done, 2 bad usage or data.`;
 
 class UsageError extends Error {}
-
-const defaultIo: CliIo = {
-  stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
-  stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
-};
 
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -105,24 +101,19 @@ function summary(det: StreamDetector, file: string, n: number, drifts: number[],
   return lines.join('\n');
 }
 
-export async function runDriftStreamCommand(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function runDriftStreamCommand(argv: string[], io: CliIo = consoleIo): Promise<number> {
   try {
     let values;
     try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          detector: { type: 'string' },
-          param: { type: 'string', multiple: true },
-          file: { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
+      ({ values } = parseCommandArgs('drift-stream', argv, {
+        detector: { type: 'string' },
+        param: { type: 'string', multiple: true },
+        file: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       }));
     } catch (error) {
-      throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ''));
+      throw new UsageError((error as Error).message);
     }
     if (values.help) {
       io.stdout(DRIFT_STREAM_USAGE);
@@ -145,13 +136,7 @@ export async function runDriftStreamCommand(argv: string[], io: CliIo = defaultI
     }
     const stream = parseValues(text, values.file);
 
-    const drifts: number[] = [];
-    const warnings: number[] = [];
-    for (let i = 0; i < stream.length; i++) {
-      detector.update(stream[i]!);
-      if (detector.driftDetected) drifts.push(i);
-      if (detector.warningDetected) warnings.push(i);
-    }
+    const { drifts, warnings } = runStream(detector, stream);
     io.stdout(values.json ? JSON.stringify({ drifts, warnings }) : summary(detector, values.file, stream.length, drifts, warnings));
     return 0;
   } catch (error) {

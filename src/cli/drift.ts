@@ -1,11 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DataError } from '../data/table';
-import { computeDrift } from '../drift/engine';
+import { assertMethod, computeDrift, sampleRows, type DriftOptions } from '../drift';
 import { renderHtml, renderJson, renderText } from '../drift/report';
-import { readSamples, sampleRows } from '../drift/sample';
-import type { DriftOptions } from '../drift/types';
+import { readSamples } from '../drift/sample';
+import { parseCommandArgs } from './args';
 import type { CliIo } from './main';
 
 /**
@@ -49,22 +48,17 @@ function positiveNumber(flag: string, text: string | undefined, max?: number): n
 export async function runDriftCommand(argv: string[], io: CliIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        reference: { type: 'string' },
-        current: { type: 'string' },
-        columns: { type: 'string' },
-        method: { type: 'string' },
-        threshold: { type: 'string' },
-        'drift-share': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        html: { type: 'string' },
-        'fail-on-drift': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+    ({ values } = parseCommandArgs('drift', argv, {
+      reference: { type: 'string' },
+      current: { type: 'string' },
+      columns: { type: 'string' },
+      method: { type: 'string' },
+      threshold: { type: 'string' },
+      'drift-share': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      html: { type: 'string' },
+      'fail-on-drift': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     }));
   } catch (error) {
     io.stderr(`perennial drift: ${(error as Error).message}\n\n${DRIFT_USAGE}`);
@@ -87,7 +81,15 @@ export async function runDriftCommand(argv: string[], io: CliIo): Promise<number
       if (twice !== undefined) throw new UsageError(`--columns names '${twice}' twice`);
     }
     const method = values.method?.trim();
-    if (method !== undefined && method === '') throw new UsageError('--method must not be empty');
+    if (method !== undefined) {
+      if (method === '') throw new UsageError('--method must not be empty');
+      // before reading the files: they may be large
+      try {
+        assertMethod(method);
+      } catch (error) {
+        throw new UsageError(`--method: ${(error as Error).message}`);
+      }
+    }
 
     const { reference, current, skipped } = await readSamples(values.reference, values.current, { columns });
     for (const s of skipped) io.stderr(`perennial drift: skipped column '${s.name}': ${s.reason}`);

@@ -41,16 +41,3 @@ export class DataError extends Error {
     this.column = where.column;
   }
 }
-
-export function columnIndex(table: RawTable, column: string): number {
-  const index = table.columns.indexOf(column);
-  if (index < 0) {
-    throw new DataError(`no column '${column}'; the file has: ${table.columns.join(', ')}`, { source: table.source, column });
-  }
-  return index;
-}
-
-/** Rows as objects keyed by column name (for small tables and for JSON output). */
-export function tableToRecords(table: RawTable): Record<string, Cell>[] {
-  return table.rows.map((row) => Object.fromEntries(table.columns.map((c, i) => [c, row[i] ?? null])));
-}

@@ -28,7 +28,7 @@ import { bonferroni, fdr } from './batch/corrections';
 import { mmdTest } from './batch/mmd';
 import { runInWorkers, shutdownWorkers } from './batch/pool';
 
-export { METHODS, VALID_METHOD_NAMES, shutdownWorkers };
+export { METHODS, VALID_METHOD_NAMES, assertMethod, shutdownWorkers };
 
 /** Numerical values (reference + current, all columns) above which worker threads are used. */
 export const PARALLEL_MIN_VALUES = 400_000;
@@ -94,16 +94,15 @@ function planTasks(reference: Sample, current: Sample, options: DriftOptions): C
   });
 }
 
-function multivariate(reference: Sample, current: Sample, names: string[], options: DriftOptions): MultivariateResult | undefined {
+/** The MMD test over the numerical columns of the tasks. */
+function multivariate(tasks: ColumnTask[], options: DriftOptions): MultivariateResult | undefined {
   if (options.multivariate === false) return undefined;
   const refCols: Float64Array[] = [];
   const curCols: Float64Array[] = [];
-  for (const name of names) {
-    const r = reference.columns.find((c) => c.name === name)!;
-    const c = current.columns.find((x) => x.name === name)!;
-    if (r.type !== 'numerical' || !(r.values instanceof Float64Array) || !(c.values instanceof Float64Array)) continue;
-    refCols.push(r.values);
-    curCols.push(c.values);
+  for (const t of tasks) {
+    if (t.type !== 'numerical' || !(t.ref instanceof Float64Array) || !(t.cur instanceof Float64Array)) continue;
+    refCols.push(t.ref);
+    curCols.push(t.cur);
   }
   const res = mmdTest(refCols, curCols, {
     ...(options.mmdPermutations !== undefined ? { permutations: options.mmdPermutations } : {}),
@@ -113,8 +112,9 @@ function multivariate(reference: Sample, current: Sample, names: string[], optio
   return res ?? undefined;
 }
 
-function rowsOf(s: Sample): number {
-  return s.columns[0]?.values.length ?? 0;
+/** Rows in a sample (the length of its first column). */
+export function sampleRows(sample: Sample): number {
+  return sample.columns[0]?.values.length ?? 0;
 }
 
 function assemble(
@@ -139,8 +139,8 @@ function assemble(
   }
   return {
     generated_at: new Date().toISOString(),
-    reference_rows: rowsOf(reference),
-    current_rows: rowsOf(current),
+    reference_rows: sampleRows(reference),
+    current_rows: sampleRows(current),
     drift_share: driftShare,
     correction,
     number_of_columns: columns.length,
@@ -177,7 +177,7 @@ function runCached(task: ColumnTask): ColumnDriftResult {
 export function computeDriftSync(reference: Sample, current: Sample, options: DriftOptions = {}): DriftReport {
   const tasks = planTasks(reference, current, options);
   const columns = tasks.map(runCached);
-  return assemble(reference, current, options, columns, multivariate(reference, current, tasks.map((t) => t.name), options));
+  return assemble(reference, current, options, columns, multivariate(tasks, options));
 }
 
 /**
@@ -206,7 +206,7 @@ export async function computeDrift(reference: Sample, current: Sample, options: 
   tasks.forEach((t, i) => {
     if (!inWorker.has(i)) columns[i] = runCached(t);
   });
-  const mv = multivariate(reference, current, tasks.map((t) => t.name), options);
+  const mv = multivariate(tasks, options);
   await pending;
   // anything a worker could not do is computed here
   tasks.forEach((t, i) => {

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { parquetMetadata, parquetRead, parquetSchema } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import { formatOf, readTableFile } from '../data/read';
-import { parquetValueToCell } from '../data/parquet';
-import { DataError, type Cell, type RawTable } from '../data/table';
+import { formatOf, readFileBytes, readTableFile } from '../data/read';
+import { readParquetSource, type SourceColumn, type SourceTable } from '../data/parquet';
+import { DataError, type RawTable } from '../data/table';
 import { isDateText, toNumber } from '../data/schema';
 import type { ColumnSample, ColumnType, Sample } from './types';
+
+export type { SourceColumn, SourceTable } from '../data/parquet';
 
 /**
  * From files to the Samples the drift engine tests.
@@ -54,20 +53,11 @@ export interface SamplePair {
   skipped: SkippedColumn[];
 }
 
-/** A column as read: typed numbers (Parquet numeric), or cells with the file rows they came from. */
-export type SourceColumn =
-  | { kind: 'numbers'; values: Float64Array }
-  | { kind: 'cells'; cells: Cell[]; rowNumbers?: number[] };
-
-export interface SourceTable {
-  source: string;
-  rows: number;
-  names: string[];
-  columns: Map<string, SourceColumn>;
-}
-
-/** A RawTable as columns; unreadable rows are an error naming file and row. */
-export function sourceFromTable(table: RawTable): SourceTable {
+/**
+ * A RawTable as columns (only `wanted` ones, those the table has, when given;
+ * `names` lists them all). Unreadable rows are an error naming file and row.
+ */
+export function sourceFromTable(table: RawTable, wanted?: string[]): SourceTable {
   const first = table.rowErrors[0];
   if (first) {
     const more = table.rowErrors.length - 1;
@@ -79,123 +69,20 @@ export function sourceFromTable(table: RawTable): SourceTable {
   }
   const columns = new Map<string, SourceColumn>();
   table.columns.forEach((name, c) => {
+    if (wanted && !wanted.includes(name)) return;
     columns.set(name, { kind: 'cells', cells: table.rows.map((r) => r[c] ?? null), rowNumbers: table.rowNumbers });
   });
   return { source: table.source, rows: table.rows.length, names: [...table.columns], columns };
 }
 
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
 /**
- * Reads Parquet column by column (no row objects): numeric and bigint columns
- * become Float64Array (NaN for null), the rest cells (timestamps as ISO text).
- * Row numbers are 1-based record indexes.
+ * Reads any supported file (CSV, JSONL, Parquet; gzipped when named .gz) as
+ * columns, only `columns` when given. A Parquet file lacking one of them is an
+ * error here; for CSV and JSONL buildSamples reports it.
  */
-export async function readParquetSource(
-  bytes: Uint8Array,
-  source: string,
-  options: { columns?: string[]; rowStart?: number; rowEnd?: number } = {},
-): Promise<SourceTable> {
-  const file = toArrayBuffer(bytes);
-  let all: string[];
-  let total: number;
-  try {
-    const metadata = parquetMetadata(file);
-    all = parquetSchema(metadata).children.map((c) => c.element.name);
-    total = Number(metadata.num_rows);
-  } catch (error) {
-    throw new DataError(`not a readable Parquet file: ${(error as Error).message}`, { source });
-  }
-  const wanted = options.columns ?? all;
-  for (const name of wanted) {
-    if (!all.includes(name)) throw new DataError(`no column '${name}'; the file has: ${all.join(', ')}`, { source, column: name });
-  }
-  const rowStart = options.rowStart ?? 0;
-  const rowEnd = Math.min(options.rowEnd ?? total, total);
-  const rows = Math.max(0, rowEnd - rowStart);
-  const chunks = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
-  try {
-    await parquetRead({
-      file,
-      compressors,
-      columns: wanted,
-      rowStart,
-      rowEnd,
-      onChunk: (chunk) => {
-        const list = chunks.get(chunk.columnName) ?? [];
-        list.push({ rowStart: chunk.rowStart, data: chunk.columnData as ArrayLike<unknown> });
-        chunks.set(chunk.columnName, list);
-      },
-    });
-  } catch (error) {
-    throw new DataError(`not a readable Parquet file: ${(error as Error).message}`, { source });
-  }
-  const columns = new Map<string, SourceColumn>();
-  for (const name of wanted) {
-    const list = chunks.get(name) ?? [];
-    const firstValue = firstPresent(list);
-    if (typeof firstValue === 'number' || typeof firstValue === 'bigint') {
-      const values = new Float64Array(rows).fill(NaN);
-      for (const { rowStart: start, data } of list) {
-        // a chunk may begin before rowStart (whole pages are decoded)
-        for (let i = 0; i < data.length; i++) {
-          const at = start + i - rowStart;
-          if (at < 0 || at >= rows) continue;
-          const v = data[i];
-          values[at] = v === null || v === undefined ? NaN : Number(v);
-        }
-      }
-      columns.set(name, { kind: 'numbers', values });
-    } else {
-      const cells: Cell[] = new Array<Cell>(rows).fill(null);
-      for (const { rowStart: start, data } of list) {
-        for (let i = 0; i < data.length; i++) {
-          const at = start + i - rowStart;
-          if (at < 0 || at >= rows) continue;
-          cells[at] = parquetValueToCell(data[i]);
-        }
-      }
-      columns.set(name, { kind: 'cells', cells });
-    }
-  }
-  return { source, rows, names: [...wanted], columns };
-}
-
-function firstPresent(list: { data: ArrayLike<unknown> }[]): unknown {
-  for (const { data } of list) {
-    for (let i = 0; i < data.length; i++) if (data[i] !== null && data[i] !== undefined) return data[i];
-  }
-  return undefined;
-}
-
-/** Reads any supported file (CSV, JSONL, Parquet) as columns. */
 export async function readSourceFile(path: string, options: { columns?: string[] } = {}): Promise<SourceTable> {
-  if (formatOf(path) === 'parquet') {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      throw new DataError(`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { source: path });
-    }
-    if (bytes.length === 0) throw new DataError('the file is empty', { source: path });
-    const { columns } = options;
-    // only read the columns asked for (those that exist: a missing one is reported by buildSamples)
-    if (!columns) return readParquetSource(bytes, path);
-    const names = parquetNames(bytes, path);
-    const table = await readParquetSource(bytes, path, { columns: names.filter((n) => columns.includes(n)) });
-    return { ...table, names };
-  }
-  return sourceFromTable(await readTableFile(path));
-}
-
-function parquetNames(bytes: Uint8Array, source: string): string[] {
-  try {
-    return parquetSchema(parquetMetadata(toArrayBuffer(bytes))).children.map((c) => c.element.name);
-  } catch (error) {
-    throw new DataError(`not a readable Parquet file: ${(error as Error).message}`, { source });
-  }
+  if (formatOf(path) === 'parquet') return readParquetSource(await readFileBytes(path), path, { columns: options.columns });
+  return sourceFromTable(await readTableFile(path), options.columns);
 }
 
 // ---- inference ----------------------------------------------------------
@@ -212,7 +99,14 @@ interface Profile {
   firstText?: { row: number; value: string };
 }
 
-function profile(column: SourceColumn): Profile {
+/** A column parsed once: what its cells are, and the number in each row (NaN when missing or not a number). */
+interface Parsed {
+  column: SourceColumn;
+  profile: Profile;
+  numbers: Float64Array;
+}
+
+function parseColumn(column: SourceColumn): Parsed {
   const p: Profile = { present: 0, missing: 0, numbers: 0, integers: 0, booleans: 0, dates: 0, texts: 0 };
   if (column.kind === 'numbers') {
     for (const v of column.values) {
@@ -223,9 +117,10 @@ function profile(column: SourceColumn): Profile {
         if (Number.isInteger(v)) p.integers++;
       }
     }
-    return p;
+    return { column, profile: p, numbers: column.values };
   }
   const { cells, rowNumbers } = column;
+  const numbers = new Float64Array(cells.length).fill(NaN);
   for (let i = 0; i < cells.length; i++) {
     const cell = cells[i];
     if (cell === null || cell === undefined) {
@@ -239,6 +134,7 @@ function profile(column: SourceColumn): Profile {
     }
     const n = toNumber(cell);
     if (n !== undefined) {
+      numbers[i] = n;
       p.numbers++;
       if (Number.isInteger(n)) p.integers++;
       continue;
@@ -250,25 +146,15 @@ function profile(column: SourceColumn): Profile {
     p.texts++;
     if (p.firstText === undefined) p.firstText = { row: rowNumbers?.[i] ?? i + 1, value: String(cell) };
   }
-  return p;
+  return { column, profile: p, numbers };
 }
 
-function distinctNumbers(column: SourceColumn, limit: number): number {
+function distinctNumbers(numbers: Float64Array, limit: number): number {
   const seen = new Set<number>();
-  if (column.kind === 'numbers') {
-    for (const v of column.values) {
-      if (!Number.isNaN(v)) {
-        seen.add(v);
-        if (seen.size > limit) break;
-      }
-    }
-  } else {
-    for (const cell of column.cells) {
-      const n = toNumber(cell);
-      if (n !== undefined) {
-        seen.add(n);
-        if (seen.size > limit) break;
-      }
+  for (const v of numbers) {
+    if (!Number.isNaN(v)) {
+      seen.add(v);
+      if (seen.size > limit) break;
     }
   }
   return seen.size;
@@ -276,9 +162,9 @@ function distinctNumbers(column: SourceColumn, limit: number): number {
 
 type Inferred = { type: ColumnType } | { skip: string };
 
-function inferType(name: string, ref: SourceTable, cur: SourceTable, refCol: SourceColumn, curCol: SourceColumn, limit: number): Inferred {
-  const pr = profile(refCol);
-  const pc = profile(curCol);
+function inferType(name: string, ref: SourceTable, cur: SourceTable, refCol: Parsed, curCol: Parsed, limit: number): Inferred {
+  const pr = refCol.profile;
+  const pc = curCol.profile;
   const present = pr.present + pc.present;
   const numbers = pr.numbers + pc.numbers;
   const texts = pr.texts + pc.texts;
@@ -295,7 +181,7 @@ function inferType(name: string, ref: SourceTable, cur: SourceTable, refCol: Sou
   }
   if (numbers === present) {
     if (pr.integers + pc.integers === present) {
-      const unique = pr.present > 0 ? distinctNumbers(refCol, limit) : distinctNumbers(curCol, limit);
+      const unique = distinctNumbers(pr.present > 0 ? refCol.numbers : curCol.numbers, limit);
       if (unique <= limit) return { type: 'categorical' };
     }
     return { type: 'numerical' };
@@ -303,31 +189,22 @@ function inferType(name: string, ref: SourceTable, cur: SourceTable, refCol: Sou
   return { type: 'categorical' };
 }
 
-function toNumerical(name: string, table: SourceTable, column: SourceColumn): Float64Array {
-  if (column.kind === 'numbers') return column.values;
-  const out = new Float64Array(column.cells.length);
-  column.cells.forEach((cell, i) => {
-    if (cell === null || cell === undefined) {
-      out[i] = NaN;
-      return;
-    }
-    const n = typeof cell === 'boolean' ? undefined : toNumber(cell);
-    if (n === undefined) {
-      throw new DataError(`'${String(cell)}' is not a number, and the column is numerical`, { source: table.source, row: column.rowNumbers?.[i] ?? i + 1, column: name });
-    }
-    out[i] = n;
-  });
-  return out;
+function toNumerical(name: string, table: SourceTable, parsed: Parsed): Float64Array {
+  const { column, profile, numbers } = parsed;
+  if (column.kind === 'numbers' || profile.numbers === profile.present) return numbers;
+  // a present cell that is not a number (possible when the type was given)
+  const i = column.cells.findIndex((cell, k) => cell !== null && cell !== undefined && Number.isNaN(numbers[k]!));
+  throw new DataError(`'${String(column.cells[i])}' is not a number, and the column is numerical`, { source: table.source, row: column.rowNumbers?.[i] ?? i + 1, column: name });
 }
 
-function toCategorical(column: SourceColumn): (string | null)[] {
-  if (column.kind === 'numbers') return Array.from(column.values, (v) => (Number.isNaN(v) ? null : String(v)));
-  return column.cells.map((cell) => {
+function toCategorical({ column, numbers }: Parsed): (string | null)[] {
+  if (column.kind === 'numbers') return Array.from(numbers, (v) => (Number.isNaN(v) ? null : String(v)));
+  return column.cells.map((cell, i) => {
     if (cell === null || cell === undefined) return null;
     if (typeof cell === 'string') {
       // "1" and "1.0" are the same category
-      const n = toNumber(cell);
-      return n !== undefined ? String(n) : cell;
+      const n = numbers[i]!;
+      return Number.isNaN(n) ? cell : String(n);
     }
     return String(cell);
   });
@@ -351,12 +228,13 @@ export function buildSamples(reference: SourceTable, current: SourceTable, optio
     if (!current.columns.has(name)) throw new DataError(`no column '${name}'; the file has: ${current.names.join(', ')}`, { source: current.source, column: name });
   }
   for (const name of names) {
-    const refCol = reference.columns.get(name)!;
-    const curCol = current.columns.get(name);
-    if (!curCol) {
+    const curColumn = current.columns.get(name);
+    if (!curColumn) {
       skipped.push({ name, reason: `not in the current file ${current.source}` });
       continue;
     }
+    const refCol = parseColumn(reference.columns.get(name)!);
+    const curCol = parseColumn(curColumn);
     let type = options.types?.[name];
     if (type === undefined) {
       const inferred = inferType(name, reference, current, refCol, curCol, limit);
@@ -380,14 +258,12 @@ export function buildSamples(reference: SourceTable, current: SourceTable, optio
 
 /** Both files read and turned into Samples. */
 export async function readSamples(referencePath: string, currentPath: string, options: SampleOptions = {}): Promise<SamplePair> {
-  const [reference, current] = await Promise.all([
+  const [reference, current] = await Promise.allSettled([
     readSourceFile(referencePath, { columns: options.columns }),
     readSourceFile(currentPath, { columns: options.columns }),
   ]);
-  return buildSamples(reference, current, options);
-}
-
-/** Rows in a sample (the length of its first column). */
-export function sampleRows(sample: Sample): number {
-  return sample.columns[0]?.values.length ?? 0;
+  // both are read at once; an error in the reference is reported first
+  if (reference.status === 'rejected') throw reference.reason;
+  if (current.status === 'rejected') throw current.reason;
+  return buildSamples(reference.value, current.value, options);
 }

@@ -11,6 +11,8 @@
  *   < 1.5 used 1e-15) and does not renormalize rows.
  */
 
+import { mean } from 'simple-statistics';
+
 export interface PerClassMetrics {
   class: string;
   precision: number;
@@ -43,10 +45,10 @@ export interface RegressionMetrics {
 
 export type Metrics = ClassificationMetrics | RegressionMetrics;
 
-export const LOG_LOSS_EPS = Number.EPSILON;
+const LOG_LOSS_EPS = Number.EPSILON;
 
 /** Index of the largest probability of row i (first on ties, as numpy argmax). */
-export function argmaxRows(proba: ArrayLike<number>, k: number): Int32Array {
+function argmaxRows(proba: ArrayLike<number>, k: number): Int32Array {
   const n = Math.floor(proba.length / k);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -164,9 +166,7 @@ export function majorityBaseline(yTrue: ArrayLike<number>, classes: string[], yT
 /** Metrics of always predicting the mean (sklearn DummyRegressor 'mean'). */
 export function meanBaseline(yTrue: ArrayLike<number>, yTrain?: ArrayLike<number>): RegressionBaseline {
   const source = yTrain ?? yTrue;
-  let value = 0;
-  for (let i = 0; i < source.length; i++) value += source[i]!;
-  value /= Math.max(1, source.length);
+  const value = source.length > 0 ? mean(Array.from(source)) : 0;
   const m = regressionMetrics(yTrue, new Float64Array(yTrue.length).fill(value));
   return { task: 'regression', value, rmse: m.rmse, mae: m.mae, r2: m.r2 };
 }

@@ -5,7 +5,7 @@ export const gateMetric = z.enum(['accuracy', 'macroF1', 'weightedF1', 'logLoss'
 export type GateMetric = z.infer<typeof gateMetric>;
 
 /** Metrics where a larger value is better; the others (logLoss, rmse, mae) are better smaller. */
-export const HIGHER_IS_BETTER: Record<GateMetric, boolean> = {
+const HIGHER_IS_BETTER: Record<GateMetric, boolean> = {
   accuracy: true,
   macroF1: true,
   weightedF1: true,

@@ -5,12 +5,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { abortError } from './abort';
 import type { Checkpoint, EpochLogs } from './mlp';
 import type { ChildEvaluateInput, ChildEvaluateResult, ChildPredictInput, ChildPredictResult, ChildTaskName, ChildTasks, ChildTrainInput, ChildTrainResult, EpochProgress } from './tasks';
 
 export type { ChildEvaluateInput, ChildEvaluateResult, ChildPredictInput, ChildPredictResult, ChildTrainInput, ChildTrainResult, EpochProgress, ChildTasks, ChildTaskName } from './tasks';
 
 const require = createRequire(import.meta.url);
+const ABORTED = 'the child task was aborted';
 const CHILD = fileURLToPath(new URL('./train-child.ts', import.meta.url));
 
 export interface RunInChildOptions<P> {
@@ -59,7 +61,7 @@ export function runInChild<K extends ChildTaskName>(
   options: RunInChildOptions<ChildTasks[K]['progress']> = {},
 ): Promise<ChildTasks[K]['result']> {
   const { signal } = options;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  if (signal?.aborted) return Promise.reject(abortError(signal, ABORTED));
   return new Promise((resolve, reject) => {
     const forkedAt = performance.now();
     let settled = false;
@@ -99,7 +101,7 @@ export function runInChild<K extends ChildTaskName>(
         reject(error);
       } else resolve(value as ChildTasks[K]['result']);
     };
-    const onAbort = () => finish(abortReason(signal!));
+    const onAbort = () => finish(abortError(signal!, ABORTED));
     signal?.addEventListener('abort', onAbort, { once: true });
 
     child.on('message', (message: ChildMessage) => {
@@ -144,14 +146,6 @@ export function runInChild<K extends ChildTaskName>(
       });
     });
   });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason = signal.reason;
-  if (reason instanceof Error) return reason;
-  const e = new Error(typeof reason === 'string' ? reason : 'the child task was aborted');
-  e.name = 'AbortError';
-  return e;
 }
 
 export interface RunTrainingOptions {

@@ -1,5 +1,6 @@
 import type * as TfModule from '@tensorflow/tfjs';
-import { selectBackend, type BackendName, type Tf } from './backend';
+import { abortError } from './abort';
+import { BACKENDS, selectBackend, type BackendName, type Tf } from './backend';
 import { parseModelParams, type ModelParams, type ModelParamsInput } from './params';
 import { hashSeed, mulberry32, permutation } from './rng';
 
@@ -103,8 +104,61 @@ function checkDataset(name: string, d: Dataset, task: Task, outputs: number): vo
   }
 }
 
-/** The MLP: dense hidden layers (seeded Glorot-uniform kernels, zero biases), softmax or linear output. */
-export function buildModel(tf: Tf, cols: number, outputs: number, task: Task, params: ModelParams): LayersModel {
+/**
+ * Dropout whose masks come from explicit seeds, not from Math.random (tfjs's
+ * own Dropout layer draws unseeded masks from Math.random, or one fixed mask
+ * for every batch when given a seed). `startEpoch(seed)` before each epoch's
+ * fit; the n-th training call of the epoch then uses tf.dropout with seed
+ * hashSeed(epochSeed, n), so the masks depend only on (seed, epoch, layer,
+ * batch) and nothing process-wide is touched. tf.dropout draws its mask in JS
+ * (seedrandom), so the masks are the same on every backend.
+ *
+ * It serializes as a standard 'Dropout' layer (same config: rate), so
+ * model.json stays plain tfjs and any loader reads it as a Dropout (identity
+ * at inference). A model loaded from model.json therefore has tfjs's own
+ * Dropout; `train` rebuilds the model with this layer when resuming.
+ */
+interface SeededDropoutLayer extends TfModule.layers.Layer {
+  startEpoch(seed: number): void;
+}
+type SeededDropoutCtor = new (args: { rate: number; name: string }) => SeededDropoutLayer;
+const seededDropoutClasses = new WeakMap<Tf, SeededDropoutCtor>();
+
+function seededDropout(tf: Tf): SeededDropoutCtor {
+  const known = seededDropoutClasses.get(tf);
+  if (known) return known;
+  class SeededDropout extends tf.layers.Layer implements SeededDropoutLayer {
+    /** The class name written to model.json: a plain tfjs Dropout. */
+    static className = 'Dropout';
+    readonly rate: number;
+    private epochSeed = 1;
+    private calls = 0;
+    constructor(args: { rate: number; name: string }) {
+      super({ name: args.name });
+      this.rate = args.rate;
+      this.supportsMasking = true;
+    }
+    startEpoch(seed: number): void {
+      this.epochSeed = seed;
+      this.calls = 0;
+    }
+    override call(inputs: TfModule.Tensor | TfModule.Tensor[], kwargs: Record<string, unknown>): TfModule.Tensor {
+      const input = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (kwargs['training'] !== true || !(this.rate > 0 && this.rate < 1)) return input;
+      // tfjs treats seed 0 as "unseeded": never pass it.
+      const seed = hashSeed(this.epochSeed, this.calls++) || 1;
+      return tf.tidy(() => tf.dropout(input, this.rate, undefined, seed));
+    }
+    override getConfig(): TfModule.serialization.ConfigDict {
+      return { rate: this.rate, ...super.getConfig() };
+    }
+  }
+  seededDropoutClasses.set(tf, SeededDropout);
+  return SeededDropout;
+}
+
+/** The MLP: dense hidden layers (seeded Glorot-uniform kernels, zero biases), seeded dropout, softmax or linear output. */
+function buildModel(tf: Tf, cols: number, outputs: number, task: Task, params: ModelParams): LayersModel {
   const model = tf.sequential();
   params.hiddenUnits.forEach((units, i) => {
     model.add(
@@ -117,7 +171,7 @@ export function buildModel(tf: Tf, cols: number, outputs: number, task: Task, pa
         name: `hidden_${i + 1}`,
       }),
     );
-    if (params.dropout > 0) model.add(tf.layers.dropout({ rate: params.dropout, name: `dropout_${i + 1}` }));
+    if (params.dropout > 0) model.add(new (seededDropout(tf))({ rate: params.dropout, name: `dropout_${i + 1}` }));
   });
   model.add(
     tf.layers.dense({
@@ -233,23 +287,13 @@ function balancedWeights(y: ArrayLike<number>, k: number): Record<number, number
   return weights;
 }
 
-function abortError(signal: AbortSignal): Error {
-  const reason = signal.reason;
-  if (reason instanceof Error) return reason;
-  const e = new Error(typeof reason === 'string' ? reason : 'training was aborted');
-  e.name = 'AbortError';
-  return e;
-}
-
-/** Runs `fn` with Math.random replaced by a seeded generator (tfjs draws dropout masks from it). */
-async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
-  const original = Math.random;
-  Math.random = mulberry32(seed);
-  try {
-    return await fn();
-  } finally {
-    Math.random = original;
+/** The backend name of a tfjs handed in by the caller (it must be one selectBackend can give). */
+function backendOf(tf: Tf): BackendName {
+  const name = tf.getBackend();
+  if (!(BACKENDS as readonly string[]).includes(name)) {
+    throw new Error(`the tf passed to train runs backend '${name}', not one of ${BACKENDS.join(', ')}; get it from selectBackend`);
   }
+  return name as BackendName;
 }
 
 /**
@@ -259,7 +303,7 @@ async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<
  * checkpoint of epoch e reproduces epochs e+1.. of the uninterrupted run.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const backend = options.tf ? { tf: options.tf, name: (options.tf.getBackend() as BackendName) ?? 'cpu' } : await selectBackend(options.backend);
+  const backend = options.tf ? { tf: options.tf, name: backendOf(options.tf) } : await selectBackend(options.backend);
   const tf = backend.tf;
   const params = parseModelParams(options.params);
   const { task } = options;
@@ -293,7 +337,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (resume.backend !== backend.name) {
       console.warn(`[perennial:model] resuming a checkpoint made on '${resume.backend}' with '${backend.name}': the result will be close to, not bit-identical with, an uninterrupted run`);
     }
-    model = await loadModel(tf, resume.model);
+    // Rebuilt, then given the checkpoint's weights: the loaded model.json has
+    // tfjs's own Dropout, and training needs the seeded one.
+    const loaded = await loadModel(tf, resume.model);
+    model = buildModel(tf, options.cols, outputs, task, params);
+    model.setWeights(loaded.getWeights());
+    loaded.dispose();
     compile(tf, model, task, params);
     const weights = resume.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape) }));
     await model.optimizer.setWeights(weights);
@@ -319,9 +368,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     valY = task === 'classification' ? tf.tensor2d(oneHot(v.y, outputs), [v.rows, outputs]) : tf.tensor2d(Float32Array.from(v.y), [v.rows, 1]);
   }
 
+  const dropouts = model.layers.filter((l): l is SeededDropoutLayer => typeof (l as Partial<SeededDropoutLayer>).startEpoch === 'function');
+  let last: Checkpoint | undefined;
   try {
     for (let epoch = startEpoch; epoch <= params.epochs; epoch++) {
-      if (options.signal?.aborted) throw abortError(options.signal);
+      if (options.signal?.aborted) throw abortError(options.signal, 'training was aborted');
       const started = performance.now();
       const order = permutation(rows, mulberry32(hashSeed(params.seed, epoch, 1)));
       for (let i = 0; i < rows; i++) {
@@ -333,8 +384,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const yt = tf.tensor2d(ys, [rows, yCols]);
       let loss: number;
       try {
-        const fit = () => model.fit(xt, yt, { epochs: 1, batchSize: params.batchSize, shuffle: false, verbose: 0, classWeight });
-        const h = params.dropout > 0 ? await withSeededRandom(hashSeed(params.seed, epoch, 2), fit) : await fit();
+        dropouts.forEach((d, i) => d.startEpoch(hashSeed(params.seed, epoch, 2, i)));
+        const h = await model.fit(xt, yt, { epochs: 1, batchSize: params.batchSize, shuffle: false, verbose: 0, classWeight });
         loss = Number(h.history.loss?.[0]);
       } finally {
         xt.dispose();
@@ -360,16 +411,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       logs.rowsPerSecond = rows / Math.max(logs.seconds, 1e-9);
       history.push({ epoch, ...logs });
       if (options.onEpoch) {
-        const checkpoint = await makeCheckpoint(model, { epoch, task, cols, outputs, params, backend: backend.name as BackendName, history });
-        await options.onEpoch(epoch, logs, checkpoint);
+        last = await makeCheckpoint(model, { epoch, task, cols, outputs, params, backend: backend.name, history });
+        await options.onEpoch(epoch, logs, last);
       }
     }
   } finally {
     valX?.dispose();
     valY?.dispose();
   }
-  const artifacts = await serializeModel(model);
-  return { model, artifacts, history, backend: backend.name as BackendName, resumedFromEpoch: resume ? resume.epoch : null };
+  // The last epoch's checkpoint already holds the final weights.
+  const artifacts = last?.epoch === params.epochs ? last.model : await serializeModel(model);
+  return { model, artifacts, history, backend: backend.name, resumedFromEpoch: resume ? resume.epoch : null };
 }
 
 async function makeCheckpoint(

@@ -3,7 +3,7 @@ import type { BackendName } from './backend';
 import { selectBackend } from './backend';
 import { classificationMetrics, majorityBaseline, meanBaseline, regressionMetrics, type Baseline, type Metrics } from '../metrics';
 import { decodeRegression, type FittedLabels } from '../preprocess/labels';
-import { loadModel, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts, type TrainInput } from './mlp';
+import { loadModel, modelShape, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts, type TrainInput } from './mlp';
 
 export interface ChildTrainInput extends TrainInput {
   backend?: BackendName;
@@ -69,6 +69,24 @@ export interface ChildTasks {
 }
 export type ChildTaskName = keyof ChildTasks;
 
+/** Loads a serialized model on the chosen backend, scores x, and frees the model. */
+async function score(
+  artifacts: ModelArtifacts,
+  x: Float32Array,
+  backendName: BackendName | undefined,
+  chunkRows?: number,
+): Promise<{ output: Float32Array; outputs: number; backend: BackendName; seconds: number }> {
+  const backend = await selectBackend(backendName);
+  const started = performance.now();
+  const model = await loadModel(backend.tf, artifacts);
+  try {
+    const output = await predict(model, x, { tf: backend.tf, chunkRows });
+    return { output, outputs: modelShape(model).outputs, backend: backend.name, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Runs a task in the current process (the child calls this; tests may too). */
 export async function runTask<K extends ChildTaskName>(
   task: K,
@@ -90,22 +108,15 @@ export async function runTask<K extends ChildTaskName>(
     }
     case 'predict': {
       const i = input as ChildPredictInput;
-      const backend = await selectBackend(i.backend);
-      const started = performance.now();
-      const model = await loadModel(backend.tf, i.model);
-      const output = await predict(model, i.x, { tf: backend.tf, chunkRows: i.chunkRows });
-      const outputs = Number(model.outputs[0]?.shape[1] ?? 1);
-      model.dispose();
-      const result: ChildPredictResult = { output, rows: output.length / outputs, outputs, backend: backend.name, seconds: (performance.now() - started) / 1000 };
+      const { output, outputs, backend, seconds } = await score(i.model, i.x, i.backend, i.chunkRows);
+      const result: ChildPredictResult = { output, rows: output.length / outputs, outputs, backend, seconds };
       return result as ChildTasks[K]['result'];
     }
     case 'evaluate': {
       const i = input as ChildEvaluateInput;
-      const backend = await selectBackend(i.backend);
+      const scored = await score(i.model, i.x, i.backend);
+      const { output, backend } = scored;
       const started = performance.now();
-      const model = await loadModel(backend.tf, i.model);
-      const output = await predict(model, i.x, { tf: backend.tf });
-      model.dispose();
       let metrics: Metrics;
       let baseline: Baseline;
       if (i.labels.kind === 'classification') {
@@ -117,7 +128,7 @@ export async function runTask<K extends ChildTaskName>(
         metrics = regressionMetrics(yTrue, decodeRegression(labels, output));
         baseline = meanBaseline(yTrue, i.yTrain ? decodeRegression(labels, i.yTrain) : undefined);
       }
-      const result: ChildEvaluateResult = { metrics, baseline, backend: backend.name, rows: i.y.length, seconds: (performance.now() - started) / 1000 };
+      const result: ChildEvaluateResult = { metrics, baseline, backend, rows: i.y.length, seconds: scored.seconds + (performance.now() - started) / 1000 };
       return result as ChildTasks[K]['result'];
     }
     case 'ping': {

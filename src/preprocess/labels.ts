@@ -1,4 +1,5 @@
 import type { TypedRow } from '../data/validate';
+import { isMissing, meanStd } from './values';
 
 export type Task = 'classification' | 'regression';
 
@@ -33,13 +34,9 @@ export class LabelError extends Error {
   }
 }
 
-function missing(v: unknown): boolean {
-  return v === null || v === undefined || (typeof v === 'string' && v.trim() === '') || (typeof v === 'number' && Number.isNaN(v));
-}
-
 /** Rows whose label is present (training and evaluation drop the others). */
 export function labeledRows(rows: TypedRow[], label: string): TypedRow[] {
-  return rows.filter((r) => !missing(r[label]));
+  return rows.filter((r) => !isMissing(r[label]));
 }
 
 /**
@@ -63,7 +60,7 @@ export function fitLabels(
     const seen = new Map<string, number>();
     rows.forEach((r) => {
       const v = r[label];
-      if (!missing(v)) seen.set(String(v), (seen.get(String(v)) ?? 0) + 1);
+      if (!isMissing(v)) seen.set(String(v), (seen.get(String(v)) ?? 0) + 1);
     });
     let list: string[];
     if (classes !== undefined) {
@@ -81,15 +78,14 @@ export function fitLabels(
   const values: number[] = [];
   rows.forEach((r, i) => {
     const v = r[label];
-    if (missing(v)) return;
+    if (isMissing(v)) return;
     const n = typeof v === 'number' ? v : Number(v);
     if (!Number.isFinite(n)) throw new LabelError(label, `expected a number for regression, found ${JSON.stringify(v)}`, i);
     values.push(n);
   });
   if (values.length === 0) throw new LabelError(label, 'every label is missing');
-  const mean = values.reduce((s, v) => s + v, 0) / values.length;
-  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
-  return { kind: 'regression', label, standardize: options.standardize ?? false, mean, std: sd > 0 ? sd : 1 };
+  const { mean, std } = meanStd(values);
+  return { kind: 'regression', label, standardize: options.standardize ?? false, mean, std };
 }
 
 /**
@@ -104,7 +100,7 @@ export function encodeLabels(fitted: FittedLabels, rows: TypedRow[]): Int32Array
     const out = new Int32Array(rows.length);
     rows.forEach((r, i) => {
       const v = r[fitted.label];
-      if (missing(v)) throw new LabelError(fitted.label, 'is missing; drop unlabeled rows (labeledRows) before encoding', i);
+      if (isMissing(v)) throw new LabelError(fitted.label, 'is missing; drop unlabeled rows (labeledRows) before encoding', i);
       const k = index.get(String(v));
       if (k === undefined) throw new LabelError(fitted.label, `'${String(v)}' is not one of the model's classes (${fitted.classes.join(', ')})`, i);
       out[i] = k;
@@ -114,7 +110,7 @@ export function encodeLabels(fitted: FittedLabels, rows: TypedRow[]): Int32Array
   const out = new Float32Array(rows.length);
   rows.forEach((r, i) => {
     const v = r[fitted.label];
-    if (missing(v)) throw new LabelError(fitted.label, 'is missing; drop unlabeled rows (labeledRows) before encoding', i);
+    if (isMissing(v)) throw new LabelError(fitted.label, 'is missing; drop unlabeled rows (labeledRows) before encoding', i);
     const n = typeof v === 'number' ? v : Number(v);
     if (!Number.isFinite(n)) throw new LabelError(fitted.label, `expected a number, found ${JSON.stringify(v)}`, i);
     out[i] = fitted.standardize ? (n - fitted.mean) / fitted.std : n;

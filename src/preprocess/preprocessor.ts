@@ -1,4 +1,6 @@
+import { median } from 'simple-statistics';
 import type { TypedRow } from '../data/validate';
+import { isMissing, meanStd } from './values';
 import { featureSpec, OTHER, type DatePart, type FeatureSpecInput } from './spec';
 
 /** Thrown when data does not fit the features: names the feature (and row) at fault. */
@@ -72,13 +74,9 @@ export interface TransformOptions {
   invalidValues?: 'error' | 'impute';
 }
 
-export const PREPROCESSOR_VERSION = 1 as const;
+const PREPROCESSOR_VERSION = 1 as const;
 
 // ---------------------------------------------------------------- helpers
-
-function isMissing(v: unknown): v is null | undefined {
-  return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) || (typeof v === 'string' && v.trim() === '');
-}
 
 /** A cell as a finite number, undefined when missing; throws (or returns NaN with impute) when not numeric. */
 function numericCell(name: string, v: unknown, row: number, invalid: 'error' | 'impute'): number | undefined {
@@ -145,24 +143,6 @@ function dateCell(name: string, v: unknown, row: number, invalid: 'error' | 'imp
   return d;
 }
 
-/** The median (mean of the two middle values for an even count). */
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function meanStd(values: ArrayLike<number>): { mean: number; std: number } {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  const mean = values.length > 0 ? sum / values.length : 0;
-  let ss = 0;
-  for (let i = 0; i < values.length; i++) ss += (values[i]! - mean) ** 2;
-  const std = values.length > 0 ? Math.sqrt(ss / values.length) : 0;
-  return { mean, std: std > 0 && Number.isFinite(std) ? std : 1 };
-}
-
 function datePartColumns(name: string, part: DatePart): string[] {
   if (part === 'year') return [`${name}:year`];
   const base = part.replace('_cyclic', '');
@@ -213,10 +193,9 @@ export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): F
         if (present.length === 0 && typeof f.impute !== 'number') {
           throw new FeatureError(f.name, `every training value is missing, so its ${f.impute} cannot be computed; give a constant impute value or drop the feature`);
         }
+        // simple-statistics' median is the mean of the two middle values for an even count.
         const impute = typeof f.impute === 'number' ? f.impute : f.impute === 'mean' ? meanStd(present).mean : median(present);
-        const imputed = new Float64Array(rows.length);
-        present.forEach((v, i) => (imputed[i] = v));
-        imputed.fill(impute, present.length);
+        const imputed = present.concat(new Array<number>(missing).fill(impute));
         const { mean, std } = meanStd(imputed);
         return {
           kind: 'numeric',

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   checkpointFromBytes,
   checkpointToBytes,
@@ -109,6 +109,23 @@ describe('train', () => {
     expect(Buffer.from(a.artifacts.weights).equals(Buffer.from(b.artifacts.weights))).toBe(true);
     const c = await train({ tf: backend.tf, ...data, task: 'classification', params: { ...params, dropout: 0.2, seed: 7 } });
     expect(maxAbsDiff(modelWeights(a.model), modelWeights(c.model))).toBeGreaterThan(1e-3);
+  });
+
+  it('dropout draws its masks from explicit seeds: Math.random is neither replaced nor called, model.json has a plain Dropout', async () => {
+    const original = Math.random;
+    const spy = vi.spyOn(Math, 'random');
+    try {
+      const r = await train({ tf: backend.tf, ...data, task: 'classification', params: { ...params, epochs: 2, dropout: 0.3 } });
+      expect(spy).not.toHaveBeenCalled();
+      const layers = JSON.parse(r.artifacts.modelJson).modelTopology.config.layers as { class_name: string; config: { rate?: number } }[];
+      expect(layers.map((l) => l.class_name)).toEqual(['Dense', 'Dropout', 'Dense', 'Dropout', 'Dense']);
+      expect(layers[1]!.config.rate).toBe(0.3);
+      const none = await train({ tf: backend.tf, ...data, task: 'classification', params: { ...params, epochs: 2 } });
+      expect(r.history[0]!.loss).not.toBe(none.history[0]!.loss); // the masks are applied
+    } finally {
+      spy.mockRestore();
+    }
+    expect(Math.random).toBe(original);
   });
 
   for (const [task, dropout] of [

@@ -20,6 +20,12 @@ interface Entry {
 }
 
 const cache = new WeakMap<Float64Array, Entry>();
+let hits = 0;
+
+/** Testing hook: how many lookups the cache has served since the process started. */
+export function cacheHits(): number {
+  return hits;
+}
 
 /** Two independent 32-bit hashes over the raw bits of the array. */
 export function fingerprint(a: Float64Array): [number, number] {
@@ -39,7 +45,9 @@ export function getSorted(values: unknown): PreparedNumerical | undefined {
   const e = cache.get(values);
   if (!e || e.length !== values.length) return undefined;
   const [h1, h2] = fingerprint(values);
-  return h1 === e.h1 && h2 === e.h2 ? e.prepared : undefined;
+  if (h1 !== e.h1 || h2 !== e.h2) return undefined;
+  hits++;
+  return e.prepared;
 }
 
 export function putSorted(values: unknown, prepared: PreparedNumerical): void {

@@ -7,13 +7,14 @@
 import type { AdditionalColumnResult, ColumnDriftResult, ColumnType, ColumnValues } from '../types';
 import {
   NotNumericError,
+  isMissing,
   prepareCategorical,
   prepareNumerical,
   tableFromCategorical,
   type PreparedCategorical,
   type PreparedNumerical,
 } from './prepare';
-import { METHODS, assertMethod, autoMethod, isDrift, runMethod, type ColumnPair } from './methods';
+import { METHODS, autoMethod, isDrift, runMethod, type ColumnPair } from './methods';
 import { categoricalPicture, numericalPicture } from './picture';
 
 export interface ColumnTask {
@@ -21,28 +22,23 @@ export interface ColumnTask {
   type: ColumnType;
   ref: ColumnValues;
   cur: ColumnValues;
-  /** 'auto' or a registered method */
+  /** 'auto' or a registered method (checked by the caller: assertMethod) */
   method: string;
   /** overrides the method's default threshold */
   threshold?: number;
-  /** further methods run on the same prepared data */
+  /** further methods run on the same prepared data (checked by the caller) */
   additional?: string[];
-  /** draw the picture (default true) */
-  picture?: boolean;
   /** already sorted non-missing values (from the cache); `ref`/`cur` are then not read */
   refPrepared?: PreparedNumerical;
   curPrepared?: PreparedNumerical;
 }
-
-export type AdditionalResult = AdditionalColumnResult;
-export type ColumnResult = ColumnDriftResult;
 
 function decide(
   method: string,
   pair: ColumnPair | null,
   threshold: number | undefined,
   prepReason: string | undefined,
-): Omit<AdditionalResult, 'method'> & { method: string; note?: string } {
+): AdditionalColumnResult & { note?: string } {
   const spec = METHODS[method]!;
   const thr = threshold ?? spec.defaultThreshold;
   if (!pair || prepReason) {
@@ -65,15 +61,13 @@ function decide(
   };
 }
 
-export function analyzeColumn(task: ColumnTask): ColumnResult {
+export function analyzeColumn(task: ColumnTask): ColumnDriftResult {
   return analyzeColumnWithData(task).result;
 }
 
 /** analyzeColumn, also handing back the sorted arrays of a numerical column (for the cache). */
-export function analyzeColumnWithData(task: ColumnTask): { result: ColumnResult; prepared?: { ref: PreparedNumerical; cur: PreparedNumerical } } {
-  assertMethod(task.method);
+export function analyzeColumnWithData(task: ColumnTask): { result: ColumnDriftResult; prepared?: { ref: PreparedNumerical; cur: PreparedNumerical } } {
   let prepared: { ref: PreparedNumerical; cur: PreparedNumerical } | undefined;
-  for (const m of task.additional ?? []) assertMethod(m);
   let pair: ColumnPair | null = null;
   let missing = { reference: 0, current: 0 };
   let reason: string | undefined;
@@ -109,7 +103,7 @@ export function analyzeColumnWithData(task: ColumnTask): { result: ColumnResult;
   }
   const method = task.method === 'auto' ? (pair && !reason ? autoMethod(pair) : task.type === 'numerical' ? 'ks' : 'chisquare') : task.method;
   const main = decide(method, pair, task.threshold, reason);
-  const result: ColumnResult = {
+  const result: ColumnDriftResult = {
     name: task.name,
     type: task.type,
     method,
@@ -127,12 +121,11 @@ export function analyzeColumnWithData(task: ColumnTask): { result: ColumnResult;
   if (task.additional?.length) {
     // the threshold override applies to the main method only
     result.additional = task.additional.map((m) => {
-      const d = decide(m, pair, undefined, reason);
-      const { note: _note, ...rest } = d as typeof d & { note?: string };
+      const { note: _note, ...rest } = decide(m, pair, undefined, reason);
       return rest;
     });
   }
-  if (task.picture !== false && pair && !reason) {
+  if (pair && !reason) {
     const pic = pair.type === 'numerical' ? numericalPicture(pair.ref, pair.cur) : categoricalPicture(pair.table);
     if (pic) result.picture = pic;
   }
@@ -141,10 +134,7 @@ export function analyzeColumnWithData(task: ColumnTask): { result: ColumnResult;
 
 function countNull(v: ArrayLike<unknown>): number {
   let k = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (x === null || x === undefined || (typeof x === 'number' && !Number.isFinite(x))) k++;
-  }
+  for (let i = 0; i < v.length; i++) if (isMissing(v[i])) k++;
   return k;
 }
 
@@ -154,7 +144,7 @@ function pooledCodes(ref: ArrayLike<unknown>, cur: ArrayLike<unknown>, keys: str
   for (const arr of [ref, cur]) {
     for (let i = 0; i < arr.length; i++) {
       const v = arr[i];
-      if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) continue;
+      if (isMissing(v)) continue;
       out.push(index.get(typeof v === 'string' ? v : String(v))!);
     }
   }

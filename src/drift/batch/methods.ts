@@ -124,18 +124,15 @@ export interface RawResult {
   note?: string;
 }
 
-/** Run one method on prepared data. Never throws on data problems: returns a reason instead. */
+/**
+ * Run one method on prepared data. `name` is a registered method (checked by
+ * assertMethod) and neither sample is empty (analyzeColumn says so first).
+ * Never throws on data problems: returns a reason instead.
+ */
 export function runMethod(name: string, pair: ColumnPair): RawResult {
-  const spec = METHODS[name];
-  if (!spec) throw new Error(`Unknown drift method "${name}". Valid methods: ${VALID_METHOD_NAMES.join(', ')}`);
+  const spec = METHODS[name]!;
   if (pair.type === 'categorical' && !spec.types.includes('categorical')) {
     return { statistic: null, p_value: null, reason: `${name} applies to numerical columns only` };
-  }
-  const nRef = pair.type === 'numerical' ? pair.ref.length : pair.table.nRef;
-  const nCur = pair.type === 'numerical' ? pair.cur.length : pair.table.nCur;
-  if (nRef === 0 || nCur === 0) {
-    const which = nRef === 0 && nCur === 0 ? 'both samples are' : nRef === 0 ? 'the reference sample is' : 'the current sample is';
-    return { statistic: null, p_value: null, reason: `${which} empty after removing missing values` };
   }
   if (spec.needsVariance && distinctPooled(pair) < 2) {
     return { statistic: null, p_value: null, reason: `constant column: both samples hold one identical value, ${name} needs variance` };

@@ -19,8 +19,10 @@ export interface MmdOptions {
   permutations?: number;
   maxRows?: number;
   seed?: number;
-  threshold?: number;
 }
+
+/** p-value below which the samples differ (Alibi Detect's default p_val). */
+const THRESHOLD = 0.05;
 
 function completeRows(cols: Float64Array[]): number[] {
   const n = cols[0]?.length ?? 0;
@@ -55,7 +57,6 @@ export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: 
   if (d === 0) return null;
   const permutations = opts.permutations ?? 100;
   const maxRows = opts.maxRows ?? 500;
-  const threshold = opts.threshold ?? 0.05;
   const rng = new MT19937(opts.seed ?? 0);
   const rRows = subsample(completeRows(refCols), maxRows, rng);
   const cRows = subsample(completeRows(curCols), maxRows, rng);
@@ -145,8 +146,8 @@ export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: 
     method: 'mmd',
     statistic: observed,
     p_value,
-    threshold,
-    drift: p_value < threshold,
+    threshold: THRESHOLD,
+    drift: p_value < THRESHOLD,
     permutations,
     bandwidth: sigma,
   };

@@ -10,7 +10,8 @@
  * engine computes them in-thread.
  */
 import { Worker } from 'node:worker_threads';
-import type { ColumnTask, ColumnResult } from './column';
+import type { ColumnDriftResult } from '../types';
+import type { ColumnTask } from './column';
 import type { PreparedNumerical } from './prepare';
 import type { WorkerResponse } from './worker';
 
@@ -78,6 +79,13 @@ function transferable(task: ColumnTask): { task: ColumnTask; transfer: ArrayBuff
   return { task: { ...task, ref: copy(task.ref, task.refPrepared), cur: copy(task.cur, task.curPrepared) }, transfer };
 }
 
+let tasksDoneInWorkers = 0;
+
+/** Testing hook: how many tasks worker threads have computed since the process started. */
+export function tasksRunInWorkers(): number {
+  return tasksDoneInWorkers;
+}
+
 /** Started workers, kept between calls (unref'd: they never keep the process alive). */
 const idle: Worker[] = [];
 let failedToStart = false;
@@ -110,8 +118,8 @@ export async function runInWorkers(
   tasks: ColumnTask[],
   nWorkers: number,
   onPrepared?: (index: number, prepared: { ref: PreparedNumerical; cur: PreparedNumerical }) => void,
-): Promise<(ColumnResult | null)[]> {
-  const results: (ColumnResult | null)[] = tasks.map(() => null);
+): Promise<(ColumnDriftResult | null)[]> {
+  const results: (ColumnDriftResult | null)[] = tasks.map(() => null);
   if (tasks.length === 0) return results;
   const n = Math.max(1, Math.min(nWorkers, tasks.length));
   const workers = await acquire(n);
@@ -138,6 +146,7 @@ export async function runInWorkers(
             if ('id' in m) {
               if ('result' in m) {
                 results[m.id] = m.result;
+                tasksDoneInWorkers++;
                 if (m.prepared && onPrepared) onPrepared(m.id, m.prepared);
               }
               current = -1;

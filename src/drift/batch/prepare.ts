@@ -8,6 +8,7 @@
  * missing here (never silently dropped from the count).
  */
 import type { ColumnValues } from '../types';
+import { forEachDistinct } from './numerical';
 import { sortFloat64 } from './sort';
 
 export interface PreparedNumerical {
@@ -28,11 +29,6 @@ export interface PreparedCategorical {
 }
 
 export class NotNumericError extends Error {}
-
-/** Sort a Float64Array in place, ascending (typed-array sort is numeric). */
-export function sortInPlace(a: Float64Array): Float64Array {
-  return a.sort();
-}
 
 /**
  * Numerical preparation. Accepts a Float64Array (fast path), a number[] or
@@ -82,6 +78,11 @@ export function prepareNumerical(values: ColumnValues | ArrayLike<unknown>): Pre
   return { kind: 'numerical', sorted, missing: total - k, total };
 }
 
+/** Missing: null, undefined, NaN or ±Infinity. */
+export function isMissing(v: unknown): boolean {
+  return v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v));
+}
+
 /** Categorical preparation: counts per category, null/undefined/NaN are missing. */
 export function prepareCategorical(values: ColumnValues | ArrayLike<unknown>): PreparedCategorical {
   const total = values.length;
@@ -89,7 +90,7 @@ export function prepareCategorical(values: ColumnValues | ArrayLike<unknown>): P
   let missing = 0;
   for (let i = 0; i < total; i++) {
     const v = (values as ArrayLike<unknown>)[i];
-    if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) {
+    if (isMissing(v)) {
       missing++;
       continue;
     }
@@ -104,22 +105,6 @@ export function nunique(sorted: Float64Array): number {
   if (sorted.length === 0) return 0;
   let u = 1;
   for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) u++;
-  return u;
-}
-
-/** Number of distinct values in the union of two sorted arrays. */
-export function nuniqueUnion(a: Float64Array, b: Float64Array): number {
-  let i = 0;
-  let j = 0;
-  let u = 0;
-  const na = a.length;
-  const nb = b.length;
-  while (i < na || j < nb) {
-    const v = j >= nb || (i < na && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-    while (i < na && a[i] === v) i++;
-    while (j < nb && b[j] === v) j++;
-    u++;
-  }
   return u;
 }
 
@@ -151,36 +136,18 @@ export function tableFromSorted(a: Float64Array, b: Float64Array): CountTable {
   const values: number[] = [];
   const rc: number[] = [];
   const cc: number[] = [];
-  let i = 0;
-  let j = 0;
-  const na = a.length;
-  const nb = b.length;
-  while (i < na || j < nb) {
-    const v = j >= nb || (i < na && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-    let ca = 0;
-    let cb = 0;
-    while (i < na && a[i] === v) {
-      i++;
-      ca++;
-    }
-    while (j < nb && b[j] === v) {
-      j++;
-      cb++;
-    }
+  forEachDistinct(a, b, (v, ca, cb) => {
     values.push(v);
     rc.push(ca);
     cc.push(cb);
-  }
+  });
   return {
-    keys: values.map(formatNumber),
+    // String(-0) is '0': -0 and 0 are one category
+    keys: values.map(String),
     values,
     ref: Float64Array.from(rc),
     cur: Float64Array.from(cc),
-    nRef: na,
-    nCur: nb,
+    nRef: a.length,
+    nCur: b.length,
   };
-}
-
-export function formatNumber(v: number): string {
-  return Object.is(v, -0) ? '0' : String(v);
 }

@@ -103,11 +103,6 @@ export function erfc(x: number): number {
   return gammaincc(0.5, x * x);
 }
 
-/** Standard normal survival function P(Z > z). */
-export function normSf(z: number): number {
-  return 0.5 * erfc(z / Math.SQRT2);
-}
-
 /** Standard normal CDF (scipy.special.ndtr). */
 export function normCdf(z: number): number {
   return 0.5 * erfc(-z / Math.SQRT2);

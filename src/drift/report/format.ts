@@ -61,7 +61,7 @@ export function sortColumns(columns: readonly ColumnDriftResult[]): ColumnDriftR
 }
 
 /** The value compared with the threshold: the p-value or the distance. */
-export function scoreValue(column: ColumnDriftResult): number | null {
+export function scoreValue(column: Pick<ColumnDriftResult, 'score' | 'p_value' | 'statistic'>): number | null {
   return column.score === 'p_value' ? column.p_value : column.statistic;
 }
 

@@ -1,5 +1,5 @@
 import type { ColumnDriftResult, DriftReport, HistogramPicture, MultivariateResult } from '../types';
-import { exactNumber, formatNumber, formatPercent, severity, sortColumns, testableCount } from './format';
+import { exactNumber, formatNumber, formatPercent, scoreValue, severity, sortColumns, testableCount } from './format';
 
 /**
  * The HTML drift report: one self-contained file (inline CSS, inline SVG, no
@@ -98,7 +98,7 @@ ${columns.map((c) => columnCard(c, options.maxCategories ?? 20)).join('\n')}
 `;
 }
 
-function verdictOf(c: ColumnDriftResult): { label: string; cls: string } {
+function verdictOf(c: { testable: boolean; drift: boolean }): { label: string; cls: string } {
   if (!c.testable) return { label: 'not testable', cls: 'untestable' };
   return c.drift ? { label: 'drift', cls: 'drift' } : { label: 'no drift', cls: 'nodrift' };
 }
@@ -129,10 +129,10 @@ function columnCard(c: ColumnDriftResult, maxCategories: number): string {
   if (c.reason) rows.push(`<tr><th>Reason</th>${text('td', 'reason', c.reason, c.name)}</tr>`);
   if (c.note) rows.push(`<tr><th>Note</th>${text('td', 'note', c.note, c.name)}</tr>`);
   for (const a of c.additional ?? []) {
-    const verdictText = !a.testable ? 'not testable' : a.drift ? 'drift' : 'no drift';
-    const value = a.score === 'p_value' ? `p-value ${formatNumber(a.p_value)}` : `distance ${formatNumber(a.statistic)}`;
+    const score = scoreValue(a);
+    const value = `${a.score === 'p_value' ? 'p-value' : 'distance'} ${formatNumber(score)}`;
     rows.push(
-      `<tr><th>Also ${escapeHtml(a.method)}</th><td${attrs({ 'data-column': c.name, 'data-field': `additional_${a.method}`, 'data-value': exactNumber(a.score === 'p_value' ? a.p_value : a.statistic) })}>${escapeHtml(`${value} vs ${formatNumber(a.threshold)}: ${verdictText}`)}</td></tr>`,
+      `<tr><th>Also ${escapeHtml(a.method)}</th><td${attrs({ 'data-column': c.name, 'data-field': `additional_${a.method}`, 'data-value': exactNumber(score) })}>${escapeHtml(`${value} vs ${formatNumber(a.threshold)}: ${verdictOf(a).label}`)}</td></tr>`,
     );
   }
   if (c.unseen_categories && c.unseen_categories.length > 0) {
@@ -144,7 +144,7 @@ function columnCard(c: ColumnDriftResult, maxCategories: number): string {
         .join(' ')}${more > 0 ? ` <span class="more">and ${more} more</span>` : ''}</td></tr>`,
     );
   }
-  const score = c.score === 'p_value' ? c.p_value : c.statistic;
+  const score = scoreValue(c);
   const sev = severity(c);
   return `<article class="column ${v.cls}" id="${escapeHtml(anchor(c.name))}"${attrs({ 'data-column-card': c.name, 'data-severity': Number.isFinite(sev) ? exactNumber(sev) : String(sev) })}>
 <header><h3>${escapeHtml(c.name)}</h3><span class="type">${escapeHtml(c.type)}</span><span class="badge ${v.cls}">${v.label}</span>

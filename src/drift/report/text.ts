@@ -23,7 +23,7 @@ export function renderText(report: DriftReport): string {
     c.type,
     c.method,
     formatNumber(c.statistic),
-    c.p_value === null ? '-' : formatNumber(c.p_value),
+    formatNumber(c.p_value),
     formatNumber(c.threshold),
     !c.testable ? 'not testable' : c.drift ? 'DRIFT' : 'no',
     `${c.missing.reference}/${c.missing.current}`,

@@ -54,7 +54,6 @@ export class Adwin implements StreamDetector {
   private variance = 0;
   private _width = 0;
   private tick = 0;
-  private _nDetections = 0;
   private rows: BucketRow[] = [];
 
   constructor(params: AdwinParams) {
@@ -68,7 +67,6 @@ export class Adwin implements StreamDetector {
     this.variance = 0;
     this._width = 0;
     this.tick = 0;
-    this._nDetections = 0;
     this.rows = [new BucketRow(this.params.max_buckets + 1)];
   }
 
@@ -81,14 +79,6 @@ export class Adwin implements StreamDetector {
   /** Number of values in the adaptive window. */
   get width(): number {
     return this._width;
-  }
-  /** Mean of the window (0 when empty). */
-  get estimation(): number {
-    return this._width === 0 ? 0 : this.total / this._width;
-  }
-  /** Detections since the last reset (River's n_detections; at most 1 since River resets after a drift). */
-  get nDetections(): number {
-    return this._nDetections;
   }
 
   update(value: number): void {
@@ -193,7 +183,6 @@ export class Adwin implements StreamDetector {
         }
       }
     }
-    if (changed) this._nDetections += 1;
     return changed;
   }
 
@@ -209,7 +198,6 @@ export class Adwin implements StreamDetector {
         variance: this.variance,
         width: this._width,
         tick: this.tick,
-        nDetections: this._nDetections,
         rows: this.rows.map((r) => ({
           totals: Array.from(r.totals.subarray(0, r.size)),
           variances: Array.from(r.variances.subarray(0, r.size)),
@@ -226,7 +214,6 @@ export class Adwin implements StreamDetector {
     d.variance = decodeNumber(st.variance, 'variance');
     d._width = decodeNumber(st.width, 'width');
     d.tick = decodeNumber(st.tick, 'tick');
-    d._nDetections = decodeNumber(st.nDetections, 'nDetections');
     if (!Array.isArray(st.rows) || st.rows.length === 0) throw new Error('invalid detector state: adwin rows');
     const cap = d.params.max_buckets + 1;
     d.rows = (st.rows as { totals: unknown; variances: unknown }[]).map((r, i) => {

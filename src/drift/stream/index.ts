@@ -20,28 +20,23 @@ export { Adwin, Ddm, Eddm, HddmA, HddmW, Kswin, PageHinkley };
 export type { AdwinParams, DdmParams, EddmParams, HddmAParams, HddmWParams, KswinParams, PageHinkleyParams };
 export { DETECTOR_NAMES } from './types';
 export type { DetectorName, DetectorState, ParamInput, ParamValue, StreamDetector } from './types';
-export { DetectorParamError, PARAM_SPECS, describeParams, isDetectorName, resolveParams } from './params';
-export { ks2SampEqualSizes } from './ks';
-export { PythonRandom } from './python-random';
+export { DetectorParamError, describeParams, isDetectorName, resolveParams } from './params';
 
-function construct(name: DetectorName, p: Record<string, unknown>): StreamDetector {
-  switch (name) {
-    case 'adwin':
-      return new Adwin(p as unknown as AdwinParams);
-    case 'page-hinkley':
-      return new PageHinkley(p as unknown as PageHinkleyParams);
-    case 'kswin':
-      return new Kswin(p as unknown as KswinParams);
-    case 'ddm':
-      return new Ddm(p as unknown as DdmParams);
-    case 'eddm':
-      return new Eddm(p as unknown as EddmParams);
-    case 'hddm-a':
-      return new HddmA(p as unknown as HddmAParams);
-    case 'hddm-w':
-      return new HddmW(p as unknown as HddmWParams);
-  }
+interface DetectorClass {
+  /** Takes the class's own params type; resolveParams has checked them. */
+  new (params: never): StreamDetector;
+  fromJSON(state: DetectorState): StreamDetector;
 }
+
+const DETECTORS = {
+  adwin: Adwin,
+  'page-hinkley': PageHinkley,
+  kswin: Kswin,
+  ddm: Ddm,
+  eddm: Eddm,
+  'hddm-a': HddmA,
+  'hddm-w': HddmW,
+} satisfies Record<DetectorName, DetectorClass>;
 
 /**
  * Build a detector by name with River's parameter names. Unknown parameters,
@@ -50,7 +45,8 @@ function construct(name: DetectorName, p: Record<string, unknown>): StreamDetect
  */
 export function createDetector(name: DetectorName | string, params: ParamInput = {}): StreamDetector {
   assertDetectorName(name);
-  return construct(name, resolveParams(name, params));
+  const Detector: DetectorClass = DETECTORS[name];
+  return new Detector(resolveParams(name, params) as never);
 }
 
 /** Rebuild a detector from `toJSON()` output (after JSON.stringify/parse), resuming exactly. */
@@ -65,23 +61,7 @@ export function restoreDetector(state: DetectorState | unknown): StreamDetector 
   }
   // Re-validate parameters: the state may come from outside.
   const params = resolveParams(s.detector, s.params as Record<string, unknown>);
-  const checked: DetectorState = { ...s, params };
-  switch (s.detector) {
-    case 'adwin':
-      return Adwin.fromJSON(checked);
-    case 'page-hinkley':
-      return PageHinkley.fromJSON(checked);
-    case 'kswin':
-      return Kswin.fromJSON(checked);
-    case 'ddm':
-      return Ddm.fromJSON(checked);
-    case 'eddm':
-      return Eddm.fromJSON(checked);
-    case 'hddm-a':
-      return HddmA.fromJSON(checked);
-    case 'hddm-w':
-      return HddmW.fromJSON(checked);
-  }
+  return DETECTORS[s.detector].fromJSON({ ...s, params });
 }
 
 /** Run a whole stream through a detector; 0-based indices of drift and warning flags. */

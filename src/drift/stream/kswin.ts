@@ -6,10 +6,12 @@
  * p <= alpha and D > 0.1. No warning zone.
  *
  * The draw reproduces CPython's `random.Random(seed).sample(...)` (River uses
- * Python's `random`, reseeded on every reset), and the p-value is SciPy's exact
- * `ks_2samp`, so with the same integer seed the detections match River's.
+ * Python's `random`, reseeded on every reset), and the test is the batch
+ * engine's SciPy `ks_2samp` (exact distribution for stat_size <= KS_MAX_AUTO_N),
+ * so with the same integer seed the detections match River's.
  */
-import { ks2SampEqualSizes } from './ks';
+import { ks2Pvalue } from '../batch/kolmogorov';
+import { ksStatistic } from '../batch/numerical';
 import { PythonRandom, type PythonRandomState } from './python-random';
 import type { DetectorState, StreamDetector } from './types';
 import { decodeBoolean, decodeNumber, decodeNumberArray, encodeNumber } from './types';
@@ -39,32 +41,25 @@ export class Kswin implements StreamDetector {
   private _drift = false;
   /** Values since the last reset (River's `n`). */
   private n = 0;
-  private _pValue = 0;
-  private _statistic = 0;
   /** Ring buffer holding the window, oldest first from `start`. */
-  private buf: Float64Array;
+  private readonly buf: Float64Array;
   private start = 0;
   private len = 0;
   private rng: PythonRandom | undefined;
-  // Scratch buffers for the KS test.
-  private readonly sampled: Float64Array;
-  private readonly recent: Float64Array;
 
-  constructor(params: KswinParams) {
+  /**
+   * `initialWindow` defaults to the `window` parameter (River's cold-start
+   * values); a restore passes the saved window instead.
+   */
+  constructor(params: KswinParams, initialWindow: readonly number[] = params.window ? params.window.split(',').map(Number) : []) {
     this.params = { ...params };
     this.buf = new Float64Array(params.window_size);
-    this.sampled = new Float64Array(params.stat_size);
-    this.recent = new Float64Array(params.stat_size);
     this.reset();
-    if (params.window) {
-      const init = params.window.split(',').map(Number);
-      for (const v of init) this.push(v);
-    }
+    for (const v of initialWindow) this.push(v);
   }
 
   private reset(): void {
     this._drift = false;
-    this._pValue = 0;
     this.n = 0;
     this.start = 0;
     this.len = 0;
@@ -83,14 +78,6 @@ export class Kswin implements StreamDetector {
   }
   get warningDetected(): boolean {
     return false;
-  }
-  /** p-value of the last KS test (0 before the window first fills, like River). */
-  get pValue(): number {
-    return this._pValue;
-  }
-  /** KS statistic of the last test. */
-  get statistic(): number {
-    return this._statistic;
   }
   /** Current window contents, oldest first. */
   get window(): number[] {
@@ -118,26 +105,28 @@ export class Kswin implements StreamDetector {
     if (this._drift) this.reset();
     this.n += 1;
     this.push(x);
+    this._drift = false;
     const { window_size: ws, stat_size: ss, alpha } = this.params;
-    if (this.len >= ws) {
-      const idx = this.rng!.sampleRange(ws - ss, ss);
-      for (let i = 0; i < ss; i++) this.sampled[i] = this.at(idx[i]!);
-      for (let i = 0; i < ss; i++) this.recent[i] = this.at(ws - ss + i);
-      const { statistic, pValue } = ks2SampEqualSizes(this.sampled, this.recent);
-      this._statistic = statistic;
-      this._pValue = pValue;
-      if (pValue <= alpha && statistic > 0.1) {
-        this._drift = true;
-        // River keeps only the most recent values (then clears all on the next update's reset).
-        const keep = Array.from(this.recent);
-        this.start = 0;
-        this.len = 0;
-        for (const v of keep) this.push(v);
-      } else {
-        this._drift = false;
-      }
-    } else {
-      this._drift = false;
+    if (this.len < ws) return;
+    const idx = this.rng!.sampleRange(ws - ss, ss);
+    // Fresh arrays each test: the batch merge caches its result per array.
+    const sampled = new Float64Array(ss);
+    const recent = new Float64Array(ss);
+    for (let i = 0; i < ss; i++) {
+      sampled[i] = this.at(idx[i]!);
+      recent[i] = this.at(ws - ss + i);
+    }
+    // SciPy propagates NaN (statistic and p-value NaN): never a drift.
+    if (sampled.some(Number.isNaN) || recent.some(Number.isNaN)) return;
+    const { d, p } = ks2Pvalue(ss, ss, ksStatistic(sampled.sort(), recent.sort()));
+    if (p <= alpha && d > 0.1) {
+      this._drift = true;
+      // River keeps only the most recent values, in order (then clears all on
+      // the next update's reset).
+      const keep = this.window.slice(ws - ss);
+      this.start = 0;
+      this.len = 0;
+      for (const v of keep) this.push(v);
     }
   }
 
@@ -150,8 +139,6 @@ export class Kswin implements StreamDetector {
       warningDetected: false,
       state: {
         n: this.n,
-        pValue: encodeNumber(this._pValue),
-        statistic: encodeNumber(this._statistic),
         window: this.window.map(encodeNumber),
         rng: this.rng!.toJSON(),
       },
@@ -160,19 +147,13 @@ export class Kswin implements StreamDetector {
 
   static fromJSON(s: DetectorState): Kswin {
     const params = s.params as unknown as KswinParams;
-    // Do not replay the initial `window` parameter: the saved window replaces it.
-    const d = new Kswin({ ...params, window: null });
-    (d.params as KswinParams).window = params.window;
     const st = s.state;
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d.n = decodeNumber(st.n, 'n');
-    d._pValue = decodeNumber(st.pValue, 'pValue');
-    d._statistic = decodeNumber(st.statistic, 'statistic');
+    // The saved window replaces the initial `window` parameter.
     const win = decodeNumberArray(st.window, 'window');
     if (win.length > params.window_size) throw new Error('invalid detector state: kswin window too long');
-    d.start = 0;
-    d.len = 0;
-    for (const v of win) d.push(v);
+    const d = new Kswin(params, win);
+    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
+    d.n = decodeNumber(st.n, 'n');
     d.rng = PythonRandom.fromState(st.rng as PythonRandomState);
     return d;
   }

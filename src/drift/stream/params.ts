@@ -3,6 +3,7 @@
  * Values may arrive typed (from code) or as strings (from the CLI's
  * `--param name=value`); strings are parsed according to the spec.
  */
+import { KS_MAX_AUTO_N } from '../batch/kolmogorov';
 import { DETECTOR_NAMES, type DetectorName, type ParamInput, type ParamValue } from './types';
 
 type Bound = { value: number; inclusive: boolean };
@@ -19,7 +20,7 @@ export type ParamSpec =
 
 const open01 = { min: { value: 0, inclusive: false }, max: { value: 1, inclusive: false } };
 
-export const PARAM_SPECS: Record<DetectorName, Record<string, ParamSpec>> = {
+const PARAM_SPECS: Record<DetectorName, Record<string, ParamSpec>> = {
   adwin: {
     delta: { kind: 'number', default: 0.002, ...open01, doc: 'significance value' },
     clock: { kind: 'integer', default: 32, min: 1, doc: 'check for changes every `clock` updates' },
@@ -49,7 +50,7 @@ export const PARAM_SPECS: Record<DetectorName, Record<string, ParamSpec>> = {
       doc: 'significance level of the KS test',
     },
     window_size: { kind: 'integer', default: 100, min: 2, max: 2 ** 31 - 1, doc: 'size of the sliding window' },
-    stat_size: { kind: 'integer', default: 30, min: 1, max: 10000, doc: 'size of the statistic window (< window_size)' },
+    stat_size: { kind: 'integer', default: 30, min: 1, max: KS_MAX_AUTO_N, doc: 'size of the statistic window (< window_size)' },
     seed: { kind: 'seed', default: null, doc: 'random seed (non-negative integer) for the sub-window sampling' },
     window: { kind: 'numberList', default: null, doc: 'initial window values (comma-separated) to avoid a cold start' },
   },

@@ -10,7 +10,8 @@ import { MT19937 } from '../../../src/drift/batch/rng';
 import { bonferroni, fdr } from '../../../src/drift/batch/corrections';
 import { mmdTest } from '../../../src/drift/batch/mmd';
 import { METHOD_NAMES } from '../../../src/drift/batch/methods';
-import { setWorkerEntryForTests } from '../../../src/drift/batch/pool';
+import { setWorkerEntryForTests, tasksRunInWorkers } from '../../../src/drift/batch/pool';
+import { cacheHits } from '../../../src/drift/batch/cache';
 
 function normals(seed: number, n: number, shift = 0, scale = 1): Float64Array {
   const rng = new MT19937(seed);
@@ -262,12 +263,18 @@ describe('sorted-array cache', () => {
     const opts: DriftOptions = { method: 'ks', multivariate: false };
     for (const workers of [1, 2]) {
       const first = await computeDrift(ref, cur, { ...opts, workers });
+      const hits = cacheHits();
       const again = await computeDrift(ref, cur, { ...opts, workers });
+      // every sorted array (2 columns x reference and current) came from the cache
+      expect(cacheHits() - hits).toBe(4);
       expect(again.columns).toEqual(first.columns);
       // mutate the current sample: the cached sorted copy must not be used
       const saved = b.slice(0, 5000);
       for (let i = 0; i < 5000; i++) b[i] = b[i]! + 3;
+      const before = cacheHits();
       const mutated = await computeDrift(ref, cur, { ...opts, workers });
+      // all but the mutated array
+      expect(cacheHits() - before).toBe(3);
       const fresh = computeDriftSync({ columns: ref.columns.map((c) => ({ ...c, values: (c.values as Float64Array).slice() })) },
         { columns: cur.columns.map((c) => ({ ...c, values: (c.values as Float64Array).slice() })) }, opts);
       expect(mutated.columns).toEqual(fresh.columns);
@@ -278,12 +285,15 @@ describe('sorted-array cache', () => {
 });
 
 describe('worker threads', () => {
-  it('give the same report as in-thread computation (or fall back to it)', async () => {
+  it('give the same report as in-thread computation', async () => {
     const n = 120_000;
     const ref: Sample = { columns: [num('a', normals(1, n)), num('b', normals(2, n)), num('c', normals(3, n)), cat('d', cats(4, 1000, ['x', 'y']))] };
     const cur: Sample = { columns: [num('a', normals(4, n, 0.01)), num('b', normals(5, n)), num('c', normals(6, n, 0, 1.1)), cat('d', cats(5, 1000, ['x', 'y']))] };
     const opts: DriftOptions = { additionalMethods: ['ks', 'anderson'], multivariate: false };
+    const ran = tasksRunInWorkers();
     const par = await computeDrift(ref, cur, { ...opts, workers: 2 });
+    // the three numerical columns were computed in worker threads, not in-thread
+    expect(tasksRunInWorkers() - ran).toBe(3);
     const seq = computeDriftSync(ref, cur, opts);
     const strip = (r: typeof par): unknown => ({ ...r, generated_at: '' });
     expect(strip(par)).toEqual(strip(seq));
@@ -297,7 +307,9 @@ describe('worker threads', () => {
     const cur: Sample = { columns: [num('a', normals(3, n, 0.02)), num('b', normals(4, n))] };
     await setWorkerEntryForTests(new URL('./no-such-worker-entry.mjs', import.meta.url));
     try {
+      const ran = tasksRunInWorkers();
       const par = await computeDrift(ref, cur, { workers: 2, multivariate: false });
+      expect(tasksRunInWorkers()).toBe(ran);
       const seq = computeDriftSync(ref, cur, { multivariate: false });
       expect({ ...par, generated_at: '' }).toEqual({ ...seq, generated_at: '' });
     } finally {

@@ -4,11 +4,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDriftCommand } from '../../../src/cli/drift';
 import type { CliIo } from '../../../src/cli/main';
 import type { DriftReport } from '../../../src/drift/types';
-import { dumpDom, findChromium } from '../report/chromium';
+import { chromiumForTests, dumpDom } from '../report/chromium';
 import { expectDomMatchesJson } from '../report/dom-vs-json';
 
 const FIX = 'test/fixtures/drift/cli/';
@@ -76,6 +77,27 @@ describe('perennial drift --json', () => {
     const c = await json('--reference', FIX + 'ref.parquet', '--current', FIX + 'cur_shift.jsonl');
     expect(strip(b)).toEqual(strip(a));
     expect(strip(c)).toEqual(strip(a));
+  });
+
+  it('reads gzipped files (.csv.gz, .parquet.gz) as the plain ones', async () => {
+    const strip = (r: DriftReport) => ({ ...r, generated_at: '' });
+    const gz = async (name: string) => {
+      const file = join(dir, `${name}.gz`);
+      await writeFile(file, gzipSync(await readFile(FIX + name)));
+      return file;
+    };
+    const plain = await json('--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.parquet');
+    const zipped = await json('--reference', await gz('ref.csv'), '--current', await gz('cur_shift.parquet'));
+    expect(strip(zipped)).toEqual(strip(plain));
+    const some = await json('--reference', await gz('ref.parquet'), '--current', await gz('cur_shift.parquet'), '--columns', 'level,x');
+    expect(some.columns.map((c) => c.name)).toEqual(['level', 'x']);
+    const byName = new Map(plain.columns.map((c) => [c.name, c]));
+    expect(some.columns).toEqual([byName.get('level'), byName.get('x')]);
+    const notGzip = join(dir, 'plain.csv.gz');
+    await writeFile(notGzip, await readFile(FIX + 'cur_shift.csv'));
+    const bad = await run('--reference', FIX + 'ref.csv', '--current', notGzip);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/plain\.csv\.gz: named \.gz but not gzip data/);
   });
 
   it('finds no drift between two samples of one distribution', async () => {
@@ -148,6 +170,9 @@ describe('perennial drift errors exit 2 naming file, row and column', () => {
     ['an unknown option', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--colums', 'x'], /Unknown option '--colums'/],
     ['an unsupported file type', ['--reference', FIX + 'make.py', '--current', FIX + 'cur_shift.csv'], /make\.py: unsupported file type '\.py'/],
     ['an unknown method', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--method', 'astrology'], /astrology/],
+    // checked before the files are read
+    ['an unknown method, files missing', ['--reference', FIX + 'nowhere.csv', '--current', FIX + 'nowhere.parquet', '--method', 'astrology'], /--method: Unknown drift method "astrology"/],
+    ['an unknown --columns name (Parquet)', ['--reference', FIX + 'ref.parquet', '--current', FIX + 'cur_shift.parquet', '--columns', 'x,nope'], /ref\.parquet, column 'nope': no column 'nope'; the file has: x, y, color, level/],
   ];
   for (const [what, argv, message] of cases) {
     it(what, async () => {
@@ -222,7 +247,7 @@ describe('real data: vega-datasets weather.csv', () => {
 describe('end to end: node bin/perennial.mjs drift', () => {
   const exec = promisify(execFile);
   const root = resolve('.');
-  const chromium = findChromium();
+  const chromium = chromiumForTests('test/drift/cli/drift.test.ts (the DOM check of the HTML the CLI writes)');
 
   it('prints the JSON report and exits 1 with --fail-on-drift', async () => {
     const html = join(dir, 'e2e.html');
@@ -235,6 +260,7 @@ describe('end to end: node bin/perennial.mjs drift', () => {
     expect(report.drift).toBe(true);
     expect(existsSync(html)).toBe(true);
     // the HTML written by the real CLI, opened in a real browser, shows the very numbers of the JSON
+    // (skipped without chromium, unless PERENNIAL_REQUIRE_CHROMIUM makes chromiumForTests throw)
     if (chromium) expectDomMatchesJson(await dumpDom(chromium, html), result.stdout);
   });
 

@@ -34,6 +34,19 @@ describe('column types (Evidently: integer columns with at most 5 distinct value
     expect(pair.current.columns[1]!.values).toEqual(['10', '20', '30']);
   });
 
+  it('names file, row and column when a column typed numerical holds text', () => {
+    const ref = csv('k,z\n1,a\n2,\n1,2024-01-01\n', 'ref.csv');
+    expect(() => buildSamples(ref, ref, { types: { z: 'numerical' } })).toThrow("ref.csv, row 2, column 'z': 'a' is not a number, and the column is numerical");
+    const dates = csv('z\n3\n\n2024-01-01\n', 'dates.csv');
+    expect(() => buildSamples(dates, dates, { types: { z: 'numerical' } })).toThrow("dates.csv, row 4, column 'z': '2024-01-01' is not a number");
+  });
+
+  it('builds only the columns asked for, yet knows every name', () => {
+    const table = sourceFromTable(parseCsv('a,b,c\n1,2,3\n', 'abc.csv'), ['c', 'a', 'nope']);
+    expect([...table.columns.keys()]).toEqual(['a', 'c']);
+    expect(table.names).toEqual(['a', 'b', 'c']);
+  });
+
   it('keeps missing values as NaN / null, never dropped', () => {
     const ref = csv('x,c\n1.5,a\n,b\n2.5,\n');
     const pair = buildSamples(ref, ref);

@@ -16,6 +16,21 @@ export function findChromium(): string | null {
   return null;
 }
 
+export const CHROMIUM_MISSING = 'chromium is not installed (/usr/bin/chromium; apt-get install -y chromium)';
+
+/**
+ * findChromium for a test file: where CI sets PERENNIAL_REQUIRE_CHROMIUM a
+ * missing browser fails (throws), never skips; elsewhere it warns and the
+ * caller skips its browser checks.
+ */
+export function chromiumForTests(testFile: string): string | null {
+  const chromium = findChromium();
+  if (chromium) return chromium;
+  if (process.env.PERENNIAL_REQUIRE_CHROMIUM) throw new Error(`chromium is required here (PERENNIAL_REQUIRE_CHROMIUM is set) but ${CHROMIUM_MISSING}`);
+  console.warn(`${testFile}: SKIPPED: ${CHROMIUM_MISSING}`);
+  return null;
+}
+
 const FLAGS = [
   '--headless',
   '--no-sandbox',

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml, formatNumber, renderHtml, renderJson, renderText, sortColumns } from '../../../src/drift/report';
 import type { DriftReport } from '../../../src/drift/types';
 import { elementsWith } from './dom';
-import { sampleReport } from './sample-report';
+import { expectDomMatchesJson } from './dom-vs-json';
+import { SAMPLE_EXPECTED, sampleReport } from './sample-report';
 
 describe('JSON report', () => {
   it('is the DriftReport as is, pretty-printed', () => {
@@ -15,9 +16,7 @@ describe('JSON report', () => {
 
 describe('column order', () => {
   it('puts drifted columns first, then not drifted, then not testable', () => {
-    const names = sortColumns(sampleReport().columns).map((c) => c.name);
-    // drifted: temp_max (p 1e-17 vs 0.05), weather (distance 0.46 vs 0.1), precipitation (p 0.0123)
-    expect(names).toEqual(['temp_max', 'weather <script>alert(1)</script>', 'precipitation', 'wind', 'temp_min', 'station']);
+    expect(sortColumns(sampleReport().columns).map((c) => c.name)).toEqual(SAMPLE_EXPECTED.order);
   });
 
   it('orders p-values ascending and distances descending within a verdict', () => {
@@ -49,6 +48,8 @@ describe('text report', () => {
     expect(at('temp_max')).toBeLessThan(at('precipitation'));
     expect(at('precipitation')).toBeLessThan(at('wind'));
     expect(lines.find((l) => l.startsWith('station'))).toContain('not testable');
+    // a distance method has no p-value: the same dash as the HTML report
+    expect(lines.find((l) => l.startsWith('wind '))).toMatch(/0\.04123 +— +0\.1 /);
     expect(text).toContain("Not testable 'station': constant column: one value in both samples");
     expect(text).toContain("Unseen categories in 'weather <script>alert(1)</script>': hail & \"ice\", <b>fog</b>");
   });
@@ -91,26 +92,8 @@ describe('HTML report', () => {
   });
 
   it('gives every column its numbers in data attributes, exact, with rounded text', () => {
-    const report = sampleReport();
-    const cells = elementsWith(html, 'data-column');
-    for (const c of report.columns) {
-      const get = (field: string) => cells.find((e) => e.attrs['data-column'] === c.name && e.attrs['data-field'] === field);
-      for (const [field, value] of [
-        ['statistic', c.statistic],
-        ['p_value', c.p_value],
-        ['threshold', c.threshold],
-        ['missing_reference', c.missing.reference],
-        ['missing_current', c.missing.current],
-      ] as const) {
-        const el = get(field)!;
-        expect(el, `${c.name} ${field}`).toBeDefined();
-        expect(el.attrs['data-value']).toBe(value === null ? '' : String(value));
-        expect(el.text).toBe(formatNumber(value));
-      }
-      expect(get('method')!.text).toBe(c.method);
-      expect(get('drift')!.attrs['data-value']).toBe(String(c.drift));
-    }
-    const unseen = cells.find((e) => e.attrs['data-field'] === 'unseen_categories')!;
+    expectDomMatchesJson(html, renderJson(sampleReport()), SAMPLE_EXPECTED);
+    const unseen = elementsWith(html, 'data-column').find((e) => e.attrs['data-field'] === 'unseen_categories')!;
     expect(JSON.parse(unseen.attrs['data-value']!)).toEqual(['hail & "ice"', '<b>fog</b>']);
   });
 

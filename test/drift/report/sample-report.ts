@@ -97,3 +97,28 @@ export function sampleReport(): DriftReport {
     multivariate: { method: 'mmd', statistic: 0.0123456, p_value: 0.001, threshold: 0.05, drift: true, permutations: 100, bandwidth: 1.7320508075688772 },
   };
 }
+
+/** What the page shows for a report: column cards in order, and the text of each number. */
+export interface ExpectedTexts {
+  /** Column cards, most drifted first. */
+  order: string[];
+  /** Summary field -> text. */
+  summary: Record<string, string>;
+  /** Column -> field -> text. */
+  columns: Record<string, Record<'statistic' | 'p_value' | 'threshold' | 'missing_reference' | 'missing_current', string>>;
+}
+
+/** The sample report as the page must show it, written out by hand (not computed by the renderers). */
+export const SAMPLE_EXPECTED: ExpectedTexts = {
+  // drifted: temp_max (p 1e-17 vs 0.05), weather (distance 0.46 vs 0.1), precipitation (p 0.0123); then wind, temp_min; station not testable
+  order: ['temp_max', 'weather <script>alert(1)</script>', 'precipitation', 'wind', 'temp_min', 'station'],
+  summary: { share: '0.6', drift_share: '0.5', reference_rows: '1461', current_rows: '1460', number_of_columns: '6', number_of_drifted_columns: '3' },
+  columns: {
+    wind: { statistic: '0.04123', p_value: '—', threshold: '0.1', missing_reference: '0', missing_current: '2' },
+    temp_max: { statistic: '0.3125', p_value: '1.235e-17', threshold: '0.05', missing_reference: '0', missing_current: '0' },
+    'weather <script>alert(1)</script>': { statistic: '0.4567', p_value: '—', threshold: '0.1', missing_reference: '1', missing_current: '0' },
+    precipitation: { statistic: '0.08', p_value: '0.0123', threshold: '0.05', missing_reference: '0', missing_current: '0' },
+    temp_min: { statistic: '0.02', p_value: '0.7', threshold: '0.05', missing_reference: '0', missing_current: '0' },
+    station: { statistic: '—', p_value: '—', threshold: '0.05', missing_reference: '0', missing_current: '0' },
+  },
+};

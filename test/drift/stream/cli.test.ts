@@ -71,7 +71,7 @@ describe('perennial drift-stream', () => {
       [['--file', numericFile], /missing --detector/],
       [['--detector', 'adwin'], /missing --file/],
       [['--detector', 'cusum', '--file', numericFile], /unknown detector 'cusum'; valid detectors: adwin, page-hinkley/],
-      [['--detector', 'adwin', '--file', numericFile, '--window', '3'], /Unknown option '--window'/],
+      [['--detector', 'adwin', '--file', numericFile, '--window', '3'], /Unknown option '--window'.*accepts --detector, --param, --file, --json, --help/],
       [['--detector', 'adwin', '--file', join(dir, 'missing.txt')], /cannot read --file '.*missing.txt': no such file/],
       [['--detector', 'adwin', '--file', dir], /cannot read --file .*: is a directory/],
       [['--detector', 'adwin', '--param', 'delta', '--file', numericFile], /--param expects name=value, got 'delta'/],
@@ -94,14 +94,14 @@ describe('perennial drift-stream', () => {
     expect(r.stdout).toContain('hddm-w: drift_confidence');
   });
 
-  it('runs as a process via src/cli/drift-stream-main.ts', () => {
-    const ok = spawnSync('npx', ['tsx', 'src/cli/drift-stream-main.ts', '--detector', 'page-hinkley', '--file', numericFile, '--json'], {
-      encoding: 'utf8',
-    });
+  it('runs as a process via bin/perennial.mjs drift-stream', () => {
+    const perennial = (args: string[]) => spawnSync('node', ['bin/perennial.mjs', 'drift-stream', ...args], { encoding: 'utf8' });
+    const ok = perennial(['--detector', 'page-hinkley', '--file', numericFile, '--json']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toEqual({ drifts: [1006], warnings: [] });
-    const bad = spawnSync('npx', ['tsx', 'src/cli/drift-stream-main.ts', '--detector', 'adwin'], { encoding: 'utf8' });
+    const bad = perennial(['--detector', 'adwin']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('missing --file');
+    expect(bad.stderr).toContain("Run 'perennial drift-stream --help' for usage.");
   });
 });

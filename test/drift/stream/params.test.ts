@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DETECTOR_NAMES, DetectorParamError, createDetector, describeParams } from '../../../src/drift/stream';
+import { DETECTOR_NAMES, DetectorParamError, createDetector, describeParams, runStream } from '../../../src/drift/stream';
 
 describe('createDetector parameter validation', () => {
   it('builds every detector with River defaults', () => {
@@ -95,5 +95,16 @@ describe('reset semantics (River): a detector resets itself on the update after 
     d.update(10);
     expect(d.driftDetected).toBe(false);
     expect(d.width).toBe(1);
+  });
+
+  it('KSWIN treats NaN as SciPy does (no drift while a test sample holds it), as River 0.26.1', () => {
+    // Expected indices from River: drift.KSWIN(seed=1, window_size=20, stat_size=5, alpha=0.05).
+    const river: Record<number, number[]> = { 0: [34], 25: [], 31: [], 33: [], 36: [34], 40: [34] };
+    for (const [pos, drifts] of Object.entries(river)) {
+      const values = Array.from({ length: 60 }, (_, i) => (i < 30 ? 0 : 100) + (i % 3));
+      values[Number(pos)] = NaN;
+      const d = createDetector('kswin', { seed: 1, window_size: 20, stat_size: 5, alpha: 0.05 });
+      expect(runStream(d, values).drifts, `NaN at ${pos}`).toEqual(drifts);
+    }
   });
 });

@@ -43,13 +43,14 @@ describe('serialize and resume', () => {
 
   it('unseeded KSWIN still resumes exactly (the random seed lives in the state)', () => {
     const stream = fixtures.streams['multi']!;
-    const a = createDetector('kswin', {});
-    const ref = runStream(a, stream.slice(0, 6000));
-    const saved = JSON.stringify(a);
-    const b = restoreDetector(JSON.parse(saved));
-    const c = restoreDetector(JSON.parse(saved));
-    expect(runStream(b, stream.slice(6000))).toEqual(runStream(c, stream.slice(6000)));
-    expect(ref.drifts.length).toBeGreaterThan(0);
+    const original = createDetector('kswin', {});
+    const before = runStream(original, stream.slice(0, 6000));
+    expect(before.drifts.length).toBeGreaterThan(0);
+    const resumed = restoreDetector(JSON.parse(JSON.stringify(original)));
+    const rest = stream.slice(6000);
+    const got = runStream(resumed, rest);
+    expect(got).toEqual(runStream(original, rest));
+    expect(got.drifts.length).toBeGreaterThan(0);
   });
 
   it('state is plain JSON (infinities encoded) and names its detector', () => {
@@ -64,6 +65,19 @@ describe('serialize and resume', () => {
     }
     const ph = createDetector('page-hinkley', {}).toJSON();
     expect(ph.state.minIncrease).toBe('Infinity');
+  });
+
+  it('restores states saved with since-removed fields (adwin nDetections, kswin pValue/statistic)', () => {
+    const a = createDetector('adwin', {});
+    const k = createDetector('kswin', { seed: 5 });
+    for (let i = 0; i < 300; i++) {
+      a.update(i % 7);
+      k.update(i % 7);
+    }
+    const oldA = { ...a.toJSON(), state: { ...a.toJSON().state, nDetections: 0 } };
+    const oldK = { ...k.toJSON(), state: { ...k.toJSON().state, pValue: 0.5, statistic: 0.1 } };
+    expect(restoreDetector(oldA).toJSON()).toEqual(a.toJSON());
+    expect(restoreDetector(oldK).toJSON()).toEqual(k.toJSON());
   });
 
   it('rejects malformed state with a clear error', () => {

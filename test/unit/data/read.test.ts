@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCsv, parseCsv } from '../../../src/data/csv';
 import { formatJsonl, parseJsonl } from '../../../src/data/jsonl';
 import { formatOf, parseTable, readTableFile } from '../../../src/data/read';
-import { columnIndex, DataError, tableToRecords, type RawTable } from '../../../src/data/table';
+import { DataError } from '../../../src/data/table';
 
 /** The thrown error, so a test can check its class and message together. */
 function caught(fn: () => unknown): Error {
@@ -301,31 +301,5 @@ describe('parseTable and readTableFile', () => {
     const error = await readTableFile(path).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(DataError);
     expect((error as Error).message).toBe(`${path}: cannot read the file: ENOENT`);
-  });
-});
-
-describe('columnIndex and tableToRecords', () => {
-  const table: RawTable = {
-    source: 't.csv',
-    columns: ['date', 'temp'],
-    rows: [
-      ['2012-01-01', '5'],
-      ['2012-01-02', null],
-    ],
-    rowNumbers: [2, 3],
-    rowErrors: [],
-  };
-
-  it('finds a column, or names the file and lists its columns', () => {
-    expect(columnIndex(table, 'temp')).toBe(1);
-    const error = caught(() => columnIndex(table, 'wind'));
-    expect(error.message).toBe("t.csv, column 'wind': no column 'wind'; the file has: date, temp");
-  });
-
-  it('turns rows into objects keyed by column', () => {
-    expect(tableToRecords(table)).toEqual([
-      { date: '2012-01-01', temp: '5' },
-      { date: '2012-01-02', temp: null },
-    ]);
   });
 });
