@@ -3,6 +3,7 @@
  * content-addressed snapshots. Side effects only; the rules live in src/data.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
+import { DataValidationError } from '../src/errors';
 import {
   applyWindow,
   describeRows,
@@ -66,9 +67,8 @@ async function parseSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: { ke
   const result = validateTable(table, spec.schema);
   if (result.batchErrors.length > 0 || result.errors.length > 0) {
     const first = result.batchErrors[0] ?? `${result.errors[0]!.column}: ${result.errors[0]!.reason}`;
-    throw ApplicationFailure.nonRetryable(
+    throw new DataValidationError(
       `snapshot ${snapshot.key} no longer meets the model's schema (${first}, ${describeRows(result.rejectedRows)}); was the schema changed? Retrain with the old schema or re-ingest the data`,
-      'DataValidationError',
     );
   }
   return result.rows;
@@ -92,7 +92,7 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       const failures: string[] = [];
       for (const batch of batches) {
         const name = baseName(batch.key);
-        const validatedKey = keys.validated(model, `${batch.sha256}-${schemaSha(spec)}`);
+        const validatedKey = keys.validated(model, batch.sha256, schemaSha(spec));
         const body = await store.get(batch.key);
         let result;
         try {
@@ -115,7 +115,7 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
         }
         let quarantineKey: string | undefined;
         if (result.errors.length > 0) {
-          quarantineKey = `${keys.quarantine(model)}${batch.sha256.slice(0, 12)}-${name}.rejected-rows.json`;
+          quarantineKey = keys.quarantinedRows(model, batch.sha256, name);
           await putJson(store, quarantineKey, { batch: batch.key, sha256: batch.sha256, at: clock().toISOString(), rows: result.rejectedRows, errors: result.errors });
           log.warn('Quarantined bad rows of a batch within the error budget', { batch: batch.key, rows: describeRows(result.rejectedRows) });
         }
@@ -129,7 +129,7 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       }
       if (failures.length > 0) {
         throw ApplicationFailure.create({
-          type: 'DataValidationError',
+          type: DataValidationError.name,
           nonRetryable: true,
           message: `${failures.length} batch(es) rejected and moved to ${keys.quarantine(model)}; the champion is untouched: ${failures.join(' | ')}`,
           details: [{ failures }],
@@ -143,7 +143,7 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       const rows: TypedRow[] = base ? await readSnapshotRows(store, spec, base) : [];
       for (const batch of accepted) {
         const table = parseJsonl(await store.get(batch.validatedKey), batch.validatedKey, { onRowError: 'throw' });
-        rows.push(...validateTable(table, spec.schema).rows);
+        for (const row of validateTable(table, spec.schema).rows) rows.push(row);
       }
       const columns = spec.schema.fields.map((f) => f.name);
       const windowed = applyWindow(sortRows(rows, columns, spec.data.timeColumn), spec.data.window, spec.data.timeColumn);
@@ -168,10 +168,8 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
 }
 
 async function quarantineBatch(store: ObjectStore, model: string, batch: BatchRef, body: Buffer, reasons: string[], errors: unknown[], at: Date): Promise<void> {
-  // The content hash in the name keeps a re-sent batch of the same name from overwriting the first.
-  const target = `${keys.quarantine(model)}${batch.sha256.slice(0, 12)}-${baseName(batch.key)}`;
-  await store.put(target, body);
-  await putJson(store, `${target}.reasons.json`, { batch: batch.key, sha256: batch.sha256, at: at.toISOString(), reasons, errors });
+  await store.put(keys.quarantinedBatch(model, batch.sha256, baseName(batch.key)), body);
+  await putJson(store, keys.quarantineReasons(model, batch.sha256, baseName(batch.key)), { batch: batch.key, sha256: batch.sha256, at: at.toISOString(), reasons, errors });
   // Copied first, removed after: a crash in between leaves a copy, never a loss.
   await store.delete(batch.key);
 }

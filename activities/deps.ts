@@ -2,21 +2,15 @@
  * What activities need from the outside world, handed in by the worker (real
  * S3, real clock) or by a test (the same real S3, or fakes for pure logic).
  */
-import type { Registry } from '../src/registry';
+import type { BackendName } from '../src/model';
+import type { CodeVersion, Registry } from '../src/registry';
 import type { ObjectStore } from '../src/store';
-
-export interface CodeVersion {
-  /** git commit of the code that trains (or PERENNIAL_CODE_VERSION). */
-  version: string;
-  dirty: boolean;
-  package: string;
-}
 
 export interface ActivityDeps {
   store: ObjectStore;
   registry: Registry;
   clock: () => Date;
   code: CodeVersion;
-  /** tfjs backend to ask for in training children ('tensorflow' | 'wasm' | 'cpu'); the best available when absent. */
-  backend?: string;
+  /** tfjs backend to ask for in training children; the best available when absent. */
+  backend?: BackendName;
 }

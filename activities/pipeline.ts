@@ -3,11 +3,11 @@
  * Each is idempotent: a retry or a duplicate delivery never registers two
  * versions, promotes twice, or loses a row.
  */
-import { ApplicationFailure } from '@temporalio/activity';
-import { loadPublishedSpec, SpecError, SpecNotFoundError } from '../src/spec';
+import { clearStaging, collectBundle } from '../src/registry';
+import { loadPublishedSpec } from '../src/spec';
 import { keys, getJsonIfExists } from '../src/store';
 import { createDatasetActivities, listNewBatches, type SnapshotManifest } from './datasets';
-import { createTrainingActivities, stagingKey } from './training';
+import { createTrainingActivities } from './training';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type { ChampionRef, IngestInput, IngestOutput, PromoteInput, PromoteOutput, RegisterInput, RegisterOutput } from './types';
@@ -21,14 +21,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     async ingest({ model }: IngestInput): Promise<IngestOutput> {
-      let published;
-      try {
-        published = await loadPublishedSpec(store, model);
-      } catch (error) {
-        if (error instanceof SpecError || error instanceof SpecNotFoundError) throw ApplicationFailure.nonRetryable(error.message, 'SpecError');
-        throw error;
-      }
-      const { spec, key: specKey, sha256: specSha256 } = published;
+      // A missing or invalid spec is a SpecError or SpecNotFoundError: permanent, not retried.
+      const { spec, key: specKey, sha256: specSha256 } = await loadPublishedSpec(store, model);
       const aliases = await registry.getAliases(model);
       let champion: ChampionRef | null = null;
       let base: SnapshotManifest | null = null;
@@ -54,13 +48,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** Registers the candidate as an immutable version, once per workflow run. */
     async register(input: RegisterInput): Promise<RegisterOutput> {
       const { workflowId, runId } = currentRun();
-      const staged = stagingKey(input.model, runId);
-      const artifacts = [];
-      for (const name of ['model.json', 'weights.bin', 'preprocessor.json']) {
-        artifacts.push({ name, body: await store.get(staged + name) });
-      }
-      artifacts.push({ name: 'metrics.json', body: Buffer.from(JSON.stringify(input.evaluation, null, 2)) });
-      artifacts.push({ name: 'spec.json', body: await store.get(input.specKey) });
+      const artifacts = await collectBundle(store, { model: input.model, runId, evaluation: input.evaluation, specSha256: input.specSha256 });
       const lineage = await registry.register(
         input.model,
         artifacts,
@@ -77,7 +65,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
           },
           code: { version: input.codeVersion, dirty: code.dirty, package: code.package },
           spec: { sha256: input.specSha256, key: input.specKey },
-          params: input.spec.model as Record<string, unknown>,
+          params: input.spec.model,
           seed: input.spec.model.seed,
           backend: input.train.backend,
           trigger: input.trigger,
@@ -92,8 +80,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
         },
         clock(),
       );
-      // The version holds its own copies now; a rejected run's staging stays for inspection.
-      for (const o of await store.list(staged)) await store.delete(o.key);
+      // The version holds its own copies now.
+      await clearStaging(store, input.model, runId);
       return lineage;
     },
 
@@ -114,5 +102,3 @@ export function createPipelineActivities(deps: ActivityDeps) {
     },
   };
 }
-
-export type PipelineActivities = ReturnType<typeof createPipelineActivities>;

@@ -4,26 +4,19 @@
  * answering workflow tasks; each epoch's checkpoint goes to S3 and into the
  * heartbeat, so a retried attempt resumes from the last finished epoch.
  */
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { timeHoldout, type TypedRow } from '../src/data';
+import { DataValidationError } from '../src/errors';
 import { applyGate, type Metrics } from '../src/metrics';
-import { checkpointFromBytes, checkpointToBytes, runEvaluateInChild, runTrainingInChild, type BackendName, type Checkpoint, type ModelArtifacts } from '../src/model';
-import { encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FittedLabels, type FittedPreprocessor } from '../src/preprocess';
+import { checkpointFromBytes, checkpointToBytes, runEvaluateInChild, runTrainingInChild, type Checkpoint, type ModelArtifacts } from '../src/model';
+import { encodeLabels, encodeRows, fitLabels, fitPreprocessor, labeledRows, type PreprocessorArtifact } from '../src/preprocess';
+import { loadBundle, readModelArtifacts, readPreprocessor, stageModel, stagePreprocessor } from '../src/registry';
 import type { ModelSpec } from '../src/spec';
-import { keys, putJson, getJson, type ObjectStore } from '../src/store';
+import { keys, putJson, type ObjectStore } from '../src/store';
 import { readSnapshotRows } from './datasets';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type { EvaluateInput, EvaluateOutput, PreprocessInput, PreprocessOutput, SnapshotRef, TrainInput, TrainOutput } from './types';
-
-/** Where a run keeps its candidate until register copies it into an immutable version. */
-export const stagingKey = (model: string, runId: string) => `models/${model}/staging/${runId}/`;
-
-/** preprocessor.json: the fitted feature pipeline and label encoding, applied identically when serving. */
-export interface PreprocessorArtifact {
-  preprocessor: FittedPreprocessor;
-  labels: FittedLabels;
-}
 
 interface TrainHeartbeat {
   epoch: number;
@@ -35,16 +28,6 @@ async function splitSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: Snap
   return timeHoldout(rows, spec.evaluation.holdoutFraction, spec.data.timeColumn);
 }
 
-/** Features and labels of rows, as a model sees them (missing or unseen values imputed, never a crash). */
-export function encodeRows(artifact: PreprocessorArtifact, rows: TypedRow[]) {
-  const { x, cols } = transform(artifact.preprocessor, rows, { invalidValues: 'impute', absentColumns: 'impute' });
-  return { x, rows: rows.length, cols, y: encodeLabels(artifact.labels, rows) };
-}
-
-function modelArtifactsFrom(modelJson: Buffer, weights: Buffer): ModelArtifacts {
-  return { modelJson: modelJson.toString('utf8'), weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength) };
-}
-
 export function createTrainingActivities({ store, registry, backend }: ActivityDeps) {
   const runId = () => currentRun().runId;
 
@@ -52,7 +35,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
   async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, rows: TypedRow[], yTrain: Int32Array | Float32Array) {
     const data = encodeRows(artifact, rows);
     const { metrics, baseline } = await runEvaluateInChild(
-      { model, x: data.x, y: data.y, labels: artifact.labels, yTrain, backend: backend as BackendName | undefined },
+      { model, x: data.x, y: data.y, labels: artifact.labels, yTrain, backend },
       { signal: Context.current().cancellationSignal },
     );
     return { metrics, baseline };
@@ -68,8 +51,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
         preprocessor: fitPreprocessor(train, spec.features),
         labels: fitLabels(train, spec.label, spec.task, classes, { standardize: spec.task === 'regression' }),
       };
-      const key = stagingKey(model, runId()) + 'preprocessor.json';
-      await putJson(store, key, artifact);
+      const key = await stagePreprocessor(store, model, runId(), artifact);
       return {
         preprocessorKey: key,
         trainRows: train.length,
@@ -83,8 +65,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
     /** Trains the candidate in a child process, resuming from the last checkpoint of an earlier attempt. */
     async train({ model, spec, snapshot, preprocess }: TrainInput): Promise<TrainOutput> {
       const context = Context.current();
-      const staged = stagingKey(model, runId());
-      const artifact = await getJson<PreprocessorArtifact>(store, preprocess.preprocessorKey);
+      const artifact = await readPreprocessor(store, preprocess.preprocessorKey);
       const { train } = await splitSnapshot(store, spec, snapshot);
       const data = encodeRows(artifact, train);
 
@@ -113,12 +94,12 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
           numClasses: artifact.labels.kind === 'classification' ? artifact.labels.classes.length : undefined,
           params: spec.model,
           resumeFrom,
-          backend: backend as BackendName | undefined,
+          backend,
         },
         {
           signal: context.cancellationSignal,
           onEpoch: async (epoch, logs, checkpoint) => {
-            const checkpointKey = `${keys.checkpoints(model, runId())}epoch-${String(epoch).padStart(4, '0')}.bin`;
+            const checkpointKey = keys.checkpoint(model, runId(), epoch);
             await store.put(checkpointKey, Buffer.from(checkpointToBytes(checkpoint)));
             details = { epoch, checkpointKey, loss: logs.loss } satisfies TrainHeartbeat & { loss: number };
             context.heartbeat(details);
@@ -127,14 +108,12 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
           },
         },
       ).finally(() => clearInterval(beat));
-      await store.put(staged + 'model.json', result.model.modelJson, { contentType: 'application/json' });
+      const staged = await stageModel(store, model, runId(), result.model);
       // The staged model supersedes the checkpoints.
-      await store.put(staged + 'weights.bin', Buffer.from(result.model.weights));
       for (const o of await store.list(keys.checkpoints(model, runId()))) await store.delete(o.key);
       const history = result.history;
       return {
-        modelJsonKey: staged + 'model.json',
-        weightsKey: staged + 'weights.bin',
+        ...staged,
         backend: result.backend,
         epochs: history.length > 0 ? history[history.length - 1]!.epoch : 0,
         resumedFromEpoch: result.resumedFromEpoch,
@@ -146,21 +125,18 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
     /** Candidate and champion on the same holdout rows, then the gate. */
     async evaluate({ model, spec, snapshot, preprocess, train, champion }: EvaluateInput): Promise<EvaluateOutput> {
       const split = await splitSnapshot(store, spec, snapshot);
-      const artifact = await getJson<PreprocessorArtifact>(store, preprocess.preprocessorKey);
+      const artifact = await readPreprocessor(store, preprocess.preprocessorKey);
       const yTrain = encodeLabels(artifact.labels, split.train);
-      const candidateModel = modelArtifactsFrom(await store.get(train.modelJsonKey), await store.get(train.weightsKey));
+      const candidateModel = await readModelArtifacts(store, train.modelJsonKey, train.weightsKey);
       const scoreChampion = async (): Promise<Metrics | null> => {
         if (!champion) return null;
-        // Checksums are verified before the champion is loaded.
-        const { artifacts } = await registry.loadArtifacts(model, champion.version);
-        const championArtifact = JSON.parse(artifacts.get('preprocessor.json')!.toString('utf8')) as PreprocessorArtifact;
-        const championModel = modelArtifactsFrom(artifacts.get('model.json')!, artifacts.get('weights.bin')!);
+        // Checksums are verified and every file parsed before the champion is loaded.
+        const bundle = await loadBundle(registry, model, champion.version);
         try {
-          return (await score(championArtifact, championModel, split.holdout, encodeLabels(championArtifact.labels, split.train))).metrics;
+          return (await score(bundle.preprocessor, bundle.model, split.holdout, encodeLabels(bundle.preprocessor.labels, split.train))).metrics;
         } catch (error) {
-          throw ApplicationFailure.nonRetryable(
+          throw new DataValidationError(
             `champion ${model}/${champion.version} cannot score the holdout rows (${(error as Error).message}): its classes or features no longer match the data; fix the data or the spec`,
-            'DataValidationError',
           );
         }
       };
@@ -186,15 +162,9 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
         baseline: candidate.baseline,
         gate,
       };
-      const reportKey = `${keys.evaluations(model)}${runId()}.json`;
+      const reportKey = keys.evaluation(model, runId());
       await putJson(store, reportKey, report);
-      return {
-        reportKey,
-        candidate: candidate.metrics as unknown as Record<string, unknown>,
-        champion: championMetrics as unknown as Record<string, unknown> | null,
-        baseline: baselineValue,
-        gate,
-      };
+      return { reportKey, candidate: candidate.metrics, champion: championMetrics, baseline: baselineValue, gate };
     },
   };
 }

@@ -5,7 +5,8 @@
  */
 import type { ModelSpec } from '../src/spec';
 import type { Lineage, Aliases } from '../src/registry';
-import type { GateResult } from '../src/metrics';
+import type { Evaluation } from '../src/metrics';
+import type { BackendName } from '../src/model';
 
 export interface BatchRef {
   key: string;
@@ -95,7 +96,7 @@ export interface TrainInput {
 export interface TrainOutput {
   modelJsonKey: string;
   weightsKey: string;
-  backend: string;
+  backend: BackendName;
   epochs: number;
   resumedFromEpoch: number | null;
   finalLoss: number;
@@ -110,13 +111,7 @@ export interface EvaluateInput {
   train: TrainOutput;
   champion: ChampionRef | null;
 }
-export interface EvaluateOutput {
-  reportKey: string;
-  candidate: Record<string, unknown>;
-  champion: Record<string, unknown> | null;
-  baseline: number | null;
-  gate: GateResult;
-}
+export type EvaluateOutput = Evaluation;
 
 export interface RegisterInput {
   model: string;

@@ -3,7 +3,7 @@
  * loopback services that `npm run services` starts. Every value can be set
  * from the environment to point at another cluster or store (AWS S3 included).
  */
-import { trainingQueueFor } from '../workflows/definitions';
+import { TASK_QUEUE, trainingQueueFor } from './temporal/task-queues';
 
 export interface PerennialConfig {
   temporalAddress: string;
@@ -21,8 +21,7 @@ export interface PerennialConfig {
   };
 }
 
-export const TASK_QUEUE = 'perennial';
-export { trainingQueueFor };
+export { TASK_QUEUE };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfig {
   const endpoint = env.S3_ENDPOINT ?? 'http://127.0.0.1:7070';

@@ -3,9 +3,10 @@
  * the worker: search attributes, queries, signals, updates, workflow ids.
  * Deterministic code only: this file is bundled into workflows.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
-import type { GateResult } from '../src/metrics/gate';
+import { NON_RETRYABLE } from '../src/errors';
+import type { GateResult, Metrics } from '../src/metrics';
 
 export const SA_MODEL = defineSearchAttributeKey('PerennialModel', SearchAttributeType.KEYWORD);
 export const SA_VERSION = defineSearchAttributeKey('PerennialVersion', SearchAttributeType.KEYWORD);
@@ -17,7 +18,7 @@ export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 export interface StageRecord {
   stage: PipelineStage | 'compensate';
-  status: 'running' | 'completed' | 'skipped' | 'failed';
+  status: 'running' | 'completed' | 'failed';
   startedAt: string;
   endedAt?: string;
   detail?: string;
@@ -51,17 +52,27 @@ export interface RetrainResult {
   champion: string | null;
   snapshot?: string;
   gate?: GateResult;
-  metrics?: { candidate: Record<string, unknown>; champion: Record<string, unknown> | null; baseline?: number };
+  metrics?: { candidate: Metrics; champion: Metrics | null; baseline?: number };
   stages: StageRecord[];
   message: string;
 }
 
 export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
 
-/** Heavy CPU work goes to '<task queue>-training' ('perennial-training' for the default queue). */
-export const trainingQueueFor = (taskQueue: string): string => `${taskQueue}-training`;
-
 export const workflowIds = {
   /** One retraining per model and trigger at a time; a new run reuses the id once the last one closed. */
   retrain: (model: string, trigger: string) => `retrain/${model}/${trigger}`,
+};
+
+/**
+ * The retry policy of every activity: transient failures (store or server
+ * unreachable, a lost race) are retried with backoff; the permanent errors of
+ * src/errors.ts fail at once.
+ */
+export const ACTIVITY_RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: NON_RETRYABLE,
 };

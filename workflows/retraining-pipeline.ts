@@ -15,9 +15,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as pipelineActivities from '../activities/pipeline';
-import { headlineMetrics } from '../src/metrics/headline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput } from '../activities/types';
+import { DataValidationError } from '../src/errors';
+import { headlineMetrics } from '../src/metrics/headline';
+import { keys } from '../src/store/keys';
+import { trainingQueueFor } from '../src/temporal/task-queues';
 import {
+  ACTIVITY_RETRY,
   pipelineStatusQuery,
   SA_MODEL,
   SA_STAGE,
@@ -28,19 +32,11 @@ import {
   type RetrainInput,
   type RetrainResult,
   type StageRecord,
-  trainingQueueFor,
 } from './definitions';
-
 
 type Activities = ReturnType<typeof pipelineActivities.createPipelineActivities>;
 
-/** Errors that no retry can fix: bad data, a bad spec, a corrupt artifact. */
-export const NON_RETRYABLE = ['DataValidationError', 'SpecError', 'ChecksumMismatchError', 'DataError', 'ObjectNotFoundError'];
-
-const light = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const light = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: ACTIVITY_RETRY });
 
 // Heavy work goes to its own task queue (its own process and concurrency limit).
 // Training and scoring run in child processes and heartbeat: a worker that dies
@@ -48,11 +44,10 @@ const light = proxyActivities<Activities>({
 // checkpoint. Data stages parse in the activity itself, so they have no
 // heartbeat timeout, only a start-to-close one.
 function heavyActivities() {
-  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE };
   const taskQueue = trainingQueueFor(workflowInfo().taskQueue);
   return {
-    data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', retry }),
-    compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry }),
+    data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', retry: ACTIVITY_RETRY }),
+    compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry: ACTIVITY_RETRY }),
   };
 }
 
@@ -122,7 +117,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
       });
     }
     if (snapshot.rows === 0) {
-      throw ApplicationFailure.nonRetryable(`model '${model}' has no training data: put batches under datasets/${model}/incoming/`, 'DataValidationError');
+      throw ApplicationFailure.nonRetryable(`model '${model}' has no training data: put batches under ${keys.incoming(model)}`, DataValidationError.name);
     }
 
     begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');

@@ -2,7 +2,7 @@ import { loadConfig } from '../config';
 import { bootstrapWeather } from '../demo/weather';
 import { S3Store } from '../store';
 import { parseCommandArgs } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 /** `perennial bootstrap [--model weather] [--location Seattle|New York]`: the demo's data and spec into S3. */
 export async function runBootstrapCommand(argv: string[], io: CliIo): Promise<number> {

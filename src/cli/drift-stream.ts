@@ -9,7 +9,7 @@ import {
   type StreamDetector,
 } from '../drift/stream';
 import { parseCommandArgs } from './args';
-import { consoleIo, type CliIo } from './main';
+import { consoleIo, type CliIo } from './io';
 
 /**
  * perennial drift-stream --detector adwin|page-hinkley|kswin|ddm|eddm|hddm-a|hddm-w

@@ -5,7 +5,7 @@ import { assertMethod, computeDrift, sampleRows, type DriftOptions } from '../dr
 import { renderHtml, renderJson, renderText } from '../drift/report';
 import { readSamples } from '../drift/sample';
 import { parseCommandArgs } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 /**
  * perennial drift --reference <file> --current <file> [--columns a,b]

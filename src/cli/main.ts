@@ -2,15 +2,9 @@
  * `npx perennial <command> ...`: one entry, one module per command. Commands
  * are imported lazily so `perennial drift` never loads Temporal or tfjs.
  */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+import { consoleIo, type CliIo } from './io';
 
-export const consoleIo: CliIo = {
-  stdout: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
-  stderr: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
-};
+export type { CliIo };
 
 const USAGE = `perennial <command> [options]
 

@@ -3,7 +3,7 @@ import { Registry, type Lineage } from '../registry';
 import { S3Store } from '../store';
 import { headlineMetrics } from '../metrics/headline';
 import { parseCommandArgs } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 /** `perennial registry list` and `perennial registry show --model <name> [--version <v>] [--json]`. */
 export async function runRegistryCommand(argv: string[], io: CliIo): Promise<number> {

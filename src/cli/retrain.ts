@@ -6,7 +6,7 @@ import { loadModelSpecFile, publishSpec } from '../spec';
 import { S3Store } from '../store';
 import { connectClient, startRetrain } from '../temporal';
 import { parseCommandArgs } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 /**
  * `perennial retrain --model <name> [--spec file.yaml] [--wait] [--force] [--trigger manual] [--reason text]`
@@ -27,8 +27,8 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
   if (values.spec) {
     const spec = await loadModelSpecFile(values.spec);
     if (spec.name !== values.model) throw new Error(`${values.spec}: the spec is for model '${spec.name}', not '${values.model}'`);
-    const key = await publishSpec(S3Store.fromConfig(config), spec);
-    io.stdout(`spec ${values.spec} published to ${key}`);
+    const published = await publishSpec(S3Store.fromConfig(config), spec);
+    io.stdout(`spec ${values.spec} published as ${published.key}`);
   }
   const client = await connectClient(config);
   try {

@@ -1,7 +1,7 @@
 import { describeRows, inferSchema, readTableFile, validateTable, type TableSchema } from '../data';
 import { loadModelSpecFile } from '../spec';
 import { parseCommandArgs } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 /**
  * `perennial validate --current <file> (--reference <file> [--strict-ranges] | --spec <model.yaml>) [--json]`

@@ -25,19 +25,4 @@ export interface RawTable {
   rowErrors: RowError[];
 }
 
-/** An input problem that names where it is, so a user knows what to fix. */
-export class DataError extends Error {
-  readonly source: string;
-  readonly row?: number;
-  readonly column?: string;
-  constructor(message: string, where: { source: string; row?: number; column?: string }) {
-    const at = [where.source, where.row !== undefined ? `row ${where.row}` : undefined, where.column !== undefined ? `column '${where.column}'` : undefined]
-      .filter(Boolean)
-      .join(', ');
-    super(`${at}: ${message}`);
-    this.name = 'DataError';
-    this.source = where.source;
-    this.row = where.row;
-    this.column = where.column;
-  }
-}
+export { DataError } from '../errors';

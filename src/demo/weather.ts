@@ -56,7 +56,7 @@ export async function bootstrapWeather(store: ObjectStore, options: BootstrapOpt
     const yearRows = rows.filter((r) => String(r[dateAt]).startsWith(`${year}-`));
     const slug = location.toLowerCase().replace(/\s+/g, '-');
     const asJsonl = options.jsonlYear === year;
-    const key = `${keys.incoming(spec.name)}${slug}-${year}.${asJsonl ? 'jsonl' : 'csv'}`;
+    const key = keys.incomingBatch(spec.name, `${slug}-${year}.${asJsonl ? 'jsonl' : 'csv'}`);
     const typed = yearRows.map((r) => r.map((c, i) => (c !== null && ['precipitation', 'temp_max', 'temp_min', 'wind'].includes(columns[i]!) ? Number(c) : c)));
     await store.put(key, asJsonl ? formatJsonl(columns, typed) : formatCsv(columns, yearRows));
     batches.push(key);

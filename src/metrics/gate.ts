@@ -152,3 +152,14 @@ export function applyGate(candidate: Metrics, champion: Metrics | null, gate: Ga
   }
   return { passed: checks.every((c) => c.passed), checks };
 }
+
+/** What evaluate concludes for one run (metrics.json of the version it registers). */
+export interface Evaluation {
+  /** The full report in S3: candidate and champion on the same holdout, the baseline, every gate check. */
+  reportKey: string;
+  candidate: Metrics;
+  champion: Metrics | null;
+  /** The trivial baseline on the same rows: majority-class accuracy or mean-prediction RMSE. */
+  baseline: number | null;
+  gate: GateResult;
+}

@@ -1,10 +1,20 @@
 /**
- * The metrics a person looks at first, as one short line. No imports: the
- * workflow bundle uses it for stage details, the CLI for the registry listing.
+ * The metrics a person looks at first, as one short line. Type imports only:
+ * the workflow bundle uses it for stage details, the CLI for the registry listing.
  */
-export function headlineMetrics(metrics: Record<string, unknown>, digits = 3): string {
-  return ['accuracy', 'macroF1', 'rmse', 'mae', 'r2']
-    .filter((k) => typeof metrics[k] === 'number')
-    .map((k) => `${k} ${(metrics[k] as number).toFixed(digits)}`)
-    .join(', ');
+import type { Metrics } from './classification';
+
+export function headlineMetrics(metrics: Metrics, digits = 3): string {
+  const shown: [string, number][] =
+    metrics.task === 'classification'
+      ? [
+          ['accuracy', metrics.accuracy],
+          ['macroF1', metrics.macroF1],
+        ]
+      : [
+          ['rmse', metrics.rmse],
+          ['mae', metrics.mae],
+          ['r2', metrics.r2],
+        ];
+  return shown.map(([name, value]) => `${name} ${value.toFixed(digits)}`).join(', ');
 }

@@ -1,3 +1,4 @@
+export * from './task';
 export * from './classification';
 export * from './gate';
 export * from './headline';

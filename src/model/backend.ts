@@ -3,8 +3,16 @@ import path from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
 
 export type Tf = typeof TfModule;
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** tfjs backends in order of preference. */
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** A backend name from a setting (PERENNIAL_TF_BACKEND); unset or empty means 'the best available'. */
+export function parseBackendName(value: string | undefined, setting = 'PERENNIAL_TF_BACKEND'): BackendName | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${setting}='${value}' is not a backend; use one of ${BACKENDS.join(', ')} or unset it (the best available)`);
+}
 
 export interface Backend {
   name: BackendName;
@@ -74,14 +82,11 @@ function shortError(error: unknown): string {
  */
 export async function selectBackend(preferred?: BackendName, options: SelectBackendOptions = {}): Promise<Backend> {
   const log = options.log ?? ((m: string) => console.info(m));
-  const forcedRaw = process.env.PERENNIAL_TF_BACKEND?.trim();
+  const forcedRaw = parseBackendName(process.env.PERENNIAL_TF_BACKEND?.trim());
   let chain: BackendName[];
   let forced = false;
   if (forcedRaw) {
-    if (!BACKENDS.includes(forcedRaw as BackendName)) {
-      throw new Error(`PERENNIAL_TF_BACKEND='${forcedRaw}' is not a backend; use one of ${BACKENDS.join(', ')} or unset it`);
-    }
-    chain = [forcedRaw as BackendName];
+    chain = [forcedRaw];
     forced = true;
   } else {
     if (preferred !== undefined && !BACKENDS.includes(preferred)) throw new Error(`unknown backend '${String(preferred)}'; use one of ${BACKENDS.join(', ')}`);

@@ -3,8 +3,8 @@ import { abortError } from './abort';
 import { BACKENDS, selectBackend, type BackendName, type Tf } from './backend';
 import { parseModelParams, type ModelParams, type ModelParamsInput } from './params';
 import { hashSeed, mulberry32, permutation } from './rng';
+import type { Task } from '../metrics/task';
 
-export type Task = 'classification' | 'regression';
 export type LayersModel = TfModule.LayersModel;
 
 /** A model as two blobs: tfjs's model.json (topology + weights manifest) and weights.bin. */

@@ -1,3 +1,4 @@
 export * from './spec';
 export * from './preprocessor';
 export * from './labels';
+export * from './artifact';

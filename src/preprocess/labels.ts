@@ -1,7 +1,7 @@
 import type { TypedRow } from '../data/validate';
+import type { Task } from '../metrics/task';
 import { isMissing, meanStd } from './values';
 
-export type Task = 'classification' | 'regression';
 
 export interface ClassificationLabels {
   kind: 'classification';

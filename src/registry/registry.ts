@@ -1,15 +1,22 @@
-import { keys, sha256, getJsonIfExists, putJson, PreconditionFailedError, type ObjectStore } from '../store';
+import { CLAIM_FILE, keys, LINEAGE_FILE, modelOfKey, sha256, getJsonIfExists, putJson, PreconditionFailedError, versionOfKey, type ObjectStore } from '../store';
+import type { BundleArtifact } from './bundle';
+import { ChecksumMismatchError } from '../errors';
 import { emptyAliases, type Aliases, type ArtifactRef, type Lineage } from './types';
 
-export class ChecksumMismatchError extends Error {
-  constructor(key: string, expected: string, actual: string) {
-    super(`checksum mismatch for ${key}: lineage says sha256 ${expected}, the object has ${actual}; the artifact is corrupt or was changed, refusing to load it`);
-    this.name = 'ChecksumMismatchError';
-  }
-}
+export { ChecksumMismatchError };
 
 const VERSION = /^v(\d+)$/;
 export const versionNumber = (v: string): number => Number(VERSION.exec(v)?.[1] ?? NaN);
+
+/** The highest version number any key under versions/ uses (claimed or committed), 0 when none. */
+function highestVersionNumber(keysInVersions: string[]): number {
+  let highest = 0;
+  for (const key of keysInVersions) {
+    const n = versionNumber(versionOfKey(key) ?? '');
+    if (n > highest) highest = n;
+  }
+  return highest;
+}
 
 /**
  * The model registry on S3. Versions are immutable: a version exists once its
@@ -20,19 +27,24 @@ export class Registry {
   constructor(readonly store: ObjectStore) {}
 
   async listModels(): Promise<string[]> {
-    const objects = await this.store.list('models/');
-    return [...new Set(objects.map((o) => o.key.split('/')[1]!).filter(Boolean))].sort();
+    const objects = await this.store.list(keys.allModels());
+    const models = new Set<string>();
+    for (const o of objects) {
+      const model = modelOfKey(o.key);
+      if (model) models.add(model);
+    }
+    return [...models].sort();
   }
 
   /** Committed versions, oldest first. */
   async listVersions(model: string): Promise<string[]> {
     const objects = await this.store.list(keys.versions(model));
-    const versions = objects.filter((o) => o.key.endsWith('/lineage.json')).map((o) => o.key.split('/').at(-2)!);
+    const versions = objects.filter((o) => o.key.endsWith(`/${LINEAGE_FILE}`)).map((o) => versionOfKey(o.key) ?? '');
     return versions.filter((v) => VERSION.test(v)).sort((a, b) => versionNumber(a) - versionNumber(b));
   }
 
   async getLineage(model: string, version: string): Promise<Lineage | null> {
-    return (await getJsonIfExists<Lineage>(this.store, keys.version(model, version) + 'lineage.json'))?.value ?? null;
+    return (await getJsonIfExists<Lineage>(this.store, keys.versionFile(model, version, LINEAGE_FILE)))?.value ?? null;
   }
 
   async findByRun(model: string, runId: string): Promise<Lineage | null> {
@@ -49,7 +61,7 @@ export class Registry {
    */
   async register(
     model: string,
-    artifacts: { name: string; body: Buffer }[],
+    artifacts: BundleArtifact[],
     lineage: Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>,
     now: Date,
   ): Promise<Lineage> {
@@ -58,16 +70,15 @@ export class Registry {
     const runId = lineage.workflow.runId;
     const taken = await this.store.list(keys.versions(model));
     // A retry after a crash between claim and commit finds its own claim and finishes that version.
-    let next = (await this.unfinishedClaimOf(model, runId, taken.map((o) => o.key))) ?? 1 + Math.max(0, ...taken.map((o) => versionNumber(o.key.split('/').at(-2) ?? '')).filter(Number.isFinite));
+    let next = (await this.unfinishedClaimOf(model, runId, taken.map((o) => o.key))) ?? 1 + highestVersionNumber(taken.map((o) => o.key));
     for (;;) {
       const version = `v${next}`;
-      const prefix = keys.version(model, version);
       // Claim the number first so two writers never share a folder.
       try {
-        await putJson(this.store, prefix + 'claim.json', { runId, at: now.toISOString() }, { ifNoneMatch: true });
+        await putJson(this.store, keys.versionFile(model, version, CLAIM_FILE), { runId, at: now.toISOString() }, { ifNoneMatch: true });
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
-        const claim = await getJsonIfExists<{ runId: string }>(this.store, prefix + 'claim.json');
+        const claim = await getJsonIfExists<{ runId: string }>(this.store, keys.versionFile(model, version, CLAIM_FILE));
         if (claim?.value.runId !== runId) {
           next += 1;
           continue;
@@ -77,7 +88,7 @@ export class Registry {
       // wrote one already, the lineage describes the bytes that are stored, not ours.
       const refs: ArtifactRef[] = [];
       for (const artifact of artifacts) {
-        const key = prefix + artifact.name;
+        const key = keys.versionFile(model, version, artifact.name);
         let body = artifact.body;
         try {
           await this.store.put(key, body, { ifNoneMatch: true });
@@ -89,7 +100,7 @@ export class Registry {
       }
       const record: Lineage = { ...lineage, version, createdAt: now.toISOString(), artifacts: refs };
       try {
-        await putJson(this.store, prefix + 'lineage.json', record, { ifNoneMatch: true });
+        await putJson(this.store, keys.versionFile(model, version, LINEAGE_FILE), record, { ifNoneMatch: true });
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Our own earlier attempt committed it: return what is there.
@@ -105,12 +116,12 @@ export class Registry {
   private async unfinishedClaimOf(model: string, runId: string, keysInVersions: string[]): Promise<number | undefined> {
     const folders = new Map<string, boolean>();
     for (const key of keysInVersions) {
-      const folder = key.split('/').at(-2)!;
-      folders.set(folder, (folders.get(folder) ?? false) || key.endsWith('/lineage.json'));
+      const folder = versionOfKey(key) ?? '';
+      folders.set(folder, (folders.get(folder) ?? false) || key.endsWith(`/${LINEAGE_FILE}`));
     }
     for (const [folder, committed] of folders) {
       if (committed || !VERSION.test(folder)) continue;
-      const claim = await getJsonIfExists<{ runId: string }>(this.store, keys.version(model, folder) + 'claim.json');
+      const claim = await getJsonIfExists<{ runId: string }>(this.store, keys.versionFile(model, folder, CLAIM_FILE));
       if (claim?.value.runId === runId) return versionNumber(folder);
     }
     return undefined;
@@ -140,12 +151,11 @@ export class Registry {
     if (aliases.champion === version || aliases.canary === version) {
       throw new Error(`refusing to remove ${model}/${version}: it is still ${aliases.champion === version ? 'the champion' : 'the canary'}`);
     }
-    const prefix = keys.version(model, version);
-    const claim = await getJsonIfExists<{ runId: string }>(this.store, prefix + 'claim.json');
+    const claim = await getJsonIfExists<{ runId: string }>(this.store, keys.versionFile(model, version, CLAIM_FILE));
     if ((lineage && lineage.workflow.runId !== runId) || (!lineage && claim?.value.runId !== runId)) return false;
     // Lineage first: the version stops existing at once, then its files go.
-    await this.store.delete(prefix + 'lineage.json');
-    for (const object of await this.store.list(prefix)) await this.store.delete(object.key);
+    await this.store.delete(keys.versionFile(model, version, LINEAGE_FILE));
+    for (const object of await this.store.list(keys.version(model, version))) await this.store.delete(object.key);
     return true;
   }
 

@@ -1,3 +1,6 @@
+import type { Metrics, Task } from '../metrics';
+import type { BackendName, ModelParams } from '../model';
+
 /** What the registry keeps per version (lineage.json) and per model (aliases.json). */
 
 export interface ArtifactRef {
@@ -7,11 +10,21 @@ export interface ArtifactRef {
   bytes: number;
 }
 
+/** The code that trained a version. */
+export interface CodeVersion {
+  /** git commit of the code that trains (or PERENNIAL_CODE_VERSION). */
+  version: string;
+  /** Local changes to code (src, workflows, activities, package files) at training time. */
+  dirty: boolean;
+  /** name@version of the package. */
+  package: string;
+}
+
 export interface Lineage {
   model: string;
   version: string;
   createdAt: string;
-  task: 'classification' | 'regression';
+  task: Task;
   data: {
     snapshotSha256: string;
     snapshotKey: string;
@@ -20,14 +33,16 @@ export interface Lineage {
     holdoutRows: number;
     batches: string[];
   };
-  code: { version: string; dirty: boolean; package: string };
+  code: CodeVersion;
   spec: { sha256: string; key: string };
-  params: Record<string, unknown>;
+  params: ModelParams;
   seed: number;
-  backend: string;
+  /** The tfjs backend that trained it (numbers can differ in the last bits between backends). */
+  backend: BackendName;
   trigger: string;
   workflow: { id: string; runId: string };
-  metrics: Record<string, unknown>;
+  /** The candidate's metrics on the holdout (the full evaluation is metrics.json). */
+  metrics: Metrics;
   /** How training went: a resumed run says from which epoch. */
   training?: { epochs: number; resumedFromEpoch: number | null; finalLoss: number; seconds: number };
   artifacts: ArtifactRef[];
@@ -35,7 +50,7 @@ export interface Lineage {
 
 export interface AliasHistoryEntry {
   at: string;
-  action: 'promote' | 'rollback' | 'revert-promotion';
+  action: 'promote' | 'revert-promotion';
   from: string | null;
   to: string | null;
   by: string;

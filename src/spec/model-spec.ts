@@ -2,9 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { tableSchema } from '../data/schema';
-import { gateSpec } from '../metrics';
+import { gateSpec, TASKS } from '../metrics';
 import { modelParams } from '../model';
 import { featureSpec } from '../preprocess';
+import { SpecError } from '../errors';
+
+export { SpecError };
 
 /** Which rows of the merged history a retraining uses. */
 export const windowPolicy = z.discriminatedUnion('kind', [
@@ -20,7 +23,7 @@ export const modelSpecSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ (at most 63), starting with a letter or digit'),
     description: z.string().optional(),
-    task: z.enum(['classification', 'regression']),
+    task: z.enum(TASKS),
     label: z.string().min(1),
     data: z
       .object({
@@ -66,12 +69,6 @@ export const modelSpecSchema = z
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
-export class SpecError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
-    super(`${source}: the model spec is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'SpecError';
-  }
-}
 
 function describePath(path: PropertyKey[]): string {
   return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '(top level)';

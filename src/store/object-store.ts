@@ -28,12 +28,8 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
-export class ObjectNotFoundError extends Error {
-  constructor(readonly key: string, where: string) {
-    super(`no object '${key}' in ${where}`);
-    this.name = 'ObjectNotFoundError';
-  }
-}
+export { ObjectNotFoundError } from '../errors';
+
 
 /** A conditional write lost: someone else created or changed the object first. */
 export class PreconditionFailedError extends Error {

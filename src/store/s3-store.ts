@@ -1,5 +1,7 @@
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
+  HeadBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -33,6 +35,22 @@ export class S3Store implements ObjectStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     return new S3Store(client, s3.bucket, s3.endpoint ?? 'aws');
+  }
+
+  /** Creates the bucket when it does not exist yet (a test bucket, a new deployment). Idempotent. */
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return;
+    } catch (error) {
+      if (!isStatus(error, 404) && (error as Error).name !== 'NotFound' && (error as Error).name !== 'NoSuchBucket') throw this.explain(error, 'checking the bucket');
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw this.explain(error, 'creating the bucket');
+    }
   }
 
   async get(key: string): Promise<Buffer> {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CodeVersion } from '../../activities/deps';
+import type { CodeVersion } from '../registry/types';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { loadConfig } from '../config';
-import { selectBackend, type BackendName } from '../model';
+import { parseBackendName, selectBackend } from '../model';
 import { Registry } from '../registry';
 import { S3Store } from '../store';
 import { detectCodeVersion } from '../temporal';
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   }
   const store = S3Store.fromConfig(config);
   const code = detectCodeVersion();
+  const backend = parseBackendName(process.env.PERENNIAL_TF_BACKEND);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const options = {
     connection,
     config,
-    deps: { store, registry: new Registry(store), clock: () => new Date(), code, backend: process.env.PERENNIAL_TF_BACKEND },
+    deps: { store, registry: new Registry(store), clock: () => new Date(), code, backend },
     trainingConcurrency: Number(process.env.PERENNIAL_TRAINING_CONCURRENCY ?? 2),
   };
 
@@ -53,11 +54,11 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   if (role === 'training') {
     // Which tfjs backend training children will get (they pick the same way); recorded in every version's lineage.
-    const backend = await selectBackend(process.env.PERENNIAL_TF_BACKEND as BackendName | undefined, { log: () => undefined });
+    const selected = await selectBackend(backend, { log: () => undefined });
     worker = await createTrainingWorker(options);
     console.log(
-      `perennial worker: task queue '${config.trainingTaskQueue}' (heavy work); tfjs backend ${backend.name}` +
-        `${backend.notes.length ? ` (${backend.notes.join('; ')})` : ''}; pid ${process.pid}`,
+      `perennial worker: task queue '${config.trainingTaskQueue}' (heavy work); tfjs backend ${selected.name}` +
+        `${selected.notes.length ? ` (${selected.notes.join('; ')})` : ''}; pid ${process.pid}`,
     );
   } else {
     worker = await createWorkflowWorker(options);

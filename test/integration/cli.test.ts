@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelSpecFile } from '../../src/spec';
 import { WEATHER_SPEC_PATH } from '../../src/demo/weather';
+import { keys } from '../../src/store';
 import { createHarness, uniqueId, type Harness } from './harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,7 +22,7 @@ function perennial(...args: string[]): Promise<{ code: number; stdout: string; s
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/perennial.mjs', ...args], {
       cwd: ROOT,
-      env: { ...process.env, PERENNIAL_TASK_QUEUE: h.config.taskQueue },
+      env: h.env,
     });
     let stdout = '';
     let stderr = '';
@@ -46,8 +47,8 @@ describe('perennial CLI', () => {
   it('bootstrap puts the spec and the yearly batches into S3', async () => {
     const r = await perennial('bootstrap', '--model', model);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`datasets/${model}/incoming/seattle-2012.csv`);
-    expect(await h.store.head(`models/${model}/spec.json`)).not.toBeNull();
+    expect(r.stdout).toContain(keys.incomingBatch(model, 'seattle-2012.csv'));
+    expect(await h.store.head(keys.spec(model))).not.toBeNull();
   });
 
   it('retrain --wait prints the workflow id, the UI link and each stage, and exits 0 when promoted', async () => {
@@ -55,7 +56,7 @@ describe('perennial CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`started: retrain/${model}/manual`);
-    expect(r.stdout).toMatch(new RegExp(`Temporal UI: http://[^ ]+/namespaces/default/workflows/retrain%2F${model}%2Fmanual/[0-9a-f-]+/history`));
+    expect(r.stdout).toMatch(new RegExp(`Temporal UI: http://[^ ]+/namespaces/${h.config.temporalNamespace}/workflows/retrain%2F${model}%2Fmanual/[0-9a-f-]+/history`));
     for (const stage of ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote']) {
       expect(r.stdout).toMatch(new RegExp(`✓ ${stage}\\s`));
     }

@@ -30,9 +30,9 @@ describe('validate and snapshot on S3', () => {
     const { columns, rows } = await weatherRows('Seattle');
     const year = rows.filter((r) => String(r[1]).startsWith('2013-')).map((r) => [...r]);
     year[9]![columns.indexOf('wind')] = '-3'; // below the schema's minimum 0: file row 11
-    await h.store.put(`${keys.incoming(model)}2013.csv`, formatCsv(columns, year));
+    await h.store.put(keys.incomingBatch(model, '2013.csv'), formatCsv(columns, year));
     const batches = await listNewBatches(h.store, model, null);
-    expect(batches.map((b) => b.key)).toEqual([`${keys.incoming(model)}2013.csv`]);
+    expect(batches.map((b) => b.key)).toEqual([keys.incomingBatch(model, '2013.csv')]);
 
     const activities = createDatasetActivities(h.deps);
     const env = new MockActivityEnvironment(); // an activity context (logger, heartbeats); the services are real
@@ -45,7 +45,7 @@ describe('validate and snapshot on S3', () => {
     expect(quarantine.rows).toEqual([11]);
     expect(quarantine.errors[0]).toMatchObject({ row: 11, column: 'wind', reason: '-3 is below the minimum 0' });
     // The batch stays in incoming: its good rows are used, and the manifest records it.
-    expect(await h.store.head(`${keys.incoming(model)}2013.csv`)).not.toBeNull();
+    expect(await h.store.head(keys.incomingBatch(model, '2013.csv'))).not.toBeNull();
 
     const first = await snapshot({ model, spec, base: null, accepted: out.accepted });
     expect(first.created).toBe(true);
@@ -56,20 +56,20 @@ describe('validate and snapshot on S3', () => {
     const again = await validate({ model, spec, batches });
     const second = await snapshot({ model, spec, base: null, accepted: again.accepted });
     expect(second).toMatchObject({ created: false, sha256: first.sha256, rows: 364 });
-    expect((await h.store.list(`datasets/${model}/snapshots/`)).length).toBe(2); // the CSV and its manifest
+    expect((await h.store.list(keys.snapshots(model))).length).toBe(2); // the CSV and its manifest
 
     // Other bytes (the good rows as JSON Lines) are a new batch relative to that snapshot.
     const asJsonl = formatJsonl(columns, year.filter((_, i) => i !== 9).map((r) => r.map((c, j) => (j >= 2 && j <= 5 ? Number(c) : c))));
-    await h.store.put(`${keys.incoming(model)}2013-copy.jsonl`, asJsonl);
+    await h.store.put(keys.incomingBatch(model, '2013-copy.jsonl'), asJsonl);
     const next = await listNewBatches(h.store, model, first);
-    expect(next.map((b) => b.key)).toEqual([`${keys.incoming(model)}2013-copy.jsonl`]);
+    expect(next.map((b) => b.key)).toEqual([keys.incomingBatch(model, '2013-copy.jsonl')]);
   });
 
   it('the same content under another name is not a new batch', async () => {
-    const body = await h.store.get(`${keys.incoming(model)}2013.csv`);
-    await h.store.put(`${keys.incoming(model)}2013-again.csv`, body);
-    const base = { sha256: 'x', key: 'x', rows: 0, batches: [{ key: `${keys.incoming(model)}2013.csv`, sha256: sha256(body), bytes: body.length }] };
+    const body = await h.store.get(keys.incomingBatch(model, '2013.csv'));
+    await h.store.put(keys.incomingBatch(model, '2013-again.csv'), body);
+    const base = { sha256: 'x', key: 'x', rows: 0, batches: [{ key: keys.incomingBatch(model, '2013.csv'), sha256: sha256(body), bytes: body.length }] };
     const batches = await listNewBatches(h.store, model, base);
-    expect(batches.map((b) => b.key)).not.toContain(`${keys.incoming(model)}2013-again.csv`);
+    expect(batches.map((b) => b.key)).not.toContain(keys.incomingBatch(model, '2013-again.csv'));
   });
 });

@@ -1,8 +1,11 @@
 /**
  * Integration tests run against the real services that `npm test` starts
  * (scripts/services.sh): the Temporal dev server and the S3 gateway on
- * loopback. Each test file gets its own task queues and model names, so files
- * never pick up each other's work, nor a developer's running worker.
+ * loopback. They keep out of a user's way: their own Temporal namespace and S3
+ * bucket (PERENNIAL_TEST_NAMESPACE, PERENNIAL_TEST_BUCKET; 'perennial-test'
+ * by default, created when missing), so the Temporal UI and the bucket a user
+ * watches show only their own work. Each test file gets its own task queues
+ * and model names, so files never pick up each other's work.
  */
 import { randomBytes } from 'node:crypto';
 import { NativeConnection, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -10,7 +13,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfig, type PerennialConfig } from '../../src/config';
 import { Registry } from '../../src/registry';
 import { S3Store } from '../../src/store';
-import { connectClient, detectCodeVersion } from '../../src/temporal';
+import { connectClient, detectCodeVersion, ensureNamespace } from '../../src/temporal';
 import { bundleWorkflows, createWorkers } from '../../src/worker/create';
 import type { ActivityDeps } from '../../activities/deps';
 
@@ -20,8 +23,36 @@ export function uniqueId(): string {
   return randomBytes(4).toString('hex');
 }
 
+/** The test namespace and bucket, on whatever services the environment points at. */
+export function testConfig(): PerennialConfig {
+  const base = loadConfig();
+  return {
+    ...base,
+    temporalNamespace: process.env.PERENNIAL_TEST_NAMESPACE ?? 'perennial-test',
+    s3: { ...base.s3, bucket: process.env.PERENNIAL_TEST_BUCKET ?? 'perennial-test' },
+  };
+}
+
+let prepared: Promise<void> | undefined;
+
+/** Creates the test namespace (with Perennial's search attributes) and the test bucket, once per process. */
+export function prepareTestServices(config: PerennialConfig = testConfig()): Promise<void> {
+  prepared ??= (async () => {
+    await S3Store.fromConfig(config).ensureBucket();
+    const client = await connectClient(config);
+    try {
+      await ensureNamespace(client.connection, config.temporalNamespace);
+    } finally {
+      await client.connection.close();
+    }
+  })();
+  return prepared;
+}
+
 export interface Harness {
   config: PerennialConfig;
+  /** The environment for a spawned Perennial program (CLI, worker) that must use this harness's namespace, bucket and queues. */
+  env: NodeJS.ProcessEnv;
   store: S3Store;
   registry: Registry;
   client: Client;
@@ -37,9 +68,11 @@ export async function createHarness(): Promise<Harness> {
     Runtime.install({ logger: new DefaultLogger('ERROR') }); // failing workflows are expected in these tests
     runtimeInstalled = true;
   }
-  const base = loadConfig();
+  const base = testConfig();
+  await prepareTestServices(base);
   const taskQueue = `perennial-test-${uniqueId()}`;
   const config: PerennialConfig = { ...base, taskQueue, trainingTaskQueue: `${taskQueue}-training` };
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_NAMESPACE: config.temporalNamespace, S3_BUCKET: config.s3.bucket, PERENNIAL_TASK_QUEUE: taskQueue };
   const store = S3Store.fromConfig(config);
   const registry = new Registry(store);
   const client = await connectClient(config);
@@ -48,6 +81,7 @@ export async function createHarness(): Promise<Harness> {
   const connections: NativeConnection[] = [];
   return {
     config,
+    env,
     store,
     registry,
     client,

@@ -5,8 +5,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createPipelineActivities } from '../../activities/pipeline';
-import { loadModelSpecFile, publishSpec, type ModelSpec } from '../../src/spec';
-import type { PromoteInput } from '../../activities/types';
+import { loadModelSpecFile, loadPublishedSpec, publishSpec, type ModelSpec, type PublishedSpec } from '../../src/spec';
+import type { PromoteInput, TrainInput } from '../../activities/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCsv } from '../../src/data';
 import { bootstrapWeather, weatherRows, WEATHER_SPEC_PATH } from '../../src/demo/weather';
@@ -54,7 +54,9 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     expect(first.outcome).toBe('promoted');
     expect(first.version).toBe('v1');
     expect(first.stages.map((s) => s.stage)).toEqual(['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote']);
-    const accuracy = first.metrics!.candidate.accuracy as number;
+    const candidate = first.metrics!.candidate;
+    expect(candidate.task).toBe('classification');
+    const accuracy = candidate.task === 'classification' ? candidate.accuracy : NaN;
     expect(accuracy).toBeGreaterThan(first.metrics!.baseline!);
     expect(first.gate!.passed).toBe(true);
     const aliases = await h.registry.getAliases(model);
@@ -77,7 +79,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     expect(snapshot.toString().trim().split('\n').length - 1).toBe(lineage.data.rows);
     expect(lineage.data.rows).toBe(1461);
     expect(lineage.data.trainRows + lineage.data.holdoutRows).toBe(1461);
-    expect(lineage.data.batches.sort()).toEqual(['csv', 'csv', 'csv', 'jsonl'].map((ext, i) => `${keys.incoming(model)}seattle-${2012 + i}.${ext}`));
+    expect(lineage.data.batches.sort()).toEqual(['csv', 'csv', 'csv', 'jsonl'].map((ext, i) => keys.incomingBatch(model, `seattle-${2012 + i}.${ext}`)));
     // Code, parameters, seed, backend, trigger and the workflow run that made it.
     expect(lineage.code.version).toMatch(/^[0-9a-f]{40}(-dirty)?$|^unknown$/);
     expect(lineage.seed).toBe(42);
@@ -88,9 +90,9 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     const description = await h.client.workflow.getHandle(lineage.workflow.id, lineage.workflow.runId).describe();
     expect(description.status.name).toBe('COMPLETED');
     // The run's staging area was emptied once the version held its own copies.
-    expect(await h.store.list(`models/${model}/staging/${lineage.workflow.runId}/`)).toEqual([]);
+    expect(await h.store.list(keys.staging(model, lineage.workflow.runId))).toEqual([]);
     // Metrics in the lineage are the candidate's holdout metrics of the run.
-    expect(lineage.metrics.accuracy).toBe(first.metrics!.candidate.accuracy);
+    expect(lineage.metrics).toEqual(first.metrics!.candidate);
     // The UI can find the run by its search attributes.
     expect(description.searchAttributes.PerennialModel).toEqual([model]);
     expect(description.searchAttributes.PerennialVersion).toEqual(['v1']);
@@ -98,12 +100,12 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
   });
 
   it('a second run on unchanged data makes no new snapshot and leaves the champion', async () => {
-    const before = (await h.store.list(`datasets/${model}/snapshots/`)).map((o) => o.key);
+    const before = (await h.store.list(keys.snapshots(model))).map((o) => o.key);
     const second = await retrain();
     expect(second.outcome).toBe('unchanged');
     expect(second.champion).toBe('v1');
     expect(second.stages.map((s) => s.stage)).toEqual(['ingest', 'validate', 'snapshot']);
-    const after = (await h.store.list(`datasets/${model}/snapshots/`)).map((o) => o.key);
+    const after = (await h.store.list(keys.snapshots(model))).map((o) => o.key);
     expect(after).toEqual(before);
     expect(await h.registry.listVersions(model)).toEqual(['v1']);
     expect((await h.registry.getAliases(model)).champion).toBe('v1');
@@ -115,7 +117,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     good[3]![columns.indexOf('temp_max')] = 'warm'; // text in a numeric column: row 5 of the file
     good[7]![columns.indexOf('weather')] = 'hail'; // unknown label: row 9
     const ragged = formatCsv(columns, good).replace(/\n(.*?)\n/, (_, line: string) => `\n${line}\nSeattle,2016-01-01,1.0\n`); // row 3: 3 fields
-    const key = `${keys.incoming(model)}bad-2016.csv`;
+    const key = keys.incomingBatch(model, 'bad-2016.csv');
     await h.store.put(key, ragged);
     const message = await failureMessage(retrain());
     expect(message).toContain('bad-2016.csv');
@@ -140,7 +142,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
   });
 
   it('an empty file is quarantined and named', async () => {
-    const key = `${keys.incoming(model)}empty.csv`;
+    const key = keys.incomingBatch(model, 'empty.csv');
     await h.store.put(key, '');
     const message = await failureMessage(retrain());
     expect(message).toContain('empty.csv');
@@ -153,7 +155,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     // New data (New York 2012) and a gate that only asks to beat the baseline, so the
     // pipeline trains and registers v2 for sure; promote then fails.
     const { columns, rows } = await weatherRows('New York');
-    await h.store.put(`${keys.incoming(model)}new-york-2012.csv`, formatCsv(columns, rows.filter((r) => String(r[1]).startsWith('2012-'))));
+    await h.store.put(keys.incomingBatch(model, 'new-york-2012.csv'), formatCsv(columns, rows.filter((r) => String(r[1]).startsWith('2012-'))));
     const spec = (await loadModelSpecFile(WEATHER_SPEC_PATH)) as ModelSpec;
     await publishSpec(h.store, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
     await worker.stop();
@@ -175,6 +177,37 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     const aliases = await h.registry.getAliases(model);
     expect(aliases.champion).toBe('v1');
     expect(aliases.history.map((e) => `${e.action}:${e.from}->${e.to}`)).toEqual(['promote:null->v1', 'promote:v1->v2', 'revert-promotion:v2->v1']);
+    await worker.stop();
+    worker = await h.startWorker();
+  });
+
+  it('a version holds the spec it was trained with, even when a new spec is published while it trains', async () => {
+    const inForce = await loadPublishedSpec(h.store, model);
+    const newer: ModelSpec = { ...inForce.spec, description: `published mid-run ${uniqueId()}` };
+    let publishedMidRun: PublishedSpec | undefined;
+    await worker.stop();
+    const real = createPipelineActivities(h.deps);
+    worker = await h.startWorker({
+      activityOverrides: {
+        train: async (input: TrainInput) => {
+          publishedMidRun ??= await publishSpec(h.store, newer);
+          return real.train(input);
+        },
+      } as never,
+    });
+    const result = await retrain('spec-race', true);
+    expect(result.outcome).toBe('promoted');
+    const lineage = (await h.registry.getLineage(model, result.version!))!;
+    const versionSpec = await h.store.get(keys.versionFile(model, result.version!, 'spec.json'));
+    // The version's spec.json is the spec in force when the run began, byte for byte, and its sha256 is the lineage's.
+    expect(sha256(versionSpec)).toBe(inForce.sha256);
+    expect(lineage.spec).toEqual({ sha256: inForce.sha256, key: inForce.key });
+    expect(lineage.artifacts.find((a) => a.name === 'spec.json')!.sha256).toBe(inForce.sha256);
+    expect(JSON.parse(versionSpec.toString()).description).toBe(inForce.spec.description);
+    // The newer spec is the one in force now, kept under its own hash for the next run.
+    expect(publishedMidRun!.sha256).not.toBe(inForce.sha256);
+    expect(sha256(await h.store.get(keys.spec(model)))).toBe(publishedMidRun!.sha256);
+    expect(sha256(await h.store.get(keys.publishedSpec(model, publishedMidRun!.sha256)))).toBe(publishedMidRun!.sha256);
     await worker.stop();
     worker = await h.startWorker();
   });

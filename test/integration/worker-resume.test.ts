@@ -25,7 +25,7 @@ const workers: ChildProcess[] = [];
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PERENNIAL_TASK_QUEUE: h.config.taskQueue, PERENNIAL_LOG_LEVEL: 'WARN' },
+    env: { ...h.env, PERENNIAL_LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   (child as ChildProcess & { output: string }).output = '';

@@ -1,37 +1,20 @@
 /** Registry cases found in review: crash recovery, duplicated runs, later moves of the champion. */
 import { describe, expect, it } from 'vitest';
 import { Registry } from '../../../src/registry/registry';
-import type { Lineage } from '../../../src/registry/types';
 import { keys, sha256 } from '../../../src/store';
 import { MemoryStore } from '../../../src/store/memory-store';
 import { putJson } from '../../../src/store/object-store';
+import { MODEL, NOW, testLineage } from './lineage-fixture';
 
-const NOW = new Date('2026-11-26T12:00:00.000Z');
-const MODEL = 'weather';
-
-function lineage(runId: string): Omit<Lineage, 'version' | 'artifacts' | 'createdAt'> {
-  return {
-    model: MODEL,
-    task: 'classification',
-    data: { snapshotSha256: 'abc', snapshotKey: 'k', rows: 1, trainRows: 1, holdoutRows: 0, batches: [] },
-    code: { version: 'c', dirty: false, package: 'p' },
-    spec: { sha256: 's', key: 'k' },
-    params: {},
-    seed: 1,
-    backend: 'cpu',
-    trigger: 'manual',
-    workflow: { id: 'w', runId },
-    metrics: {},
-  };
-}
+const lineage = testLineage;
 
 describe('Registry recovery', () => {
   it('a retry after a crash between claim and commit finishes the version it claimed', async () => {
     const store = new MemoryStore();
     const registry = new Registry(store);
     // The first attempt claimed v1 and wrote one artifact, then died.
-    await putJson(store, keys.version(MODEL, 'v1') + 'claim.json', { runId: 'run-a', at: NOW.toISOString() });
-    await store.put(keys.version(MODEL, 'v1') + 'model.json', '{"m":1}');
+    await putJson(store, keys.versionFile(MODEL, 'v1', 'claim.json'), { runId: 'run-a', at: NOW.toISOString() });
+    await store.put(keys.versionFile(MODEL, 'v1', 'model.json'), '{"m":1}');
     const record = await registry.register(MODEL, [{ name: 'model.json', body: Buffer.from('{"m":1}') }], lineage('run-a'), NOW);
     expect(record.version).toBe('v1');
     expect(await registry.listVersions(MODEL)).toEqual(['v1']);
@@ -41,7 +24,7 @@ describe('Registry recovery', () => {
   it('another run skips a folder claimed by a crashed run', async () => {
     const store = new MemoryStore();
     const registry = new Registry(store);
-    await putJson(store, keys.version(MODEL, 'v1') + 'claim.json', { runId: 'run-a', at: NOW.toISOString() });
+    await putJson(store, keys.versionFile(MODEL, 'v1', 'claim.json'), { runId: 'run-a', at: NOW.toISOString() });
     const record = await registry.register(MODEL, [{ name: 'model.json', body: Buffer.from('x') }], lineage('run-b'), NOW);
     expect(record.version).toBe('v2');
   });

@@ -3,33 +3,12 @@ import { ChecksumMismatchError, Registry, versionNumber } from '../../../src/reg
 import type { Aliases, Lineage } from '../../../src/registry/types';
 import { keys } from '../../../src/store/keys';
 import { MemoryStore } from '../../../src/store/memory-store';
+import { MODEL, NOW, testArtifacts, testLineage } from './lineage-fixture';
 import { PreconditionFailedError, type PutOptions } from '../../../src/store/object-store';
 
-const NOW = new Date('2026-11-26T12:00:00.000Z');
-const MODEL = 'weather';
-
 type LineageInput = Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>;
-
-function lineage(runId: string): LineageInput {
-  return {
-    model: MODEL,
-    task: 'classification',
-    data: { snapshotSha256: 'abc', snapshotKey: 'datasets/weather/snapshots/abc.csv', rows: 100, trainRows: 80, holdoutRows: 20, batches: ['b1'] },
-    code: { version: '0.1.0', dirty: false, package: 'perennial' },
-    spec: { sha256: 'def', key: 'models/weather/spec.json' },
-    params: { epochs: 1 },
-    seed: 42,
-    backend: 'cpu',
-    trigger: 'manual',
-    workflow: { id: `retrain/${MODEL}/manual`, runId },
-    metrics: { accuracy: 0.8 },
-  };
-}
-
-const artifacts = (text = 'weights') => [
-  { name: 'model.json', body: Buffer.from('{"layers":2}') },
-  { name: 'weights.bin', body: Buffer.from(text) },
-];
+const lineage = testLineage;
+const artifacts = testArtifacts;
 
 function setup() {
   const store = new MemoryStore();

@@ -1,0 +1,84 @@
+/**
+ * Errors that no retry can fix: bad data, a bad spec, a corrupt or missing
+ * artifact. Each names what is at fault and what would fix it. The workflows'
+ * retry policy is derived from this list (NON_RETRYABLE), so a new permanent
+ * error is one class added here. No imports: workflows bundle this file.
+ */
+
+/** An input problem that names where it is (file or key, row, column), so a user knows what to fix. */
+export class DataError extends Error {
+  readonly source: string;
+  readonly row?: number;
+  readonly column?: string;
+  constructor(message: string, where: { source: string; row?: number; column?: string }) {
+    const at = [where.source, where.row !== undefined ? `row ${where.row}` : undefined, where.column !== undefined ? `column '${where.column}'` : undefined]
+      .filter(Boolean)
+      .join(', ');
+    super(`${at}: ${message}`);
+    this.name = 'DataError';
+    this.source = where.source;
+    this.row = where.row;
+    this.column = where.column;
+  }
+}
+
+/** A batch, snapshot or holdout the model's schema refuses; what was refused is in quarantine. */
+export class DataValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataValidationError';
+  }
+}
+
+/** A model spec that does not validate, with every problem and its field path. */
+export class SpecError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: the model spec is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SpecError';
+  }
+}
+
+export class SpecNotFoundError extends Error {
+  constructor(model: string, where: string) {
+    super(`model '${model}' has no spec at ${where}: upload one with 'npx perennial retrain --model ${model} --spec <file.yaml>' or 'npx perennial bootstrap'`);
+    this.name = 'SpecNotFoundError';
+  }
+}
+
+/** An artifact whose bytes are not those its lineage recorded. */
+export class ChecksumMismatchError extends Error {
+  constructor(key: string, expected: string, actual: string) {
+    super(`checksum mismatch for ${key}: lineage says sha256 ${expected}, the object has ${actual}; the artifact is corrupt or was changed, refusing to load it`);
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+/** A stored artifact that cannot be read as what it claims to be (a model.json that does not parse...). */
+export class ArtifactError extends Error {
+  constructor(key: string, reason: string) {
+    super(`${key}: ${reason}`);
+    this.name = 'ArtifactError';
+  }
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(
+    readonly key: string,
+    where: string,
+  ) {
+    super(`no object '${key}' in ${where}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+/** Every error a retry cannot fix. */
+export const PERMANENT_ERRORS = [DataError, DataValidationError, SpecError, SpecNotFoundError, ChecksumMismatchError, ArtifactError, ObjectNotFoundError] as const;
+
+/**
+ * Their names: Temporal reports an activity's error by its name (ApplicationFailure type),
+ * and the retry policy's nonRetryableErrorTypes matches on it.
+ */
+export const NON_RETRYABLE: string[] = PERMANENT_ERRORS.map((errorClass) => errorClass.name);

@@ -1,0 +1,43 @@
+/**
+ * preprocessor.json: the fitted feature pipeline and label encoding of one
+ * model version. Training writes it, evaluation and serving read it and apply
+ * it exactly as training did.
+ */
+import type { TypedRow } from '../data/validate';
+import { encodeLabels, type FittedLabels } from './labels';
+import { assertPreprocessor, transform, type FittedPreprocessor } from './preprocessor';
+
+export interface PreprocessorArtifact {
+  preprocessor: FittedPreprocessor;
+  labels: FittedLabels;
+}
+
+export function serializePreprocessorArtifact(artifact: PreprocessorArtifact): Buffer {
+  return Buffer.from(JSON.stringify(artifact, null, 2) + '\n');
+}
+
+/** Reads preprocessor.json back; `source` (a key or path) names it in errors. */
+export function parsePreprocessorArtifact(bytes: Buffer | string, source: string): PreprocessorArtifact {
+  let value: Partial<PreprocessorArtifact>;
+  try {
+    value = JSON.parse(bytes.toString()) as Partial<PreprocessorArtifact>;
+  } catch (error) {
+    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    assertPreprocessor(value.preprocessor);
+  } catch (error) {
+    throw new Error(`${source}: ${(error as Error).message}`);
+  }
+  const labels = value.labels;
+  if (!labels || (labels.kind !== 'classification' && labels.kind !== 'regression')) {
+    throw new Error(`${source}: no label encoding (labels.kind must be 'classification' or 'regression')`);
+  }
+  return { preprocessor: value.preprocessor, labels };
+}
+
+/** Features and labels of rows as the model sees them (missing or unseen values imputed, never a crash). */
+export function encodeRows(artifact: PreprocessorArtifact, rows: TypedRow[]) {
+  const { x, cols } = transform(artifact.preprocessor, rows, { invalidValues: 'impute', absentColumns: 'impute' });
+  return { x, rows: rows.length, cols, y: encodeLabels(artifact.labels, rows) };
+}

@@ -1,0 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isGrpcServiceError, type ConnectionLike } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+
+// gRPC status codes and Temporal's IndexedValueType, as the protocol numbers them.
+const GRPC_NOT_FOUND = 5;
+const GRPC_ALREADY_EXISTS = 6;
+const INDEXED_VALUE_TYPE_KEYWORD = 2;
+
+/** Perennial's search attributes: the Temporal UI filters runs by model, version, stage and trigger. */
+export const SEARCH_ATTRIBUTE_NAMES = ['PerennialModel', 'PerennialVersion', 'PerennialStage', 'PerennialTrigger'] as const;
+
+const isNotFound = (error: unknown) => isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND;
+const isAlreadyExists = (error: unknown) => isGrpcServiceError(error) && error.code === GRPC_ALREADY_EXISTS;
+
+/**
+ * Makes sure a namespace exists with Perennial's search attributes, on any
+ * Temporal server (the dev server, a self-hosted cluster). Idempotent.
+ */
+export async function ensureNamespace(connection: Pick<ConnectionLike, 'workflowService' | 'operatorService'>, namespace: string, retentionDays = 3): Promise<void> {
+  const { workflowService, operatorService } = connection;
+  try {
+    await workflowService.describeNamespace({ namespace });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    try {
+      await workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) });
+    } catch (registerError) {
+      if (!isAlreadyExists(registerError)) throw registerError;
+    }
+  }
+  const { customAttributes } = await operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTE_NAMES.filter((name) => !(name in (customAttributes ?? {})));
+  if (missing.length > 0) {
+    try {
+      await operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, INDEXED_VALUE_TYPE_KEYWORD])) });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+  // A new namespace reaches every frontend's cache a moment later: wait until a call in it succeeds.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+      return;
+    } catch (error) {
+      if (attempt >= 60 || !isNotFound(error)) throw error;
+      await sleep(500);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/** Task queue names, shared by the config, the worker and the workflows (no imports: workflows bundle it). */
+
+/** Workflows and light activities. */
+export const TASK_QUEUE = 'perennial';
+
+/** Heavy CPU work goes to '<task queue>-training' ('perennial-training' for the default queue). */
+export const trainingQueueFor = (taskQueue: string): string => `${taskQueue}-training`;
