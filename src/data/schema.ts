@@ -66,28 +66,53 @@ export interface InferOptions {
   strictRanges?: boolean;
 }
 
-/** Infers types, allowed categories and (optionally) ranges from a reference table. */
+/**
+ * Infers types, allowed categories and (optionally) ranges from a reference
+ * table. One pass per column with running min/max: a reference of millions of
+ * rows never becomes function arguments or a second copy of a column.
+ */
 export function inferSchema(table: RawTable, options: InferOptions = {}): TableSchema {
   const maxCategories = options.maxCategories ?? 50;
+  const rowCount = table.rows.length;
+  let worstMissing = 0;
   const fields: FieldSchema[] = table.columns.map((name, c) => {
-    const present = table.rows.map((r) => r[c]).filter((v) => v !== null && v !== undefined);
-    const nullable = present.length < table.rows.length;
-    if (present.length > 0 && present.every((v) => toNumber(v) !== undefined)) {
-      const values = present.map((v) => toNumber(v)!);
-      const field: FieldSchema = { name, type: 'number', nullable, integer: values.every(Number.isInteger) };
+    let present = 0;
+    let allNumbers = true;
+    let allIntegers = true;
+    let allDates = true;
+    let min = Infinity;
+    let max = -Infinity;
+    const distinct = new Set<string>();
+    for (const row of table.rows) {
+      const v = row[c];
+      if (v === null || v === undefined) continue;
+      present += 1;
+      if (allNumbers) {
+        const n = toNumber(v);
+        if (n === undefined) allNumbers = false;
+        else {
+          if (n < min) min = n;
+          if (n > max) max = n;
+          if (!Number.isInteger(n)) allIntegers = false;
+        }
+      }
+      if (allDates && !(typeof v === 'string' && isDateText(v))) allDates = false;
+      // Past maxCategories the column is free text: stop collecting its values.
+      if (distinct.size <= maxCategories) distinct.add(String(v));
+    }
+    worstMissing = Math.max(worstMissing, (rowCount - present) / Math.max(1, rowCount));
+    const nullable = present < rowCount;
+    if (present > 0 && allNumbers) {
+      const field: FieldSchema = { name, type: 'number', nullable, integer: allIntegers };
       if (options.strictRanges) {
-        field.min = Math.min(...values);
-        field.max = Math.max(...values);
+        field.min = min;
+        field.max = max;
       }
       return field;
     }
-    if (present.length > 0 && present.every((v) => typeof v === 'string' && isDateText(v))) {
-      return { name, type: 'date', nullable };
-    }
-    const distinct = [...new Set(present.map(String))].sort();
-    if (distinct.length <= maxCategories) return { name, type: 'category', values: distinct.length > 0 ? distinct : undefined, nullable };
+    if (present > 0 && allDates) return { name, type: 'date', nullable };
+    if (distinct.size <= maxCategories) return { name, type: 'category', values: distinct.size > 0 ? [...distinct].sort() : undefined, nullable };
     return { name, type: 'string', nullable };
   });
-  const worstMissing = Math.max(0, ...table.columns.map((_, c) => table.rows.filter((r) => r[c] === null).length / Math.max(1, table.rows.length)));
   return { fields, maxMissingRate: Math.min(1, Math.max(0.2, worstMissing * 2)) };
 }

@@ -65,9 +65,14 @@ function fmt(v: number): string {
   return Math.abs(v) >= 1000 ? v.toFixed(1) : Number(v.toPrecision(3)).toString();
 }
 
+/** A gate metric of a model's metrics; undefined when the task has no such metric (rmse of a classifier). */
 function metricOf(m: Metrics, name: GateMetric): number | undefined {
-  const v = (m as unknown as Record<string, unknown>)[name];
-  return typeof v === 'number' ? v : undefined;
+  if (m.task === 'classification') {
+    const byName: Partial<Record<GateMetric, number>> = { accuracy: m.accuracy, macroF1: m.macroF1, weightedF1: m.weightedF1, logLoss: m.logLoss };
+    return byName[name];
+  }
+  const byName: Partial<Record<GateMetric, number>> = { rmse: m.rmse, mae: m.mae, r2: m.r2 };
+  return byName[name];
 }
 
 /**

@@ -12,7 +12,7 @@ import { parsePreprocessorArtifact, serializePreprocessorArtifact, type Preproce
 import { parseModelSpec, readPublishedSpecBytes, type ModelSpec } from '../spec';
 import { BUNDLE_FILES, keys, type BundleFile, type ObjectStore } from '../store';
 import type { Registry } from './registry';
-import type { Lineage } from './types';
+import type { BundleArtifact, Lineage } from './types';
 
 export interface ModelBundle {
   lineage: Lineage;
@@ -20,11 +20,6 @@ export interface ModelBundle {
   preprocessor: PreprocessorArtifact;
   metrics: Evaluation;
   spec: ModelSpec;
-}
-
-export interface BundleArtifact {
-  name: BundleFile;
-  body: Buffer;
 }
 
 // ---------------------------------------------------------------- staging: a run's candidate before register

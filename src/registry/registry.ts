@@ -1,7 +1,6 @@
 import { CLAIM_FILE, keys, LINEAGE_FILE, modelOfKey, sha256, getJsonIfExists, putJson, PreconditionFailedError, versionOfKey, type ObjectStore } from '../store';
-import type { BundleArtifact } from './bundle';
 import { ChecksumMismatchError } from '../errors';
-import { emptyAliases, type Aliases, type ArtifactRef, type Lineage } from './types';
+import { emptyAliases, type Aliases, type ArtifactRef, type BundleArtifact, type Lineage } from './types';
 
 export { ChecksumMismatchError };
 

@@ -1,7 +1,14 @@
 import type { Metrics, Task } from '../metrics';
 import type { BackendName, ModelParams } from '../model';
+import type { BundleFile } from '../store/keys';
 
 /** What the registry keeps per version (lineage.json) and per model (aliases.json). */
+
+/** One file of a version's bundle, as register receives it. */
+export interface BundleArtifact {
+  name: BundleFile;
+  body: Buffer;
+}
 
 export interface ArtifactRef {
   name: string;

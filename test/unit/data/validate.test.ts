@@ -234,6 +234,21 @@ describe('inferSchema', () => {
     expect(strict.fields.find((f) => f.name === 'count')).toMatchObject({ type: 'number', min: 3, max: 7 });
   });
 
+  it('infers strict ranges from a 1,000,000-row reference (no data-sized spread)', () => {
+    const n = 1_000_000;
+    const rows: RawTable['rows'] = new Array(n);
+    const rowNumbers: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      rows[i] = [((i * 7919) % n) - 500_000, i % 3 === 0 ? 'rain' : 'sun'];
+      rowNumbers[i] = i + 2;
+    }
+    const big: RawTable = { source: 'big.csv', columns: ['delay', 'weather'], rows, rowNumbers, rowErrors: [] };
+    const schema = inferSchema(big, { strictRanges: true });
+    expect(schema.fields[0]).toEqual({ name: 'delay', type: 'number', nullable: false, integer: true, min: -500_000, max: 499_999 });
+    expect(schema.fields[1]).toEqual({ name: 'weather', type: 'category', values: ['rain', 'sun'], nullable: false });
+    expect(validateTable(big, tableSchema.parse(schema)).rejectedRows).toEqual([]);
+  });
+
   it('with the default maxCategories a small text column is a category with sorted values', () => {
     const schema = inferSchema(table);
     expect(schema.fields.find((f) => f.name === 'note')).toEqual({

@@ -1,8 +1,7 @@
 /** A lineage as register receives it, for registry tests on the in-memory store. */
 import { parseModelParams } from '../../../src/model/params';
 import type { ClassificationMetrics } from '../../../src/metrics';
-import type { BundleArtifact } from '../../../src/registry/bundle';
-import type { Lineage } from '../../../src/registry/types';
+import type { BundleArtifact, Lineage } from '../../../src/registry/types';
 
 export const NOW = new Date('2026-11-26T12:00:00.000Z');
 export const MODEL = 'weather';
