@@ -3,6 +3,7 @@
  * Each is idempotent: a retry or a duplicate delivery never registers two
  * versions, promotes twice, or loses a row.
  */
+import { checkName } from '../src/names';
 import { clearStaging, collectBundle } from '../src/registry';
 import { loadPublishedSpec } from '../src/spec';
 import { keys, getJsonIfExists } from '../src/store';
@@ -21,6 +22,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     async ingest({ model }: IngestInput): Promise<IngestOutput> {
+      checkName('model', model);
       // A missing or invalid spec is a SpecError or SpecNotFoundError: permanent, not retried.
       const { spec, key: specKey, sha256: specSha256 } = await loadPublishedSpec(store, model);
       const aliases = await registry.getAliases(model);

@@ -5,6 +5,28 @@
  * error is one class added here. No imports: workflows bundle this file.
  */
 
+/** How many characters of a value an error quotes: a 10 MB field must not make a 10 MB message. */
+const QUOTED_MAX = 80;
+
+/**
+ * A value as an error quotes it: in single quotes, control characters and
+ * quotes escaped once (JSON style), cut to a readable length with the length
+ * it had.
+ */
+export function quoteValue(value: string, max = QUOTED_MAX): string {
+  const cut = value.length > max ? value.slice(0, max) : value;
+  const escaped = JSON.stringify(cut).slice(1, -1).replace(/'/g, "\\'");
+  return value.length > max ? `'${escaped}'... (${value.length} characters)` : `'${escaped}'`;
+}
+
+/** An identifier (model name, trigger, version) that cannot become part of a workflow id or an S3 key. */
+export class InvalidNameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidNameError';
+  }
+}
+
 /** An input problem that names where it is (file or key, row, column), so a user knows what to fix. */
 export class DataError extends Error {
   readonly source: string;
@@ -75,7 +97,7 @@ export class ObjectNotFoundError extends Error {
 }
 
 /** Every error a retry cannot fix. */
-export const PERMANENT_ERRORS = [DataError, DataValidationError, SpecError, SpecNotFoundError, ChecksumMismatchError, ArtifactError, ObjectNotFoundError] as const;
+export const PERMANENT_ERRORS = [InvalidNameError, DataError, DataValidationError, SpecError, SpecNotFoundError, ChecksumMismatchError, ArtifactError, ObjectNotFoundError] as const;
 
 /**
  * Their names: Temporal reports an activity's error by its name (ApplicationFailure type),

@@ -16,7 +16,8 @@ import {
 } from '@temporalio/workflow';
 import type * as pipelineActivities from '../activities/pipeline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput } from '../activities/types';
-import { DataValidationError } from '../src/errors';
+import { DataValidationError, InvalidNameError, quoteValue } from '../src/errors';
+import { isValidName, NAME_RULES } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { keys } from '../src/store/keys';
 import { trainingQueueFor } from '../src/temporal/task-queues';
@@ -53,6 +54,13 @@ function heavyActivities() {
 
 export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
   const { model, trigger } = input;
+  // A name that cannot be a key or an id fails the run at once, before any command (replay-safe for valid input).
+  if (!isValidName('model', model) || !isValidName('trigger', trigger)) {
+    throw ApplicationFailure.nonRetryable(
+      !isValidName('model', model) ? `model ${quoteValue(String(model))} is not a valid model name: ${NAME_RULES.model.expected}` : `trigger ${quoteValue(String(trigger))} is not a valid trigger: ${NAME_RULES.trigger.expected}`,
+      InvalidNameError.name,
+    );
+  }
   const heavy = heavyActivities();
   const status: PipelineStatus = { model, trigger, stage: 'ingest', stages: [] };
   setHandler(pipelineStatusQuery, () => status);

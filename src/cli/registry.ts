@@ -2,6 +2,7 @@ import { loadConfig } from '../config';
 import { Registry, type Lineage } from '../registry';
 import { S3Store } from '../store';
 import { headlineMetrics } from '../metrics/headline';
+import { checkName } from '../names';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
 
@@ -29,6 +30,8 @@ export async function runRegistryCommand(argv: string[], io: CliIo): Promise<num
   }
   if (sub === 'show') {
     if (!values.model) throw new Error('registry show needs --model <name> (see: perennial registry list)');
+    checkName('model', values.model, '--model');
+    if (values.version !== undefined) checkName('version', values.version, '--version');
     if (values.version) {
       const lineage = await registry.getLineage(values.model, values.version);
       if (!lineage) {

@@ -4,7 +4,8 @@ import { pipelineStatusQuery, type StageRecord } from '../../workflows/definitio
 import { loadConfig, workflowUrl } from '../config';
 import { loadModelSpecFile, publishSpec } from '../spec';
 import { S3Store } from '../store';
-import { connectClient, startRetrain } from '../temporal';
+import { connectClient, queuesWithoutWorkers, startRetrain } from '../temporal';
+import { checkName } from '../names';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
 
@@ -22,7 +23,8 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
     reason: { type: 'string' },
   });
   if (!values.model) throw new Error('retrain needs --model <name> (see: perennial registry list)');
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(values.trigger)) throw new Error(`--trigger must be a word like manual, schedule, drift, ci (got '${values.trigger}')`);
+  checkName('model', values.model, '--model');
+  checkName('trigger', values.trigger, '--trigger');
   const config = loadConfig();
   if (values.spec) {
     const spec = await loadModelSpecFile(values.spec);
@@ -53,7 +55,22 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
     };
     const result = handle.result();
     let done = false;
-    result.then(() => (done = true), () => (done = true));
+    result.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    // A run with no worker waits in silence (a query to it blocks too): after a moment, say which queue nobody polls, and keep waiting.
+    const workerCheck = setTimeout(() => {
+      queuesWithoutWorkers(client, { workflows: config.taskQueue, activities: [config.trainingTaskQueue] })
+        .then((idle) => {
+          if (idle.length === 0 || done) return;
+          io.stderr(
+            `no worker polls task queue ${idle.map((q) => `'${q}'`).join(' or ')} in namespace '${config.temporalNamespace}': ` +
+              `start one with 'npm run worker' (still waiting; Ctrl-C stops waiting, not the run)`,
+          );
+        })
+        .catch(() => undefined);
+    }, 2000);
     while (!done) {
       try {
         printStages((await handle.query(pipelineStatusQuery)).stages);
@@ -62,6 +79,7 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
       }
       await Promise.race([sleep(1000), result.catch(() => undefined)]);
     }
+    clearTimeout(workerCheck);
     try {
       const outcome = await result;
       printStages(outcome.stages);

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { formatCsv, formatJsonl, parseCsv, type Cell } from '../data';
 import { loadModelSpecFile, publishSpec, type ModelSpec } from '../spec';
+import { checkName } from '../names';
 import { keys, type ObjectStore } from '../store';
 
 const require = createRequire(import.meta.url);
@@ -47,7 +48,8 @@ export interface BootstrapOptions {
 /** Uploads the spec and one incoming batch per year. Idempotent: same bytes, same keys. */
 export async function bootstrapWeather(store: ObjectStore, options: BootstrapOptions = {}): Promise<{ spec: ModelSpec; batches: string[] }> {
   const location = options.location ?? 'Seattle';
-  const spec = { ...(await loadModelSpecFile(WEATHER_SPEC_PATH)), name: options.model ?? 'weather' };
+  // Checked before anything is written: a bad name must not leave a spec or batches behind.
+  const spec = { ...(await loadModelSpecFile(WEATHER_SPEC_PATH)), name: checkName('model', options.model ?? 'weather', '--model') };
   await publishSpec(store, spec);
   const { columns, rows } = await weatherRows(location);
   const dateAt = columns.indexOf('date');

@@ -6,6 +6,7 @@ import { gateSpec, TASKS } from '../metrics';
 import { modelParams } from '../model';
 import { featureSpec } from '../preprocess';
 import { SpecError } from '../errors';
+import { NAME_RULES } from '../names';
 
 export { SpecError };
 
@@ -21,7 +22,7 @@ export const windowPolicy = z.discriminatedUnion('kind', [
 
 export const modelSpecSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ (at most 63), starting with a letter or digit'),
+    name: z.string().regex(NAME_RULES.model.pattern, NAME_RULES.model.expected),
     description: z.string().optional(),
     task: z.enum(TASKS),
     label: z.string().min(1),

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PerennialConfig } from '../config';
+import { checkName } from '../names';
 import { SA_MODEL, SA_TRIGGER, workflowIds, type RetrainInput } from '../../workflows/definitions';
 import type { RetrainingPipeline } from '../../workflows';
 
@@ -12,6 +13,8 @@ export interface StartedRetrain {
 
 /** Starts RetrainingPipeline (or joins the one already running for this model and trigger). */
 export async function startRetrain(client: Client, config: PerennialConfig, input: RetrainInput): Promise<StartedRetrain> {
+  checkName('model', input.model);
+  checkName('trigger', input.trigger);
   const workflowId = workflowIds.retrain(input.model, input.trigger);
   try {
     const handle = await client.workflow.start<typeof RetrainingPipeline>('RetrainingPipeline', {

@@ -18,16 +18,30 @@ let h: Harness;
 let worker: { stop(): Promise<void> };
 const model = `cli-${uniqueId()}`;
 
-function perennial(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as a user would; `until` ends it (SIGINT) once stderr matches. */
+function perennial(...args: string[]): Promise<Run> {
+  return runCli(args);
+}
+
+function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; until?: RegExp; shell?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/perennial.mjs', ...args], {
-      cwd: ROOT,
-      env: h.env,
-    });
+    const env = options.env ?? h.env;
+    const child = options.shell
+      ? spawn('bash', ['-c', options.shell], { cwd: ROOT, env })
+      : spawn(process.execPath, ['bin/perennial.mjs', ...args], { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (options.until?.test(stderr)) child.kill('SIGINT');
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
@@ -101,8 +115,41 @@ describe('perennial CLI', () => {
     const nospec = await perennial('retrain', '--model', `nospec-${uniqueId()}`, '--wait');
     expect(nospec.code).toBe(1);
     expect(nospec.stderr).toMatch(/has no spec at .*upload one with/);
+    const badName = await perennial('retrain', '--model', '../etc', '--wait');
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toBe("perennial retrain: --model '../etc' is not a valid model name: lower-case letters, digits, - and _ (at most 63), starting with a letter or digit\n");
+    const badTrigger = await perennial('retrain', '--model', model, '--trigger', 'Drift Alert');
+    expect(badTrigger.code).toBe(2);
+    expect(badTrigger.stderr).toContain("--trigger 'Drift Alert' is not a valid trigger name");
     const badSpec = await perennial('retrain', '--model', model, '--spec', join(ROOT, 'package.json'));
     expect(badSpec.code).toBe(2);
     expect(badSpec.stderr).toMatch(/package\.json: the model spec is not valid:\n\s+- \(top level\): Unrecognized keys|package\.json: the model spec is not valid/);
+  });
+
+  it('bootstrap with a bad model name writes nothing', async () => {
+    const before = (await h.store.list('datasets/')).length + (await h.store.list('models/')).length;
+    const r = await perennial('bootstrap', '--model', 'Bad Name');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--model 'Bad Name' is not a valid model name");
+    expect((await h.store.list('datasets/')).length + (await h.store.list('models/')).length).toBe(before);
+  });
+
+  it('a reader that goes away (| head -1) ends the output without a stack trace', async () => {
+    const r = await runCli([], { shell: `node bin/perennial.mjs registry show --model ${model} --version v1 | head -1; exit \${PIPESTATUS[0]}` });
+    expect(r.stdout).toBe('{\n');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('retrain --wait says within seconds that no worker polls the task queue, and keeps waiting', async () => {
+    const queue = `nobody-${uniqueId()}`;
+    const started = Date.now();
+    const r = await runCli(['retrain', '--model', model, '--trigger', 'no-worker', '--wait'], { env: { ...h.env, PERENNIAL_TASK_QUEUE: queue }, until: /no worker polls/ });
+    expect(r.stderr).toContain(`no worker polls task queue '${queue}' or '${queue}-training' in namespace '${h.config.temporalNamespace}': start one with 'npm run worker'`);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    // The run is still there, waiting for a worker: stopping the CLI did not stop it.
+    const run = h.client.workflow.getHandle(`retrain/${model}/no-worker`);
+    expect((await run.describe()).status.name).toBe('RUNNING');
+    await run.terminate('test: no worker will come');
   });
 });
