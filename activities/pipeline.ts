@@ -8,20 +8,32 @@ import { clearStaging, collectBundle } from '../src/registry';
 import { loadPublishedSpec } from '../src/spec';
 import { keys, getJsonIfExists } from '../src/store';
 import { createDatasetActivities, listNewBatches, type SnapshotManifest } from './datasets';
+import { withHeartbeat } from './heartbeat';
 import { createTrainingActivities } from './training';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type { ChampionRef, IngestInput, IngestOutput, PromoteInput, PromoteOutput, RegisterInput, RegisterOutput } from './types';
 
+/** The same activity, heartbeating on a timer while it runs (see withHeartbeat). */
+function heartbeating<I, O>(activity: (input: I) => Promise<O>): (input: I) => Promise<O> {
+  return (input) => withHeartbeat(() => activity(input));
+}
+
 export function createPipelineActivities(deps: ActivityDeps) {
   const { store, registry, clock, code } = deps;
+  const datasets = createDatasetActivities(deps);
+  const training = createTrainingActivities(deps);
 
   return {
-    ...createDatasetActivities(deps),
-    ...createTrainingActivities(deps),
+    validate: heartbeating(datasets.validate),
+    snapshot: heartbeating(datasets.snapshot),
+    preprocess: heartbeating(training.preprocess),
+    // train and evaluate heartbeat themselves, with the epoch and checkpoint a retry resumes from.
+    train: training.train,
+    evaluate: training.evaluate,
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
-    async ingest({ model }: IngestInput): Promise<IngestOutput> {
+    ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {
       checkName('model', model);
       // A missing or invalid spec is a SpecError or SpecNotFoundError: permanent, not retried.
       const { spec, key: specKey, sha256: specSha256 } = await loadPublishedSpec(store, model);
@@ -45,10 +57,10 @@ export function createPipelineActivities(deps: ActivityDeps) {
         batches,
         champion,
       };
-    },
+    }),
 
     /** Registers the candidate as an immutable version, once per workflow run. */
-    async register(input: RegisterInput): Promise<RegisterOutput> {
+    register: heartbeating(async (input: RegisterInput): Promise<RegisterOutput> => {
       const { workflowId, runId } = currentRun();
       const artifacts = await collectBundle(store, { model: input.model, runId, evaluation: input.evaluation, specSha256: input.specSha256 });
       const lineage = await registry.register(
@@ -85,7 +97,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
       // The version holds its own copies now.
       await clearStaging(store, input.model, runId);
       return lineage;
-    },
+    }),
 
     async promote({ model, version, reason }: PromoteInput): Promise<PromoteOutput> {
       const { workflowId, runId } = currentRun();

@@ -11,6 +11,8 @@ export interface PerennialConfig {
   temporalUiUrl: string;
   taskQueue: string;
   trainingTaskQueue: string;
+  /** How long each pipeline stage retries transient failures (store or server outages) before the run fails. */
+  retryBudgetMinutes: number;
   s3: {
     endpoint?: string;
     bucket: string;
@@ -35,6 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfi
     temporalUiUrl: env.TEMPORAL_UI_URL ?? `http://${uiHost}:${uiPort}`,
     taskQueue,
     trainingTaskQueue: trainingQueueFor(taskQueue),
+    retryBudgetMinutes: positiveNumber(env, 'PERENNIAL_RETRY_BUDGET_MINUTES', 10),
     s3: {
       endpoint: endpoint === 'aws' ? undefined : endpoint,
       bucket: env.S3_BUCKET ?? 'perennial',
@@ -45,6 +48,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfi
       forcePathStyle: env.S3_FORCE_PATH_STYLE !== 'false' && endpoint !== 'aws',
     },
   };
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not '${raw}'`);
+  return value;
 }
 
 export function workflowUrl(config: PerennialConfig, workflowId: string, runId?: string): string {

@@ -42,6 +42,8 @@ export interface RetrainInput {
   force?: boolean;
   /** Free text a production service or CI attaches (a commit, a drift report key...). */
   reason?: string;
+  /** How long transient failures (store or server outages) of each stage are retried before the run fails. */
+  retryBudgetMinutes?: number;
 }
 
 export interface RetrainResult {
@@ -66,13 +68,17 @@ export const workflowIds = {
 
 /**
  * The retry policy of every activity: transient failures (store or server
- * unreachable, a lost race) are retried with backoff; the permanent errors of
+ * unreachable, throttling, a lost race, a worker that died) are retried with
+ * backoff, without a count of attempts, until the activity's schedule-to-close
+ * budget runs out (RetrainInput.retryBudgetMinutes); the permanent errors of
  * src/errors.ts fail at once.
  */
 export const ACTIVITY_RETRY: RetryPolicy = {
   initialInterval: '1s',
   backoffCoefficient: 2,
-  maximumInterval: '30s',
-  maximumAttempts: 5,
+  maximumInterval: '20s',
   nonRetryableErrorTypes: NON_RETRYABLE,
 };
+
+/** How long transient failures of one activity are retried, when the starter does not say (PERENNIAL_RETRY_BUDGET_MINUTES). */
+export const DEFAULT_RETRY_BUDGET_MINUTES = 10;

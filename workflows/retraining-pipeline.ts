@@ -5,6 +5,7 @@
  * in reverse (saga), so registry and champion end as they were.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   log,
@@ -23,6 +24,7 @@ import { keys } from '../src/store/keys';
 import { trainingQueueFor } from '../src/temporal/task-queues';
 import {
   ACTIVITY_RETRY,
+  DEFAULT_RETRY_BUDGET_MINUTES,
   pipelineStatusQuery,
   SA_MODEL,
   SA_STAGE,
@@ -37,19 +39,33 @@ import {
 
 type Activities = ReturnType<typeof pipelineActivities.createPipelineActivities>;
 
-const light = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', retry: ACTIVITY_RETRY });
-
-// Heavy work goes to its own task queue (its own process and concurrency limit).
-// Training and scoring run in child processes and heartbeat: a worker that dies
-// is noticed within the heartbeat timeout and the retry resumes from the
-// checkpoint. Data stages parse in the activity itself, so they have no
-// heartbeat timeout, only a start-to-close one.
-function heavyActivities() {
+/**
+ * How each kind of activity is run. No stage waits long on a dead worker:
+ * every activity heartbeats with a heartbeat timeout of seconds, or is short
+ * with a start-to-close timeout of seconds. Transient failures are retried
+ * for the retry budget on top of a stage's own time (schedule-to-close).
+ * Heavy work goes to its own task queue (its own process and concurrency limit).
+ */
+function activityOptions(retryBudgetMinutes: number) {
+  const minutes = (m: number) => m * 60_000;
+  const budget = minutes(retryBudgetMinutes);
   const taskQueue = trainingQueueFor(workflowInfo().taskQueue);
   return {
-    data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', retry: ACTIVITY_RETRY }),
-    compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', retry: ACTIVITY_RETRY }),
+    /** promote and the compensations: a few reads and one conditional write. */
+    light: proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: budget, retry: ACTIVITY_RETRY }),
+    /** register copies the artifacts and heartbeats after each one. */
+    registration: proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', scheduleToCloseTimeout: minutes(5) + budget, retry: ACTIVITY_RETRY }),
+    /** Data stages heartbeat between batches and on a timer (parsing one batch may hold the event loop a few seconds). */
+    data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', heartbeatTimeout: '30 seconds', scheduleToCloseTimeout: minutes(60) + budget, retry: ACTIVITY_RETRY }),
+    /** Training and scoring run in child processes and heartbeat; a retry resumes from the last checkpoint. */
+    compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', scheduleToCloseTimeout: minutes(120) + budget, retry: ACTIVITY_RETRY }),
   };
+}
+
+/** What went wrong, for a person: an activity's own message, not "Activity task failed". */
+function reasonOf(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
@@ -61,7 +77,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
       InvalidNameError.name,
     );
   }
-  const heavy = heavyActivities();
+  const { light, registration, data, compute } = activityOptions(input.retryBudgetMinutes ?? DEFAULT_RETRY_BUDGET_MINUTES);
   const status: PipelineStatus = { model, trigger, stage: 'ingest', stages: [] };
   setHandler(pipelineStatusQuery, () => status);
   upsertSearchAttributes([
@@ -94,17 +110,17 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
 
   try {
     begin('ingest', 'looking for new batches');
-    const ingest = await heavy.data.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
+    const ingest = await data.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
     end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
 
     begin('validate', `${ingest.batches.length} batch(es)`);
-    const validated = await heavy.data.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
+    const validated = await data.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
       { model, spec: ingest.spec, batches: ingest.batches },
     ]);
     end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
 
     begin('snapshot', 'merging under the window policy');
-    const snapshot = await heavy.data.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
+    const snapshot = await data.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
       { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
     ]);
     end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);
@@ -129,19 +145,19 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     }
 
     begin('preprocess', 'fitting imputation, scaling and encoding on the training rows');
-    const preprocess: PreprocessOutput = await heavy.data.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
+    const preprocess: PreprocessOutput = await data.preprocess.executeWithOptions({ summary: 'fit the preprocessor (time-based holdout)' }, [
       { model, spec: ingest.spec, snapshot },
     ]);
     end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
 
     begin('train', `${ingest.spec.model.epochs} epochs`);
-    const train: TrainOutput = await heavy.compute.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
+    const train: TrainOutput = await compute.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
       { model, spec: ingest.spec, snapshot, preprocess },
     ]);
     end(`${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`);
 
     begin('evaluate', `candidate vs ${champion ? `champion ${champion.version}` : 'no champion'} on the same holdout`);
-    const evaluation: EvaluateOutput = await heavy.compute.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
+    const evaluation: EvaluateOutput = await compute.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
       { model, spec: ingest.spec, snapshot, preprocess, train, champion },
     ]);
     const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
@@ -163,7 +179,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     const compensations: { name: string; run: () => Promise<unknown> }[] = [];
     try {
       begin('register', 'immutable version with artifacts, checksums and lineage');
-      const lineage = await light.register.executeWithOptions({ summary: `register a new version of ${model}` }, [
+      const lineage = await registration.register.executeWithOptions({ summary: `register a new version of ${model}` }, [
         {
           model,
           spec: ingest.spec,
@@ -198,7 +214,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
         message: `${model}/${lineage.version} promoted to champion${aliases.previous ? ` (previous: ${aliases.previous})` : ''}`,
       });
     } catch (error) {
-      end((error as Error).message, 'failed');
+      end(reasonOf(error), 'failed');
       // Compensations must run even if the workflow is being cancelled.
       await CancellationScope.nonCancellable(async () => {
         for (const compensation of compensations.reverse()) {
@@ -207,8 +223,8 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
             await compensation.run();
             end(`${compensation.name}: done`);
           } catch (undoError) {
-            end(`${compensation.name}: failed: ${(undoError as Error).message}`, 'failed');
-            log.error('Compensation failed', { model, compensation: compensation.name, error: (undoError as Error).message });
+            end(`${compensation.name}: failed: ${reasonOf(undoError)}`, 'failed');
+            log.error('Compensation failed', { model, compensation: compensation.name, error: reasonOf(undoError) });
           }
         }
       });
@@ -216,10 +232,10 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     }
   } catch (error) {
     // Any failure: the stage that failed says so, and the UI's PerennialStage reads 'failed'.
-    if (current?.status === 'running') end((error as Error).message, 'failed');
+    if (current?.status === 'running') end(reasonOf(error), 'failed');
     status.outcome = 'failed';
     upsertSearchAttributes([{ key: SA_STAGE, value: 'failed' }]);
-    setCurrentDetails(`**${model}** · failed in ${current?.stage ?? 'start'}: ${(error as Error).message}`);
+    setCurrentDetails(`**${model}** · failed in ${current?.stage ?? 'start'}: ${reasonOf(error)}`);
     throw error;
   }
 }

@@ -23,7 +23,7 @@ import type {
 import { analyzeColumn, analyzeColumnWithData, type ColumnTask } from './batch/column';
 import { getSorted, putSorted } from './batch/cache';
 import type { PreparedNumerical } from './batch/prepare';
-import { assertMethod, METHODS, VALID_METHOD_NAMES } from './batch/methods';
+import { assertMethod, checkMethod, METHODS, VALID_METHOD_NAMES } from './batch/methods';
 import { bonferroni, fdr } from './batch/corrections';
 import { mmdTest } from './batch/mmd';
 import { runInWorkers, shutdownWorkers } from './batch/pool';
@@ -66,9 +66,13 @@ function asColumn(c: ColumnSample | ColumnValues, name: string, type?: ColumnTyp
 }
 
 function planTasks(reference: Sample, current: Sample, options: DriftOptions): ColumnTask[] {
-  if (options.method !== undefined) assertMethod(options.method);
-  for (const m of Object.values(options.perColumnMethod ?? {})) assertMethod(m);
-  for (const m of options.additionalMethods ?? []) assertMethod(m);
+  const method = options.method === undefined ? 'auto' : checkMethod(options.method);
+  const perColumnMethod = new Map(Object.entries(options.perColumnMethod ?? {}).map(([name, m]) => [name, checkMethod(m)]));
+  const additional = (options.additionalMethods ?? []).map((m) => {
+    const checked = checkMethod(m);
+    if (checked === 'auto') throw new Error(`additionalMethods: "auto" is not a method; name the methods to run`);
+    return checked;
+  });
   const refByName = new Map(reference.columns.map((c) => [c.name, c]));
   const curByName = new Map(current.columns.map((c) => [c.name, c]));
   const names = options.columns ?? reference.columns.map((c) => c.name);
@@ -76,7 +80,7 @@ function planTasks(reference: Sample, current: Sample, options: DriftOptions): C
     if (!refByName.has(name)) throw new Error(`Column "${name}" is not in the reference sample`);
     if (!curByName.has(name)) throw new Error(`Column "${name}" is not in the current sample`);
   }
-  for (const name of Object.keys(options.perColumnMethod ?? {})) {
+  for (const name of perColumnMethod.keys()) {
     if (!refByName.has(name)) throw new Error(`perColumnMethod names column "${name}", which is not in the reference sample`);
   }
   return names.map((name) => {
@@ -87,9 +91,9 @@ function planTasks(reference: Sample, current: Sample, options: DriftOptions): C
       type: r.type,
       ref: r.values,
       cur: c.values,
-      method: options.perColumnMethod?.[name] ?? options.method ?? 'auto',
+      method: perColumnMethod.get(name) ?? method,
       ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
-      ...(options.additionalMethods?.length ? { additional: options.additionalMethods } : {}),
+      ...(additional.length ? { additional } : {}),
     };
   });
 }

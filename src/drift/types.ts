@@ -78,7 +78,12 @@ export interface ColumnDriftResult {
   statistic: number | null;
   /** null where the method has no p-value. */
   p_value: number | null;
-  /** What is compared with the threshold: 'p_value' (drift when below) or 'distance' (drift when at or above). */
+  /**
+   * What is compared with the threshold, by the method's rule (METHODS[method].rule,
+   * Evidently's): a p-value drifts below the threshold (`<`), or at or below it
+   * for ks and cramer_von_mises (`<=`); a distance drifts at or above it (`>=`),
+   * or strictly above it for ed (`>`).
+   */
   score: 'p_value' | 'distance';
   threshold: number;
   drift: boolean;

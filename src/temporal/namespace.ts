@@ -29,7 +29,8 @@ export async function ensureNamespace(connection: Pick<ConnectionLike, 'workflow
       if (!isAlreadyExists(registerError)) throw registerError;
     }
   }
-  const { customAttributes } = await operatorService.listSearchAttributes({ namespace });
+  // A new namespace reaches every part of the server a moment later: calls in it may say NotFound meanwhile.
+  const { customAttributes } = await untilFound(() => operatorService.listSearchAttributes({ namespace }));
   const missing = SEARCH_ATTRIBUTE_NAMES.filter((name) => !(name in (customAttributes ?? {})));
   if (missing.length > 0) {
     try {
@@ -38,11 +39,14 @@ export async function ensureNamespace(connection: Pick<ConnectionLike, 'workflow
       if (!isAlreadyExists(error)) throw error;
     }
   }
-  // A new namespace reaches every frontend's cache a moment later: wait until a call in it succeeds.
+  await untilFound(() => workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }));
+}
+
+/** Retries a call that says NotFound for up to 30 s (a namespace just registered). */
+async function untilFound<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
-      return;
+      return await call();
     } catch (error) {
       if (attempt >= 60 || !isNotFound(error)) throw error;
       await sleep(500);

@@ -20,7 +20,7 @@ export async function startRetrain(client: Client, config: PerennialConfig, inpu
     const handle = await client.workflow.start<typeof RetrainingPipeline>('RetrainingPipeline', {
       taskQueue: config.taskQueue,
       workflowId,
-      args: [input],
+      args: [{ retryBudgetMinutes: config.retryBudgetMinutes, ...input }],
       typedSearchAttributes: [
         { key: SA_MODEL, value: input.model },
         { key: SA_TRIGGER, value: input.trigger },

@@ -129,7 +129,8 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     const run = h.client.workflow.getHandle(`retrain/${model}/manual`);
     expect((await run.describe()).searchAttributes.PerennialStage).toEqual(['failed']);
     const status = await run.query(pipelineStatusQuery);
-    expect(status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed' });
+    // The stage says why in the activity's own words, not 'Activity task failed'.
+    expect(status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed', detail: expect.stringContaining('bad-2016.csv') });
     // Moved to quarantine with its reasons; gone from incoming; nothing else touched.
     expect(await h.store.head(key)).toBeNull();
     const quarantined = await h.store.list(keys.quarantine(model));

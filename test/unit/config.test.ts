@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       temporalUiUrl: 'http://127.0.0.1:8233',
       taskQueue: 'perennial',
       trainingTaskQueue: 'perennial-training',
+      retryBudgetMinutes: 10,
       s3: {
         endpoint: 'http://127.0.0.1:7070',
         bucket: 'perennial',
@@ -32,6 +33,7 @@ describe('loadConfig', () => {
       AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: 'AK',
       AWS_SECRET_ACCESS_KEY: 'SK',
+      PERENNIAL_RETRY_BUDGET_MINUTES: '30',
     });
     expect(config).toEqual({
       temporalAddress: 'temporal.prod:7233',
@@ -39,8 +41,14 @@ describe('loadConfig', () => {
       temporalUiUrl: 'https://ui.example.com',
       taskQueue: 'ml-jobs',
       trainingTaskQueue: 'ml-jobs-training',
+      retryBudgetMinutes: 30,
       s3: { endpoint: 'https://s3.example.com', bucket: 'models', region: 'eu-west-1', accessKeyId: 'AK', secretAccessKey: 'SK', forcePathStyle: true },
     });
+  });
+
+  it('refuses a retry budget that is not a positive number, naming the setting', () => {
+    expect(() => loadConfig({ PERENNIAL_RETRY_BUDGET_MINUTES: 'ten' })).toThrow("PERENNIAL_RETRY_BUDGET_MINUTES must be a positive number, not 'ten'");
+    expect(() => loadConfig({ PERENNIAL_RETRY_BUDGET_MINUTES: '0' })).toThrow('PERENNIAL_RETRY_BUDGET_MINUTES must be a positive number');
   });
 
   it('builds the UI address from host and port when no URL is given', () => {

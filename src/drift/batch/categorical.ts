@@ -3,9 +3,9 @@
  * both samples, missing values removed).
  */
 import type { CountTable } from './prepare';
-import type { TestOutput } from './numerical';
+import type { TestOutput } from './numerical/shared';
 import { chi2Sf, logBinom, normCdf } from './special';
-import { MT19937 } from './rng';
+import { NumpyRandomState } from './rng';
 
 /** Evidently `chisquare`: scipy.stats.chisquare(cur_counts, ref_counts * n_cur/n_ref). */
 export function chiSquareEvidently(t: CountTable): TestOutput & { reason?: string } {
@@ -136,7 +136,7 @@ export function tvdTest(t: CountTable, pooledCodes?: Int32Array, iterations = 10
     for (let c = 0; c < k; c++) for (let r = 0; r < t.ref[c]!; r++) codes[pos++] = c;
     for (let c = 0; c < k; c++) for (let r = 0; r < t.cur[c]!; r++) codes[pos++] = c;
   }
-  const rng = new MT19937(0);
+  const rng = new NumpyRandomState(0);
   const perm = new Int32Array(N);
   const cnt = new Float64Array(k);
   const tot = new Float64Array(k);

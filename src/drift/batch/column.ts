@@ -14,7 +14,7 @@ import {
   type PreparedCategorical,
   type PreparedNumerical,
 } from './prepare';
-import { METHODS, autoMethod, isDrift, runMethod, type ColumnPair } from './methods';
+import { METHODS, autoMethod, isDrift, runMethod, type ColumnPair, type MethodName } from './methods';
 import { categoricalPicture, numericalPicture } from './picture';
 
 export interface ColumnTask {
@@ -22,19 +22,19 @@ export interface ColumnTask {
   type: ColumnType;
   ref: ColumnValues;
   cur: ColumnValues;
-  /** 'auto' or a registered method (checked by the caller: assertMethod) */
-  method: string;
+  /** 'auto' or a registered method */
+  method: MethodName | 'auto';
   /** overrides the method's default threshold */
   threshold?: number;
-  /** further methods run on the same prepared data (checked by the caller) */
-  additional?: string[];
+  /** further methods run on the same prepared data */
+  additional?: MethodName[];
   /** already sorted non-missing values (from the cache); `ref`/`cur` are then not read */
   refPrepared?: PreparedNumerical;
   curPrepared?: PreparedNumerical;
 }
 
 function decide(
-  method: string,
+  method: MethodName,
   pair: ColumnPair | null,
   threshold: number | undefined,
   prepReason: string | undefined,
@@ -72,7 +72,7 @@ export function analyzeColumnWithData(task: ColumnTask): { result: ColumnDriftRe
   let missing = { reference: 0, current: 0 };
   let reason: string | undefined;
   let unseen: string[] | undefined;
-  const needsCodes = task.method === 'TVD' || (task.additional ?? []).includes('TVD');
+  const needsCodes = [task.method, ...(task.additional ?? [])].some((m) => m !== 'auto' && METHODS[m].needsPooledCodes);
   if (task.type === 'numerical') {
     try {
       const r = task.refPrepared ?? prepareNumerical(task.ref);

@@ -13,7 +13,7 @@
  * because the kernel matrix is quadratic in the rows.
  */
 import type { MultivariateResult } from '../types';
-import { MT19937 } from './rng';
+import { NumpyRandomState } from './rng';
 
 export interface MmdOptions {
   permutations?: number;
@@ -41,7 +41,7 @@ function completeRows(cols: Float64Array[]): number[] {
   return rows;
 }
 
-function subsample(rows: number[], max: number, rng: MT19937): number[] {
+function subsample(rows: number[], max: number, rng: NumpyRandomState): number[] {
   if (rows.length <= max) return rows;
   const a = rows.slice();
   // partial Fisher-Yates: first `max` positions
@@ -57,7 +57,7 @@ export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: 
   if (d === 0) return null;
   const permutations = opts.permutations ?? 100;
   const maxRows = opts.maxRows ?? 500;
-  const rng = new MT19937(opts.seed ?? 0);
+  const rng = new NumpyRandomState(opts.seed ?? 0);
   const rRows = subsample(completeRows(refCols), maxRows, rng);
   const cRows = subsample(completeRows(curCols), maxRows, rng);
   const n = rRows.length;

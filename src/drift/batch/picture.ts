@@ -5,7 +5,7 @@
 import type { HistogramPicture } from '../types';
 import type { CountTable } from './prepare';
 import { histogramSorted, linspace } from './binning';
-import { percentileOfTwo } from './numerical';
+import { percentileOfTwo } from './numerical/shared';
 
 const MAX_BINS = 40;
 const MAX_BARS = 30;

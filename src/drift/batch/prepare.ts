@@ -8,7 +8,7 @@
  * missing here (never silently dropped from the count).
  */
 import type { ColumnValues } from '../types';
-import { forEachDistinct } from './numerical';
+import { forEachDistinct } from './numerical/shared';
 import { sortFloat64 } from './sort';
 
 export interface PreparedNumerical {

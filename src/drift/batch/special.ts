@@ -87,15 +87,6 @@ export function gammaincc(a: number, x: number): number {
   return gcf(a, x, gln);
 }
 
-/** Regularized lower incomplete gamma P(a, x). */
-export function gammainc(a: number, x: number): number {
-  if (x <= 0) return 0;
-  if (!Number.isFinite(x)) return 1;
-  const gln = lgamma(a);
-  if (x < a + 1) return gser(a, x, gln);
-  return 1 - gcf(a, x, gln);
-}
-
 /** erfc(x), accurate in the tail. */
 export function erfc(x: number): number {
   if (x < 0) return 2 - erfc(-x);

@@ -1,4 +1,5 @@
 import type { ColumnDriftResult, DriftReport, HistogramPicture, MultivariateResult } from '../types';
+import { METHODS, isMethodName, type Rule } from '../batch/methods';
 import { exactNumber, formatNumber, formatPercent, scoreValue, severity, sortColumns, testableCount } from './format';
 
 /**
@@ -92,7 +93,7 @@ ${columns.map(overviewRow).join('\n')}
 <section id="columns">
 ${columns.map((c) => columnCard(c, options.maxCategories ?? 20)).join('\n')}
 </section>
-<footer>Perennial · drift is decided per column by the method's threshold (p-value below it, or distance at or above it); the dataset drifts when the share of drifted columns reaches the drift share.</footer>
+<footer>Perennial · drift is decided per column by comparing its p-value or distance with the method's threshold (the rule is in each column's Decision); the dataset drifts when the share of drifted columns reaches the drift share.</footer>
 </body>
 </html>
 `;
@@ -114,6 +115,14 @@ function overviewRow(c: ColumnDriftResult): string {
   return `<tr class="${v.cls}"><td><a href="#${escapeHtml(anchor(c.name))}">${escapeHtml(c.name)}</a></td><td>${escapeHtml(c.type)}</td><td>${escapeHtml(c.method)}</td>${o('statistic', c.statistic)}${o('p_value', c.p_value)}${o('threshold', c.threshold)}<td><span class="badge ${v.cls}">${v.label}</span></td></tr>`;
 }
 
+const RULE_SIGNS: Record<Rule, string> = { '<': '<', '<=': '≤', '>=': '≥', '>': '>' };
+
+/** The method's own rule (ks drifts at p = threshold, ed not at distance = threshold); the usual one for a method this build does not know. */
+function decision(c: ColumnDriftResult): string {
+  const rule = isMethodName(c.method) ? METHODS[c.method].rule : c.score === 'p_value' ? '<' : '>=';
+  return `drift when ${c.score === 'p_value' ? 'p-value' : 'distance'} ${RULE_SIGNS[rule]} threshold`;
+}
+
 function columnCard(c: ColumnDriftResult, maxCategories: number): string {
   const v = verdictOf(c);
   const scoreLabel = c.score === 'p_value' ? 'p-value' : 'distance';
@@ -122,7 +131,7 @@ function columnCard(c: ColumnDriftResult, maxCategories: number): string {
     `<tr><th>Statistic</th>${num('td', 'statistic', c.statistic, c.name)}</tr>`,
     `<tr><th>p-value</th>${num('td', 'p_value', c.p_value, c.name)}</tr>`,
     `<tr><th>Threshold</th>${num('td', 'threshold', c.threshold, c.name)}</tr>`,
-    `<tr><th>Decision</th><td>${escapeHtml(c.score === 'p_value' ? 'drift when p-value < threshold' : 'drift when distance ≥ threshold')}</td></tr>`,
+    `<tr><th>Decision</th><td>${escapeHtml(decision(c))}</td></tr>`,
     `<tr><th>Verdict</th><td${attrs({ 'data-column': c.name, 'data-field': 'drift', 'data-value': String(c.drift) })}><span class="badge ${v.cls}">${v.label}</span></td></tr>`,
     `<tr><th>Missing</th><td>reference ${num('span', 'missing_reference', c.missing.reference, c.name)} · current ${num('span', 'missing_current', c.missing.current, c.name)}</td></tr>`,
   ];
@@ -213,7 +222,8 @@ function histogram(edges: number[], ref: number[], cur: number[], column: string
   const dens = (shares: number[]): number[] => shares.map((s, i) => (width(i) > 0 ? (s ?? 0) / width(i) : 0));
   const dr = dens(ref);
   const dc = dens(cur);
-  const top = Math.max(1e-300, ...dr, ...dc);
+  let top = 1e-300;
+  for (const d of [dr, dc]) for (const v of d) top = Math.max(top, v);
   const y = (d: number): number => H - m.b - (d / top) * (H - m.t - m.b);
   const rects = (d: number[], shares: number[], color: string, which: string): string =>
     d
@@ -284,7 +294,8 @@ function bars(labels: string[], ref: number[], cur: number[], column: string, ma
   const H = items.length * row + 8;
   // scaled on the named categories: a large "all others" bar is drawn at full width, its shares printed
   const named = items.filter((i) => i.label !== 'all others' || items.length === 1);
-  const top = Math.max(1e-300, ...named.map((i) => Math.max(i.r, i.c)));
+  let top = 1e-300;
+  for (const i of named) top = Math.max(top, i.r, i.c);
   const bw = (v: number): number => Math.min(1, v / top) * (W - labelW - valueW - 10);
   const short = (s: string): string => (s.length > 20 ? s.slice(0, 19) + '…' : s);
   const body = items

@@ -29,7 +29,9 @@ export function renderText(report: DriftReport): string {
     `${c.missing.reference}/${c.missing.current}`,
   ]);
   const numeric = new Set([3, 4, 5]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // a loop, not Math.max(...rows): a report may have more columns than a call takes arguments
+  const widths = header.map((h) => h.length);
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, cell.length)));
   const fmt = (r: string[]): string =>
     r
       .map((cell, i) => (i === r.length - 1 ? cell : numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))

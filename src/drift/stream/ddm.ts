@@ -4,101 +4,55 @@
  * p + s > p_min + warning_threshold * s_min, drift when
  * p + s > p_min + drift_threshold * s_min (after `warm_start` values).
  */
-import type { DetectorState, StreamDetector } from './types';
-import { decodeBoolean, decodeNumber, encodeNumber } from './types';
+import { Detector } from './detector';
+import { paramTable, type ParamsOf } from './param-spec';
+import { nullableNumberField, numberField } from './state';
 
-export interface DdmParams {
-  warm_start: number;
-  warning_threshold: number;
-  drift_threshold: number;
-}
+export const DDM_PARAMS = paramTable({
+  warm_start: { kind: 'integer', default: 30, min: 0, doc: 'values seen before detecting' },
+  warning_threshold: { kind: 'number', default: 2.0, min: { value: 0, inclusive: false }, doc: 'warning threshold' },
+  drift_threshold: { kind: 'number', default: 3.0, min: { value: 0, inclusive: false }, doc: 'drift threshold' },
+});
+export type DdmParams = ParamsOf<typeof DDM_PARAMS.specs>;
 
-export class Ddm implements StreamDetector {
+const DDM_STATE = {
+  n: numberField(0),
+  /** running error rate */
+  p: numberField(0),
+  pMin: nullableNumberField(),
+  sMin: nullableNumberField(),
+  psMin: numberField(Infinity),
+};
+
+export class Ddm extends Detector<DdmParams, typeof DDM_STATE> {
   readonly name = 'ddm' as const;
   readonly hasWarningZone = true;
-  readonly params: DdmParams;
-
-  private _drift = false;
-  private _warning = false;
-  private n = 0;
-  private p = 0;
-  private pMin: number | null = null;
-  private sMin: number | null = null;
-  private psMin = Infinity;
 
   constructor(params: DdmParams) {
-    this.params = { ...params };
-    this.reset();
+    super(params, DDM_STATE);
   }
 
-  private reset(): void {
-    this._drift = false;
-    this._warning = false;
-    this.n = 0;
-    this.p = 0;
-    this.pMin = null;
-    this.sMin = null;
-    this.psMin = Infinity;
-  }
-
-  get driftDetected(): boolean {
-    return this._drift;
-  }
-  get warningDetected(): boolean {
-    return this._warning;
-  }
-
-  update(x: number): void {
-    if (this._drift) this.reset();
-    this.n += 1;
-    this.p += (1 / this.n) * (x - this.p);
-    const p = this.p;
-    const n = this.n;
+  protected step(x: number): void {
+    const st = this.state;
+    st.n += 1;
+    st.p += (1 / st.n) * (x - st.p);
+    const p = st.p;
+    const n = st.n;
     const s = Math.sqrt((p * (1 - p)) / n);
     if (n > this.params.warm_start) {
-      if (p + s <= this.psMin) {
-        this.pMin = p;
-        this.sMin = s;
-        this.psMin = this.pMin + this.sMin;
+      if (p + s <= st.psMin) {
+        st.pMin = p;
+        st.sMin = s;
+        st.psMin = st.pMin + st.sMin;
       }
       // pMin/sMin are set on the first pass here: p + s <= Infinity.
-      const pMin = this.pMin!;
-      const sMin = this.sMin!;
-      this._warning = p + s > pMin + this.params.warning_threshold * sMin;
+      const pMin = st.pMin!;
+      const sMin = st.sMin!;
+      this.warning = p + s > pMin + this.params.warning_threshold * sMin;
       if (p + s > pMin + this.params.drift_threshold * sMin) {
-        this._drift = true;
-        this._warning = false;
+        this.drift = true;
+        this.warning = false;
       }
     }
-  }
-
-  toJSON(): DetectorState {
-    return {
-      detector: 'ddm',
-      version: 1,
-      params: { ...this.params },
-      driftDetected: this._drift,
-      warningDetected: this._warning,
-      state: {
-        n: this.n,
-        p: encodeNumber(this.p),
-        pMin: this.pMin === null ? null : encodeNumber(this.pMin),
-        sMin: this.sMin === null ? null : encodeNumber(this.sMin),
-        psMin: encodeNumber(this.psMin),
-      },
-    };
-  }
-
-  static fromJSON(s: DetectorState): Ddm {
-    const d = new Ddm(s.params as unknown as DdmParams);
-    const st = s.state;
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d._warning = decodeBoolean(s.warningDetected, 'warningDetected');
-    d.n = decodeNumber(st.n, 'n');
-    d.p = decodeNumber(st.p, 'p');
-    d.pMin = st.pMin === null ? null : decodeNumber(st.pMin, 'pMin');
-    d.sMin = st.sMin === null ? null : decodeNumber(st.sMin, 'sMin');
-    d.psMin = decodeNumber(st.psMin, 'psMin');
-    return d;
   }
 }

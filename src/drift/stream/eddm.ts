@@ -5,114 +5,80 @@
  * level = (p' + 2s') / max(p' + 2s'): warning when level < alpha, drift when
  * level < beta (after `warm_start` values and `warm_start` errors).
  */
-import type { DetectorState, StreamDetector } from './types';
-import { decodeBoolean, decodeNumber, encodeNumber } from './types';
+import { Detector } from './detector';
+import { DetectorParamError, paramTable, type ParamsOf } from './param-spec';
+import { numberField } from './state';
 
-export interface EddmParams {
-  warm_start: number;
-  alpha: number;
-  beta: number;
-}
+export const EDDM_PARAMS = paramTable(
+  {
+    warm_start: { kind: 'integer', default: 30, min: 0, doc: 'errors seen before detecting' },
+    alpha: {
+      kind: 'number',
+      default: 0.95,
+      min: { value: 0, inclusive: false },
+      max: { value: 1, inclusive: true },
+      doc: 'warning threshold (>= beta)',
+    },
+    beta: {
+      kind: 'number',
+      default: 0.9,
+      min: { value: 0, inclusive: false },
+      max: { value: 1, inclusive: true },
+      doc: 'drift threshold (<= alpha)',
+    },
+  },
+  (p) => {
+    if (p.alpha < p.beta) {
+      throw new DetectorParamError(`eddm: parameter 'alpha' must be greater than or equal to 'beta' (got alpha=${p.alpha}, beta=${p.beta})`);
+    }
+  },
+);
+export type EddmParams = ParamsOf<typeof EDDM_PARAMS.specs>;
 
-export class Eddm implements StreamDetector {
+const EDDM_STATE = {
+  /** Running stats of the error distances (River stats.Var, ddof=1). */
+  distN: numberField(0),
+  distMean: numberField(0),
+  distS: numberField(0),
+  n: numberField(0),
+  lastError: numberField(0),
+  nErrors: numberField(0),
+  p2sMax: numberField(-1),
+};
+
+export class Eddm extends Detector<EddmParams, typeof EDDM_STATE> {
   readonly name = 'eddm' as const;
   readonly hasWarningZone = true;
-  readonly params: EddmParams;
-
-  private _drift = false;
-  private _warning = false;
-  /** Running stats of the error distances (River stats.Var, ddof=1). */
-  private distN = 0;
-  private distMean = 0;
-  private distS = 0;
-  private n = 0;
-  private lastError = 0;
-  private nErrors = 0;
-  private p2sMax = -1;
 
   constructor(params: EddmParams) {
-    this.params = { ...params };
-    this.reset();
+    super(params, EDDM_STATE);
   }
 
-  private reset(): void {
-    this._drift = false;
-    this._warning = false;
-    this.distN = 0;
-    this.distMean = 0;
-    this.distS = 0;
-    this.n = 0;
-    this.lastError = 0;
-    this.nErrors = 0;
-    this.p2sMax = -1;
-  }
-
-  get driftDetected(): boolean {
-    return this._drift;
-  }
-  get warningDetected(): boolean {
-    return this._warning;
-  }
-
-  update(x: number): void {
-    if (this._drift) this.reset();
-    this.n += 1;
+  protected step(x: number): void {
+    const st = this.state;
+    st.n += 1;
     if (x === 1) {
-      this.nErrors += 1;
-      const dist = this.n - this.lastError;
-      const meanOld = this.distMean;
-      this.distN += 1;
-      this.distMean += (1 / this.distN) * (dist - this.distMean);
-      this.distS += 1 * (dist - meanOld) * (dist - this.distMean);
-      if (this.n > this.params.warm_start) {
-        const pi = this.distMean;
-        const variance = this.distN > 1 ? this.distS / (this.distN - 1) : 0;
+      st.nErrors += 1;
+      const dist = st.n - st.lastError;
+      const meanOld = st.distMean;
+      st.distN += 1;
+      st.distMean += (1 / st.distN) * (dist - st.distMean);
+      st.distS += 1 * (dist - meanOld) * (dist - st.distMean);
+      if (st.n > this.params.warm_start) {
+        const pi = st.distMean;
+        const variance = st.distN > 1 ? st.distS / (st.distN - 1) : 0;
         const si = Math.sqrt(variance);
         const p2s = pi + 2 * si;
-        if (p2s > this.p2sMax) {
-          this.p2sMax = p2s;
-        } else if (this.nErrors > this.params.warm_start) {
-          const level = p2s / this.p2sMax;
-          if (level < this.params.beta) this._drift = true;
-          else if (level < this.params.alpha) this._warning = true;
-          else this._warning = false;
+        if (p2s > st.p2sMax) {
+          st.p2sMax = p2s;
+        } else if (st.nErrors > this.params.warm_start) {
+          const level = p2s / st.p2sMax;
+          if (level < this.params.beta) this.drift = true;
+          else if (level < this.params.alpha) this.warning = true;
+          else this.warning = false;
         }
       }
-      this.lastError = this.n;
+      st.lastError = st.n;
     }
-  }
-
-  toJSON(): DetectorState {
-    return {
-      detector: 'eddm',
-      version: 1,
-      params: { ...this.params },
-      driftDetected: this._drift,
-      warningDetected: this._warning,
-      state: {
-        distN: this.distN,
-        distMean: encodeNumber(this.distMean),
-        distS: encodeNumber(this.distS),
-        n: this.n,
-        lastError: this.lastError,
-        nErrors: this.nErrors,
-        p2sMax: encodeNumber(this.p2sMax),
-      },
-    };
-  }
-
-  static fromJSON(s: DetectorState): Eddm {
-    const d = new Eddm(s.params as unknown as EddmParams);
-    const st = s.state;
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d._warning = decodeBoolean(s.warningDetected, 'warningDetected');
-    d.distN = decodeNumber(st.distN, 'distN');
-    d.distMean = decodeNumber(st.distMean, 'distMean');
-    d.distS = decodeNumber(st.distS, 'distS');
-    d.n = decodeNumber(st.n, 'n');
-    d.lastError = decodeNumber(st.lastError, 'lastError');
-    d.nErrors = decodeNumber(st.nErrors, 'nErrors');
-    d.p2sMax = decodeNumber(st.p2sMax, 'p2sMax');
-    return d;
   }
 }

@@ -3,50 +3,33 @@
  * Frías-Blanco et al. 2014, as River's river.drift.binary.HDDMA (after MOA).
  * Input: values in [0, 1], typically 1 = error.
  */
-import type { DetectorState, StreamDetector } from './types';
-import { decodeBoolean, decodeNumber, encodeNumber } from './types';
+import { Detector } from './detector';
+import { open01, paramTable, type ParamsOf } from './param-spec';
+import { numberField, recordField, type StateOf } from './state';
 
-export interface HddmAParams {
-  drift_confidence: number;
-  warning_confidence: number;
-  two_sided_test: boolean;
-}
+export const HDDM_A_PARAMS = paramTable({
+  drift_confidence: { kind: 'number', default: 0.001, ...open01, doc: 'confidence for drift' },
+  warning_confidence: { kind: 'number', default: 0.005, ...open01, doc: 'confidence for warning' },
+  two_sided_test: { kind: 'boolean', default: false, doc: 'also monitor decreases' },
+});
+export type HddmAParams = ParamsOf<typeof HDDM_A_PARAMS.specs>;
 
-interface RunningMean {
-  n: number;
-  mean: number;
-}
+const RUNNING_MEAN = { n: numberField(0), mean: numberField(0) };
+type RunningMean = StateOf<typeof RUNNING_MEAN>;
 
-export class HddmA implements StreamDetector {
+const HDDM_A_STATE = {
+  /** Global mean, and the cut points tracking an increase (xMin) / a decrease (xMax). */
+  z: recordField(RUNNING_MEAN),
+  xMin: recordField(RUNNING_MEAN),
+  xMax: recordField(RUNNING_MEAN),
+};
+
+export class HddmA extends Detector<HddmAParams, typeof HDDM_A_STATE> {
   readonly name = 'hddm-a' as const;
   readonly hasWarningZone = true;
-  readonly params: HddmAParams;
-
-  private _drift = false;
-  private _warning = false;
-  /** Global mean, and the cut points tracking an increase (xMin) / a decrease (xMax). */
-  private z: RunningMean = { n: 0, mean: 0 };
-  private xMin: RunningMean = { n: 0, mean: 0 };
-  private xMax: RunningMean = { n: 0, mean: 0 };
 
   constructor(params: HddmAParams) {
-    this.params = { ...params };
-    this.reset();
-  }
-
-  private reset(): void {
-    this._drift = false;
-    this._warning = false;
-    this.z = { n: 0, mean: 0 };
-    this.xMin = { n: 0, mean: 0 };
-    this.xMax = { n: 0, mean: 0 };
-  }
-
-  get driftDetected(): boolean {
-    return this._drift;
-  }
-  get warningDetected(): boolean {
-    return this._warning;
+    super(params, HDDM_A_STATE);
   }
 
   private hoeffdingBound(n: number): number {
@@ -54,74 +37,49 @@ export class HddmA implements StreamDetector {
   }
 
   private meanIncreased(confidence: number): boolean {
-    if (this.xMin.n === this.z.n) return false;
-    const m = ((this.z.n - this.xMin.n) / this.xMin.n) * (1.0 / this.z.n);
+    const { z, xMin } = this.state;
+    if (xMin.n === z.n) return false;
+    const m = ((z.n - xMin.n) / xMin.n) * (1.0 / z.n);
     const eps = Math.sqrt((m / 2) * Math.log(2.0 / confidence));
-    return this.z.mean - this.xMin.mean >= eps;
+    return z.mean - xMin.mean >= eps;
   }
 
   private meanDecreased(confidence: number): boolean {
-    if (this.xMax.n === this.z.n) return false;
-    const m = ((this.z.n - this.xMax.n) / this.xMax.n) * (1.0 / this.z.n);
+    const { z, xMax } = this.state;
+    if (xMax.n === z.n) return false;
+    const m = ((z.n - xMax.n) / xMax.n) * (1.0 / z.n);
     const eps = Math.sqrt((m / 2) * Math.log(2.0 / confidence));
-    return this.xMax.mean - this.z.mean >= eps;
+    return xMax.mean - z.mean >= eps;
   }
 
-  update(x: number): void {
-    if (this._drift) this.reset();
-    const z = this.z;
+  protected step(x: number): void {
+    const st = this.state;
+    const z: RunningMean = st.z;
     z.n += 1;
     z.mean += (1 / z.n) * (x - z.mean);
-    if (this.xMin.n === 0) this.xMin = { ...z };
-    if (this.xMax.n === 0) this.xMax = { ...z };
+    if (st.xMin.n === 0) st.xMin = { ...z };
+    if (st.xMax.n === 0) st.xMax = { ...z };
 
     const epsZ = this.hoeffdingBound(z.n);
-    let epsX = this.hoeffdingBound(this.xMin.n);
-    if (this.xMin.mean + epsX >= z.mean + epsZ) this.xMin = { ...z };
-    epsX = this.hoeffdingBound(this.xMax.n);
-    if (this.xMax.mean - epsX <= z.mean - epsZ) this.xMax = { ...z };
+    let epsX = this.hoeffdingBound(st.xMin.n);
+    if (st.xMin.mean + epsX >= z.mean + epsZ) st.xMin = { ...z };
+    epsX = this.hoeffdingBound(st.xMax.n);
+    if (st.xMax.mean - epsX <= z.mean - epsZ) st.xMax = { ...z };
 
     const { drift_confidence: dc, warning_confidence: wc } = this.params;
     if (this.meanIncreased(dc)) {
-      this._warning = false;
-      this._drift = true;
+      this.warning = false;
+      this.drift = true;
     } else if (this.meanIncreased(wc)) {
-      this._warning = true;
-      this._drift = false;
+      this.warning = true;
+      this.drift = false;
     } else {
-      this._warning = false;
-      this._drift = false;
+      this.warning = false;
+      this.drift = false;
     }
     if (this.params.two_sided_test) {
-      if (this.meanDecreased(dc)) this._drift = true;
-      else if (this.meanDecreased(wc)) this._warning = true;
+      if (this.meanDecreased(dc)) this.drift = true;
+      else if (this.meanDecreased(wc)) this.warning = true;
     }
-  }
-
-  toJSON(): DetectorState {
-    const enc = (m: RunningMean) => ({ n: m.n, mean: encodeNumber(m.mean) });
-    return {
-      detector: 'hddm-a',
-      version: 1,
-      params: { ...this.params },
-      driftDetected: this._drift,
-      warningDetected: this._warning,
-      state: { z: enc(this.z), xMin: enc(this.xMin), xMax: enc(this.xMax) },
-    };
-  }
-
-  static fromJSON(s: DetectorState): HddmA {
-    const d = new HddmA(s.params as unknown as HddmAParams);
-    const dec = (v: unknown, what: string): RunningMean => {
-      const o = v as { n?: unknown; mean?: unknown } | null;
-      if (!o || typeof o !== 'object') throw new Error(`invalid detector state: ${what}`);
-      return { n: decodeNumber(o.n, `${what}.n`), mean: decodeNumber(o.mean, `${what}.mean`) };
-    };
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d._warning = decodeBoolean(s.warningDetected, 'warningDetected');
-    d.z = dec(s.state.z, 'z');
-    d.xMin = dec(s.state.xMin, 'xMin');
-    d.xMax = dec(s.state.xMax, 'xMax');
-    return d;
   }
 }

@@ -3,70 +3,53 @@
  * Frías-Blanco et al. 2014, as River's river.drift.binary.HDDMW (after MOA):
  * EWMA estimates compared with McDiarmid's bound. Input: values in [0, 1].
  */
-import type { DetectorState, StreamDetector } from './types';
-import { decodeBoolean, decodeNumber, encodeNumber } from './types';
+import { Detector } from './detector';
+import { open01, paramTable, type ParamsOf } from './param-spec';
+import { booleanField, numberField, recordField, type StateOf } from './state';
 
-export interface HddmWParams {
-  drift_confidence: number;
-  warning_confidence: number;
-  lambda_val: number;
-  two_sided_test: boolean;
-}
+export const HDDM_W_PARAMS = paramTable({
+  drift_confidence: { kind: 'number', default: 0.001, ...open01, doc: 'confidence for drift' },
+  warning_confidence: { kind: 'number', default: 0.005, ...open01, doc: 'confidence for warning' },
+  lambda_val: {
+    kind: 'number',
+    default: 0.05,
+    min: { value: 0, inclusive: false },
+    max: { value: 1, inclusive: true },
+    doc: 'weight given to recent data',
+  },
+  two_sided_test: { kind: 'boolean', default: false, doc: 'also monitor decreases' },
+});
+export type HddmWParams = ParamsOf<typeof HDDM_W_PARAMS.specs>;
 
 /** River's SampleInfo: an EWMA plus its independent bound condition (ibc). */
-interface SampleInfo {
-  ewma: number;
-  ewmaInit: boolean;
-  isInit: boolean;
-  ibc: number;
-}
+const SAMPLE_INFO_FIELDS = { ewma: numberField(0), ewmaInit: booleanField(false), isInit: booleanField(false), ibc: numberField(1.0) };
+type SampleInfo = StateOf<typeof SAMPLE_INFO_FIELDS>;
+const SAMPLE_INFO = recordField(SAMPLE_INFO_FIELDS);
+const newSample = (): SampleInfo => SAMPLE_INFO.initial(undefined);
 
-const newSample = (): SampleInfo => ({ ewma: 0, ewmaInit: false, isInit: false, ibc: 1.0 });
+const HDDM_W_STATE = {
+  total: SAMPLE_INFO,
+  s1Decr: SAMPLE_INFO,
+  s1Incr: SAMPLE_INFO,
+  s2Decr: SAMPLE_INFO,
+  s2Incr: SAMPLE_INFO,
+  incrCutpoint: numberField(Infinity),
+  decrCutpoint: numberField(-Infinity),
+};
 
-export class HddmW implements StreamDetector {
+export class HddmW extends Detector<HddmWParams, typeof HDDM_W_STATE> {
   readonly name = 'hddm-w' as const;
   readonly hasWarningZone = true;
-  readonly params: HddmWParams;
-
-  private _drift = false;
-  private _warning = false;
-  private total: SampleInfo = newSample();
-  private s1Decr: SampleInfo = newSample();
-  private s1Incr: SampleInfo = newSample();
-  private s2Decr: SampleInfo = newSample();
-  private s2Incr: SampleInfo = newSample();
-  private incrCutpoint = Infinity;
-  private decrCutpoint = -Infinity;
   private readonly lambdaSq: number;
   private readonly cLambdaSq: number;
   private readonly oneMinusLambda: number;
 
   constructor(params: HddmWParams) {
-    this.params = { ...params };
+    super(params, HDDM_W_STATE);
     const l = params.lambda_val;
     this.lambdaSq = l * l;
     this.cLambdaSq = (1 - l) ** 2;
     this.oneMinusLambda = 1.0 - l;
-    this.reset();
-  }
-
-  private reset(): void {
-    this._drift = false;
-    this._warning = false;
-    this.total = newSample();
-    this.s1Decr = newSample();
-    this.s1Incr = newSample();
-    this.s2Decr = newSample();
-    this.s2Incr = newSample();
-    this.incrCutpoint = Infinity;
-    this.decrCutpoint = -Infinity;
-  }
-
-  get driftDetected(): boolean {
-    return this._drift;
-  }
-  get warningDetected(): boolean {
-    return this._warning;
   }
 
   private updateSample(s: SampleInfo, x: number): void {
@@ -89,86 +72,41 @@ export class HddmW implements StreamDetector {
     return b.ewma - a.ewma > this.bound(a.ibc + b.ibc, confidence);
   }
 
-  update(x: number): void {
-    if (this._drift) this.reset();
+  protected step(x: number): void {
     const { drift_confidence: dc, warning_confidence: wc } = this.params;
-    this.updateSample(this.total, x);
+    const st = this.state;
+    this.updateSample(st.total, x);
 
-    let eps = this.bound(this.total.ibc, dc);
-    if (this.total.ewma + eps < this.incrCutpoint) {
-      this.incrCutpoint = this.total.ewma + eps;
-      this.s1Incr = { ...this.total };
-      this.s2Incr = newSample();
+    let eps = this.bound(st.total.ibc, dc);
+    if (st.total.ewma + eps < st.incrCutpoint) {
+      st.incrCutpoint = st.total.ewma + eps;
+      st.s1Incr = { ...st.total };
+      st.s2Incr = newSample();
     } else {
-      this.updateSample(this.s2Incr, x);
+      this.updateSample(st.s2Incr, x);
     }
-    if (this.meanChanged(this.s1Incr, this.s2Incr, dc)) {
-      this._warning = false;
-      this._drift = true;
-    } else if (this.meanChanged(this.s1Incr, this.s2Incr, wc)) {
-      this._warning = true;
-      this._drift = false;
+    if (this.meanChanged(st.s1Incr, st.s2Incr, dc)) {
+      this.warning = false;
+      this.drift = true;
+    } else if (this.meanChanged(st.s1Incr, st.s2Incr, wc)) {
+      this.warning = true;
+      this.drift = false;
     } else {
-      this._warning = false;
-      this._drift = false;
+      this.warning = false;
+      this.drift = false;
     }
 
-    eps = this.bound(this.total.ibc, dc);
-    if (this.total.ewma - eps > this.decrCutpoint) {
-      this.decrCutpoint = this.total.ewma - eps;
-      this.s1Decr = { ...this.total };
-      this.s2Decr = newSample();
+    eps = this.bound(st.total.ibc, dc);
+    if (st.total.ewma - eps > st.decrCutpoint) {
+      st.decrCutpoint = st.total.ewma - eps;
+      st.s1Decr = { ...st.total };
+      st.s2Decr = newSample();
     } else {
-      this.updateSample(this.s2Decr, x);
+      this.updateSample(st.s2Decr, x);
     }
     if (this.params.two_sided_test) {
-      if (this.meanChanged(this.s2Decr, this.s1Decr, dc)) this._drift = true;
-      else if (this.meanChanged(this.s2Decr, this.s1Decr, wc)) this._warning = true;
+      if (this.meanChanged(st.s2Decr, st.s1Decr, dc)) this.drift = true;
+      else if (this.meanChanged(st.s2Decr, st.s1Decr, wc)) this.warning = true;
     }
-  }
-
-  toJSON(): DetectorState {
-    const enc = (s: SampleInfo) => ({ ewma: encodeNumber(s.ewma), ewmaInit: s.ewmaInit, isInit: s.isInit, ibc: encodeNumber(s.ibc) });
-    return {
-      detector: 'hddm-w',
-      version: 1,
-      params: { ...this.params },
-      driftDetected: this._drift,
-      warningDetected: this._warning,
-      state: {
-        total: enc(this.total),
-        s1Decr: enc(this.s1Decr),
-        s1Incr: enc(this.s1Incr),
-        s2Decr: enc(this.s2Decr),
-        s2Incr: enc(this.s2Incr),
-        incrCutpoint: encodeNumber(this.incrCutpoint),
-        decrCutpoint: encodeNumber(this.decrCutpoint),
-      },
-    };
-  }
-
-  static fromJSON(s: DetectorState): HddmW {
-    const d = new HddmW(s.params as unknown as HddmWParams);
-    const dec = (v: unknown, what: string): SampleInfo => {
-      const o = v as Record<string, unknown> | null;
-      if (!o || typeof o !== 'object') throw new Error(`invalid detector state: ${what}`);
-      return {
-        ewma: decodeNumber(o.ewma, `${what}.ewma`),
-        ewmaInit: decodeBoolean(o.ewmaInit, `${what}.ewmaInit`),
-        isInit: decodeBoolean(o.isInit, `${what}.isInit`),
-        ibc: decodeNumber(o.ibc, `${what}.ibc`),
-      };
-    };
-    const st = s.state;
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d._warning = decodeBoolean(s.warningDetected, 'warningDetected');
-    d.total = dec(st.total, 'total');
-    d.s1Decr = dec(st.s1Decr, 's1Decr');
-    d.s1Incr = dec(st.s1Incr, 's1Incr');
-    d.s2Decr = dec(st.s2Decr, 's2Decr');
-    d.s2Incr = dec(st.s2Incr, 's2Incr');
-    d.incrCutpoint = decodeNumber(st.incrCutpoint, 'incrCutpoint');
-    d.decrCutpoint = decodeNumber(st.decrCutpoint, 'decrCutpoint');
-    return d;
   }
 }

@@ -61,7 +61,8 @@ export function restoreDetector(state: DetectorState | unknown): StreamDetector 
   }
   // Re-validate parameters: the state may come from outside.
   const params = resolveParams(s.detector, s.params as Record<string, unknown>);
-  return DETECTORS[s.detector].fromJSON({ ...s, params });
+  const Detector: DetectorClass = DETECTORS[s.detector];
+  return Detector.fromJSON({ ...s, params });
 }
 
 /** Run a whole stream through a detector; 0-based indices of drift and warning flags. */

@@ -10,20 +10,77 @@
  * engine's SciPy `ks_2samp` (exact distribution for stat_size <= KS_MAX_AUTO_N),
  * so with the same integer seed the detections match River's.
  */
-import { ks2Pvalue } from '../batch/kolmogorov';
-import { ksStatistic } from '../batch/numerical';
+import { KS_MAX_AUTO_N, ks2Pvalue } from '../batch/kolmogorov';
+import { ksStatistic } from '../batch/numerical/ks';
+import { Detector } from './detector';
+import { DetectorParamError, paramTable, type ParamsOf } from './param-spec';
 import { PythonRandom, type PythonRandomState } from './python-random';
-import type { DetectorState, StreamDetector } from './types';
-import { decodeBoolean, decodeNumber, decodeNumberArray, encodeNumber } from './types';
+import { customField, decodeNumberArray, encodeNumber, numberField } from './state';
 
-export interface KswinParams {
-  alpha: number;
-  window_size: number;
-  stat_size: number;
-  /** null: a fresh random seed on construction and on every reset (River: Random(None)). */
-  seed: number | null;
-  /** Initial window, comma-separated (River's `window`), or null. */
-  window: string | null;
+export const KSWIN_PARAMS = paramTable(
+  {
+    alpha: {
+      kind: 'number',
+      default: 0.005,
+      min: { value: 0, inclusive: true },
+      max: { value: 1, inclusive: true },
+      doc: 'significance level of the KS test',
+    },
+    window_size: { kind: 'integer', default: 100, min: 2, max: 2 ** 31 - 1, doc: 'size of the sliding window' },
+    stat_size: { kind: 'integer', default: 30, min: 1, max: KS_MAX_AUTO_N, doc: 'size of the statistic window (< window_size)' },
+    /** null: a fresh random seed on construction and on every reset (River: Random(None)). */
+    seed: { kind: 'seed', default: null, doc: 'random seed (non-negative integer) for the sub-window sampling' },
+    /** Initial window, comma-separated (River's `window`), or null. */
+    window: { kind: 'numberList', default: null, doc: 'initial window values (comma-separated) to avoid a cold start' },
+  },
+  (p) => {
+    if (p.stat_size >= p.window_size) {
+      throw new DetectorParamError(
+        `kswin: parameter 'stat_size' must be smaller than 'window_size' (got stat_size=${p.stat_size}, window_size=${p.window_size})`,
+      );
+    }
+  },
+);
+export type KswinParams = ParamsOf<typeof KSWIN_PARAMS.specs>;
+
+/** The last `capacity` values, oldest first (a ring buffer). */
+class SlidingWindow {
+  private readonly buf: Float64Array;
+  private start = 0;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Float64Array(capacity);
+  }
+
+  at(i: number): number {
+    return this.buf[(this.start + i) % this.buf.length]!;
+  }
+
+  push(x: number): void {
+    const cap = this.buf.length;
+    if (this.length < cap) {
+      this.buf[(this.start + this.length) % cap] = x;
+      this.length++;
+    } else {
+      this.buf[this.start] = x;
+      this.start = (this.start + 1) % cap;
+    }
+  }
+
+  values(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.at(i));
+    return out;
+  }
+
+  /** Keep only the newest `count` values. */
+  keepNewest(count: number): void {
+    const keep = this.values().slice(this.length - count);
+    this.start = 0;
+    this.length = 0;
+    for (const v of keep) this.push(v);
+  }
 }
 
 function randomSeed(): number {
@@ -33,128 +90,69 @@ function randomSeed(): number {
   return (words[0]! & 0x1fffff) * 2 ** 32 + words[1]!;
 }
 
-export class Kswin implements StreamDetector {
-  readonly name = 'kswin' as const;
-  readonly hasWarningZone = false;
-  readonly params: KswinParams;
-
-  private _drift = false;
+const KSWIN_STATE = {
   /** Values since the last reset (River's `n`). */
-  private n = 0;
-  /** Ring buffer holding the window, oldest first from `start`. */
-  private readonly buf: Float64Array;
-  private start = 0;
-  private len = 0;
-  private rng: PythonRandom | undefined;
-
-  /**
-   * `initialWindow` defaults to the `window` parameter (River's cold-start
-   * values); a restore passes the saved window instead.
-   */
-  constructor(params: KswinParams, initialWindow: readonly number[] = params.window ? params.window.split(',').map(Number) : []) {
-    this.params = { ...params };
-    this.buf = new Float64Array(params.window_size);
-    this.reset();
-    for (const v of initialWindow) this.push(v);
-  }
-
-  private reset(): void {
-    this._drift = false;
-    this.n = 0;
-    this.start = 0;
-    this.len = 0;
+  n: numberField(0),
+  window: customField<SlidingWindow, KswinParams>({
+    initial: (params) => new SlidingWindow(params.window_size),
+    toJSON: (w) => w.values().map(encodeNumber),
+    fromJSON: (json, path, params) => {
+      const values = decodeNumberArray(json, path);
+      if (values.length > params.window_size) throw new Error('invalid detector state: kswin window too long');
+      const w = new SlidingWindow(params.window_size);
+      for (const v of values) w.push(v);
+      return w;
+    },
+  }),
+  rng: customField<PythonRandom, KswinParams>({
     // Seeded: reseed identically on every reset, as River does. Unseeded: a
     // CSPRNG seed at construction, then each reset's seed is drawn from the
     // current generator, so a restored detector continues exactly.
-    let seed = this.params.seed;
-    if (seed === null) {
-      seed = this.rng ? (this.rng.getrandbits(21) * 2 ** 32 + this.rng.getrandbits(32)) : randomSeed();
-    }
-    this.rng = new PythonRandom(seed);
+    initial: (params, previous) =>
+      new PythonRandom(params.seed ?? (previous ? previous.getrandbits(21) * 2 ** 32 + previous.getrandbits(32) : randomSeed())),
+    toJSON: (rng) => rng.toJSON(),
+    fromJSON: (json) => PythonRandom.fromState(json as PythonRandomState),
+  }),
+};
+
+export class Kswin extends Detector<KswinParams, typeof KSWIN_STATE> {
+  readonly name = 'kswin' as const;
+  readonly hasWarningZone = false;
+
+  constructor(params: KswinParams) {
+    super(params, KSWIN_STATE);
+    // River's cold-start values (not restored on a reset)
+    if (params.window) for (const v of params.window.split(',').map(Number)) this.state.window.push(v);
   }
 
-  get driftDetected(): boolean {
-    return this._drift;
-  }
-  get warningDetected(): boolean {
-    return false;
-  }
   /** Current window contents, oldest first. */
   get window(): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < this.len; i++) out.push(this.at(i));
-    return out;
+    return this.state.window.values();
   }
 
-  private at(i: number): number {
-    return this.buf[(this.start + i) % this.buf.length]!;
-  }
-
-  private push(x: number): void {
-    const cap = this.buf.length;
-    if (this.len < cap) {
-      this.buf[(this.start + this.len) % cap] = x;
-      this.len++;
-    } else {
-      this.buf[this.start] = x;
-      this.start = (this.start + 1) % cap;
-    }
-  }
-
-  update(x: number): void {
-    if (this._drift) this.reset();
-    this.n += 1;
-    this.push(x);
-    this._drift = false;
+  protected step(x: number): void {
+    const st = this.state;
+    st.n += 1;
+    st.window.push(x);
+    this.drift = false;
     const { window_size: ws, stat_size: ss, alpha } = this.params;
-    if (this.len < ws) return;
-    const idx = this.rng!.sampleRange(ws - ss, ss);
+    if (st.window.length < ws) return;
+    const idx = st.rng.sampleRange(ws - ss, ss);
     // Fresh arrays each test: the batch merge caches its result per array.
     const sampled = new Float64Array(ss);
     const recent = new Float64Array(ss);
     for (let i = 0; i < ss; i++) {
-      sampled[i] = this.at(idx[i]!);
-      recent[i] = this.at(ws - ss + i);
+      sampled[i] = st.window.at(idx[i]!);
+      recent[i] = st.window.at(ws - ss + i);
     }
     // SciPy propagates NaN (statistic and p-value NaN): never a drift.
     if (sampled.some(Number.isNaN) || recent.some(Number.isNaN)) return;
     const { d, p } = ks2Pvalue(ss, ss, ksStatistic(sampled.sort(), recent.sort()));
     if (p <= alpha && d > 0.1) {
-      this._drift = true;
+      this.drift = true;
       // River keeps only the most recent values, in order (then clears all on
       // the next update's reset).
-      const keep = this.window.slice(ws - ss);
-      this.start = 0;
-      this.len = 0;
-      for (const v of keep) this.push(v);
+      st.window.keepNewest(ss);
     }
-  }
-
-  toJSON(): DetectorState {
-    return {
-      detector: 'kswin',
-      version: 1,
-      params: { ...this.params },
-      driftDetected: this._drift,
-      warningDetected: false,
-      state: {
-        n: this.n,
-        window: this.window.map(encodeNumber),
-        rng: this.rng!.toJSON(),
-      },
-    };
-  }
-
-  static fromJSON(s: DetectorState): Kswin {
-    const params = s.params as unknown as KswinParams;
-    const st = s.state;
-    // The saved window replaces the initial `window` parameter.
-    const win = decodeNumberArray(st.window, 'window');
-    if (win.length > params.window_size) throw new Error('invalid detector state: kswin window too long');
-    const d = new Kswin(params, win);
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d.n = decodeNumber(st.n, 'n');
-    d.rng = PythonRandom.fromState(st.rng as PythonRandomState);
-    return d;
   }
 }

@@ -3,102 +3,61 @@
  * (fading) running mean, cumulative deviations in both directions, drift when
  * the selected direction(s) exceed `threshold`. No warning zone.
  */
-import type { DetectorState, StreamDetector } from './types';
-import { decodeBoolean, decodeNumber, encodeNumber } from './types';
+import { Detector } from './detector';
+import { paramTable, type ParamsOf } from './param-spec';
+import { numberField } from './state';
 
-export interface PageHinkleyParams {
-  min_instances: number;
-  delta: number;
-  threshold: number;
-  alpha: number;
-  mode: 'up' | 'down' | 'both';
-}
+export const PAGE_HINKLEY_PARAMS = paramTable({
+  min_instances: { kind: 'integer', default: 30, min: 1, doc: 'values seen before detecting' },
+  delta: { kind: 'number', default: 0.005, min: { value: 0, inclusive: true }, doc: 'delta factor of the test' },
+  threshold: { kind: 'number', default: 50.0, min: { value: 0, inclusive: false }, doc: 'detection threshold (lambda)' },
+  alpha: {
+    kind: 'number',
+    default: 1 - 0.0001,
+    min: { value: 0, inclusive: false },
+    max: { value: 1, inclusive: true },
+    doc: 'forgetting factor',
+  },
+  mode: { kind: 'enum', default: 'both', values: ['up', 'down', 'both'], doc: 'direction of changes to monitor' },
+});
+export type PageHinkleyParams = ParamsOf<typeof PAGE_HINKLEY_PARAMS.specs>;
 
-export class PageHinkley implements StreamDetector {
+const PAGE_HINKLEY_STATE = {
+  n: numberField(0),
+  mean: numberField(0),
+  sumIncrease: numberField(0),
+  sumDecrease: numberField(0),
+  minIncrease: numberField(Infinity),
+  maxDecrease: numberField(-1),
+};
+
+export class PageHinkley extends Detector<PageHinkleyParams, typeof PAGE_HINKLEY_STATE> {
   readonly name = 'page-hinkley' as const;
   readonly hasWarningZone = false;
-  readonly params: PageHinkleyParams;
-
-  private _drift = false;
-  private n = 0;
-  private mean = 0;
-  private sumIncrease = 0;
-  private sumDecrease = 0;
-  private minIncrease = Infinity;
-  private maxDecrease = -1;
 
   constructor(params: PageHinkleyParams) {
-    this.params = { ...params };
-    this.reset();
+    super(params, PAGE_HINKLEY_STATE);
   }
 
-  private reset(): void {
-    this._drift = false;
-    this.n = 0;
-    this.mean = 0;
-    this.sumIncrease = 0;
-    this.sumDecrease = 0;
-    this.minIncrease = Infinity;
-    this.maxDecrease = -1;
-  }
-
-  get driftDetected(): boolean {
-    return this._drift;
-  }
-  get warningDetected(): boolean {
-    return false;
-  }
-
-  update(x: number): void {
-    if (this._drift) this.reset();
+  protected step(x: number): void {
     const { alpha, delta, threshold, mode, min_instances } = this.params;
-    this.n += 1;
-    this.mean += (1 / this.n) * (x - this.mean);
-    const dev = x - this.mean;
-    this.sumIncrease = alpha * this.sumIncrease + dev - delta;
-    this.sumDecrease = alpha * this.sumDecrease + dev + delta;
-    if (this.sumIncrease < this.minIncrease) this.minIncrease = this.sumIncrease;
-    if (this.sumDecrease > this.maxDecrease) this.maxDecrease = this.sumDecrease;
-    if (this.n >= min_instances) {
-      const testIncrease = this.sumIncrease - this.minIncrease;
-      const testDecrease = this.maxDecrease - this.sumDecrease;
-      this._drift =
+    const st = this.state;
+    st.n += 1;
+    st.mean += (1 / st.n) * (x - st.mean);
+    const dev = x - st.mean;
+    st.sumIncrease = alpha * st.sumIncrease + dev - delta;
+    st.sumDecrease = alpha * st.sumDecrease + dev + delta;
+    if (st.sumIncrease < st.minIncrease) st.minIncrease = st.sumIncrease;
+    if (st.sumDecrease > st.maxDecrease) st.maxDecrease = st.sumDecrease;
+    if (st.n >= min_instances) {
+      const testIncrease = st.sumIncrease - st.minIncrease;
+      const testDecrease = st.maxDecrease - st.sumDecrease;
+      this.drift =
         mode === 'up'
           ? testIncrease > threshold
           : mode === 'down'
             ? testDecrease > threshold
             : testIncrease > threshold || testDecrease > threshold;
     }
-  }
-
-  toJSON(): DetectorState {
-    return {
-      detector: 'page-hinkley',
-      version: 1,
-      params: { ...this.params },
-      driftDetected: this._drift,
-      warningDetected: false,
-      state: {
-        n: this.n,
-        mean: encodeNumber(this.mean),
-        sumIncrease: encodeNumber(this.sumIncrease),
-        sumDecrease: encodeNumber(this.sumDecrease),
-        minIncrease: encodeNumber(this.minIncrease),
-        maxDecrease: encodeNumber(this.maxDecrease),
-      },
-    };
-  }
-
-  static fromJSON(s: DetectorState): PageHinkley {
-    const d = new PageHinkley(s.params as unknown as PageHinkleyParams);
-    const st = s.state;
-    d._drift = decodeBoolean(s.driftDetected, 'driftDetected');
-    d.n = decodeNumber(st.n, 'n');
-    d.mean = decodeNumber(st.mean, 'mean');
-    d.sumIncrease = decodeNumber(st.sumIncrease, 'sumIncrease');
-    d.sumDecrease = decodeNumber(st.sumDecrease, 'sumDecrease');
-    d.minIncrease = decodeNumber(st.minIncrease, 'minIncrease');
-    d.maxDecrease = decodeNumber(st.maxDecrease, 'maxDecrease');
-    return d;
   }
 }

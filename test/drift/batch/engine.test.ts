@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeDrift, computeDriftSync, testColumn, VALID_METHOD_NAMES } from '../../../src/drift/engine';
 import type { ColumnSample, DriftOptions, Sample } from '../../../src/drift/types';
-import { MT19937 } from '../../../src/drift/batch/rng';
+import { NumpyRandomState } from '../../../src/drift/batch/rng';
 import { bonferroni, fdr } from '../../../src/drift/batch/corrections';
 import { mmdTest } from '../../../src/drift/batch/mmd';
 import { METHOD_NAMES } from '../../../src/drift/batch/methods';
@@ -14,7 +14,7 @@ import { setWorkerEntryForTests, tasksRunInWorkers } from '../../../src/drift/ba
 import { cacheHits } from '../../../src/drift/batch/cache';
 
 function normals(seed: number, n: number, shift = 0, scale = 1): Float64Array {
-  const rng = new MT19937(seed);
+  const rng = new NumpyRandomState(seed);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const u = rng.random() || 1e-300;
@@ -25,7 +25,7 @@ function normals(seed: number, n: number, shift = 0, scale = 1): Float64Array {
 }
 
 function cats(seed: number, n: number, labels: string[], weights?: number[]): string[] {
-  const rng = new MT19937(seed);
+  const rng = new NumpyRandomState(seed);
   const w = weights ?? labels.map(() => 1);
   const total = w.reduce((s, x) => s + x, 0);
   return Array.from({ length: n }, () => {

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { prepareCategorical, prepareNumerical, tableFromCategorical } from '../../../src/drift/batch/prepare';
-import { METHODS, autoMethod, isDrift, runMethod, type ColumnPair } from '../../../src/drift/batch/methods';
+import { METHODS, autoMethod, isDrift, isMethodName, runMethod, type ColumnPair, type MethodName } from '../../../src/drift/batch/methods';
 import { ks2ExactSf, kstwoSf } from '../../../src/drift/batch/kolmogorov';
 import { mmdTest } from '../../../src/drift/batch/mmd';
 import { computeDriftSync } from '../../../src/drift/engine';
@@ -76,6 +76,12 @@ export function closeP(actual: number | null, expected: J): void {
   expect(ok, `p-value ${a} vs ${e} (abs ${err}, rel ${err / Math.abs(e)})`).toBe(true);
 }
 
+/** A method name from a fixture, which must be registered. */
+function methodOf(name: string): MethodName {
+  if (!isMethodName(name)) throw new Error(`fixture names an unknown method: ${name}`);
+  return name;
+}
+
 function pairOf(c: Case): ColumnPair {
   if (c.type === 'numerical') {
     const r = prepareNumerical(Float64Array.from(c.reference, toNum));
@@ -104,7 +110,7 @@ for (const file of ['numerical.json', 'categorical.json']) {
         });
         for (const [method, exp] of Object.entries(c.results)) {
           it(method, () => {
-            const r = runMethod(method, pair);
+            const r = runMethod(methodOf(method), pair);
             expect(r.reason, r.reason).toBeUndefined();
             if (exp.rank_deficient) {
               // documented deviation (see eppsSingleton): only sanity is checked
@@ -116,7 +122,7 @@ for (const file of ['numerical.json', 'categorical.json']) {
             closeStat(r.statistic, exp.statistic ?? null);
             closeP(r.p_value, exp.p_value ?? null);
             if (exp.evidently) {
-              const spec = METHODS[method]!;
+              const spec = METHODS[methodOf(method)];
               const score = spec.score === 'p_value' ? r.p_value! : r.statistic!;
               if (spec.score === 'p_value') closeP(score, exp.evidently.score);
               else closeStat(score, exp.evidently.score);
@@ -192,7 +198,7 @@ describe('reference fixtures: report.json (Evidently legacy Report end to end)',
       });
       for (const col of rep.columns) {
         const e = c.columns[col.name]!;
-        expect(METHODS[col.method]!.label, col.name).toBe(e.stattest);
+        expect(METHODS[methodOf(col.method)].label, col.name).toBe(e.stattest);
         expect(col.threshold).toBe(e.threshold);
         if (col.score === 'p_value') closeP(col.p_value, e.score);
         else closeStat(col.statistic, e.score);

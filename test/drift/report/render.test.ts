@@ -105,6 +105,15 @@ describe('HTML report', () => {
     expect(get('additional_wasserstein').text).toBe('distance 0.0312 vs 0.1: no drift');
   });
 
+  it("states each column's decision with its method's rule (ks drifts at p = threshold)", () => {
+    const decisions = [...html.matchAll(/<tr><th>Decision<\/th><td>([^<]*)<\/td><\/tr>/g)].map((m) => m[1]);
+    expect(decisions).toContain('drift when p-value ≤ threshold'); // ks
+    expect(decisions).toContain('drift when p-value &lt; threshold'); // chisquare
+    expect(decisions).toContain('drift when distance ≥ threshold'); // wasserstein, jensenshannon
+    const ed = renderHtml({ ...sampleReport(), columns: [{ ...sampleReport().columns[0]!, method: 'ed' }] });
+    expect(ed).toContain('drift when distance &gt; threshold');
+  });
+
   it('draws an overlaid histogram for numerical columns and bars for categorical ones', () => {
     expect(html.match(/data-picture="histogram"/g)).toHaveLength(3);
     expect(html.match(/data-picture="bars"/g)).toHaveLength(1);
@@ -141,3 +150,15 @@ describe('HTML report', () => {
     expect(page).not.toContain('Multivariate test');
   });
 });
+
+describe('wide reports', () => {
+  it('renders the text report of 200,000 columns (more than a call takes arguments: no spread of the rows)', () => {
+    const base = sampleReport().columns[1]!;
+    const columns = Array.from({ length: 200_000 }, (_, i) => ({ ...base, name: `c${i}`, missing: { reference: i, current: 0 } }));
+    const report: DriftReport = { ...sampleReport(), columns, number_of_columns: columns.length };
+    const text = renderText(report);
+    expect(text.split('\n').filter((line) => /^c\d+ /.test(line))).toHaveLength(200_000);
+    expect(text).toMatch(/^c199999 .* 199999\/0$/m);
+  });
+});
+

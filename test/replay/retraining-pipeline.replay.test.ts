@@ -1,0 +1,100 @@
+/**
+ * Replay: the workflow code of this commit must reproduce, command for
+ * command, the histories of runs made by earlier code (saved under
+ * test/fixtures/histories/). A change that would break a run in flight when a
+ * worker is upgraded (an activity added, removed or reordered, a timer, a
+ * child workflow...) fails here with a DeterminismViolationError. See README.md.
+ *
+ * Local only: replay needs no Temporal server and no S3.
+ */
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type ReplayResult, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleWorkflows } from '../../src/worker/create';
+import { loadHistories, type History, type SavedHistory } from './history-json';
+
+// The negative test makes the replay worker log nondeterminism warnings on purpose: keep the output to errors.
+Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+
+const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+const fixtureWorkflow = (file: string) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
+
+const ALL_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'];
+
+/** Each branch of RetrainingPipeline, what its recorded run scheduled and how it closed. */
+const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
+  'retraining-pipeline/promoted': { activities: ALL_STAGES, closed: 'COMPLETED' },
+  'retraining-pipeline/unchanged': { activities: ['ingest', 'validate', 'snapshot'], closed: 'COMPLETED' },
+  'retraining-pipeline/rejected': { activities: ALL_STAGES.slice(0, 6), closed: 'COMPLETED' },
+  'retraining-pipeline/compensated': { activities: [...ALL_STAGES, 'revertPromotion', 'unregister'], closed: 'FAILED' },
+  'retraining-pipeline/failed-validation': { activities: ['ingest', 'validate'], closed: 'FAILED' },
+};
+
+// Loaded at collection time, so each saved history is its own test.
+const saved: SavedHistory[] = await loadHistories(HISTORIES_DIR);
+
+function scheduledActivities(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
+function closedAs(history: History): string {
+  const last = history.events?.at(-1);
+  if (last?.workflowExecutionCompletedEventAttributes) return 'COMPLETED';
+  if (last?.workflowExecutionFailedEventAttributes) return 'FAILED';
+  return `not closed (last event type ${last?.eventType})`;
+}
+
+async function replay(workflowBundle: WorkflowBundleWithSourceMap, histories: SavedHistory[]): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  const iterable = histories.map(({ name, history }) => ({ workflowId: name, history }));
+  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'perennial-replay-test' }, iterable)) results.push(result);
+  return results;
+}
+
+const describeError = (r: ReplayResult) => `${r.workflowId}: ${r.error ? `${r.error.name}: ${r.error.message}` : 'no error'}`;
+
+describe('saved histories', () => {
+  it('cover every branch of RetrainingPipeline, each as recorded', () => {
+    const names = saved.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(Object.keys(BRANCHES)));
+    for (const [name, expected] of Object.entries(BRANCHES)) {
+      const { history } = saved.find((s) => s.name === name)!;
+      expect(scheduledActivities(history), name).toEqual(expected.activities);
+      expect(closedAs(history), name).toBe(expected.closed);
+    }
+  });
+});
+
+describe('replay against the workflow code of this commit', () => {
+  let bundle: WorkflowBundleWithSourceMap;
+  beforeAll(async () => {
+    bundle = await bundleWorkflows();
+  });
+
+  it.each(saved.map((s) => [s.name, s] as const))('%s replays without nondeterminism', async (_name, history) => {
+    const [result, ...rest] = await replay(bundle, [history]);
+    expect(rest).toEqual([]);
+    expect(result?.workflowId).toBe(history.name);
+    expect(result?.error, result && describeError(result)).toBeUndefined();
+  });
+});
+
+describe('the replay test can fail', () => {
+  it('an activity added before ingest without patched(): every saved history reports a DeterminismViolationError', async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath: fixtureWorkflow('activity-before-ingest.ts'), logger: new DefaultLogger('WARN') });
+    const results = await replay(bundle, saved);
+    expect(results.map((r) => r.workflowId)).toEqual(saved.map((s) => s.name));
+    for (const result of results) {
+      expect(result.error, describeError(result)).toBeInstanceOf(DeterminismViolationError);
+      // Core's message: "[TMPRL1100] Nondeterminism error: Activity machine does not handle this event: ...".
+      expect(result.error!.message, result.workflowId).toMatch(/Nondeterminism/);
+    }
+  });
+
+  it('the same change behind patched() replays every saved history', async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath: fixtureWorkflow('activity-before-ingest-patched.ts'), logger: new DefaultLogger('WARN') });
+    const results = await replay(bundle, saved);
+    expect(results.map(describeError)).toEqual(saved.map((s) => `${s.name}: no error`));
+  });
+});
