@@ -4,18 +4,7 @@
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { DataValidationError } from '../src/errors';
-import {
-  applyWindow,
-  describeRows,
-  formatJsonl,
-  parseCsv,
-  parseJsonl,
-  parseTable,
-  snapshotCsv,
-  sortRows,
-  validateTable,
-  type TypedRow,
-} from '../src/data';
+import { applyWindow, describeRows, formatJsonl, parseCsv, parseJsonl, parseTable, snapshotCsv, sortRows, validateTable, type TypedRow } from '../src/data';
 import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
 import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
@@ -106,9 +95,14 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
         }
         const badShare = result.rowsRead === 0 ? 1 : result.rejectedRows.length / result.rowsRead;
         if (result.batchErrors.length > 0 || badShare > spec.data.errorBudget) {
-          const why = result.batchErrors.length > 0 ? result.batchErrors.join('; ') : `${result.rejectedRows.length} of ${result.rowsRead} rows are invalid (${(badShare * 100).toFixed(1)}% > errorBudget ${(spec.data.errorBudget * 100).toFixed(1)}%)`;
+          const why =
+            result.batchErrors.length > 0
+              ? result.batchErrors.join('; ')
+              : `${result.rejectedRows.length} of ${result.rowsRead} rows are invalid (${(badShare * 100).toFixed(1)}% > errorBudget ${(spec.data.errorBudget * 100).toFixed(1)}%)`;
           const detail = result.errors.slice(0, 5).map((e) => `row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}`);
-          failures.push(`${batch.key}: ${why}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`);
+          failures.push(
+            `${batch.key}: ${why}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`,
+          );
           await quarantineBatch(store, model, batch, body, [why], result.errors, clock());
           rowsRejected += result.rowsRead;
           continue;
@@ -116,12 +110,25 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
         let quarantineKey: string | undefined;
         if (result.errors.length > 0) {
           quarantineKey = keys.quarantinedRows(model, batch.sha256, name);
-          await putJson(store, quarantineKey, { batch: batch.key, sha256: batch.sha256, at: clock().toISOString(), rows: result.rejectedRows, errors: result.errors });
+          await putJson(store, quarantineKey, {
+            batch: batch.key,
+            sha256: batch.sha256,
+            at: clock().toISOString(),
+            rows: result.rejectedRows,
+            errors: result.errors,
+          });
           log.warn('Quarantined bad rows of a batch within the error budget', { batch: batch.key, rows: describeRows(result.rejectedRows) });
         }
         if (!(await store.head(validatedKey))) {
           const columns = spec.schema.fields.map((f) => f.name);
-          await store.put(validatedKey, formatJsonl(columns, result.rows.map((r) => columns.map((c) => r[c] ?? null))), { contentType: 'application/x-ndjson' });
+          await store.put(
+            validatedKey,
+            formatJsonl(
+              columns,
+              result.rows.map((r) => columns.map((c) => r[c] ?? null)),
+            ),
+            { contentType: 'application/x-ndjson' },
+          );
         }
         accepted.push({ ...batch, validatedKey, rows: result.rows.length, rejectedRows: result.rejectedRows.length, quarantineKey });
         rowsAccepted += result.rows.length;
@@ -155,7 +162,15 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       const existing = await getJsonIfExists<SnapshotManifest>(store, manifestKey);
       if (existing) return { ...existing.value, created: false };
       await store.put(key, csv, { contentType: 'text/csv' });
-      const manifest: SnapshotManifest = { sha256: sha, key, rows: windowed.length, batches: batchesIn, createdAt: clock().toISOString(), columns, window: spec.data.window };
+      const manifest: SnapshotManifest = {
+        sha256: sha,
+        key,
+        rows: windowed.length,
+        batches: batchesIn,
+        createdAt: clock().toISOString(),
+        columns,
+        window: spec.data.window,
+      };
       try {
         await putJson(store, manifestKey, manifest, { ifNoneMatch: true });
       } catch {
@@ -167,9 +182,23 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
   };
 }
 
-async function quarantineBatch(store: ObjectStore, model: string, batch: BatchRef, body: Buffer, reasons: string[], errors: unknown[], at: Date): Promise<void> {
+async function quarantineBatch(
+  store: ObjectStore,
+  model: string,
+  batch: BatchRef,
+  body: Buffer,
+  reasons: string[],
+  errors: unknown[],
+  at: Date,
+): Promise<void> {
   await store.put(keys.quarantinedBatch(model, batch.sha256, baseName(batch.key)), body);
-  await putJson(store, keys.quarantineReasons(model, batch.sha256, baseName(batch.key)), { batch: batch.key, sha256: batch.sha256, at: at.toISOString(), reasons, errors });
+  await putJson(store, keys.quarantineReasons(model, batch.sha256, baseName(batch.key)), {
+    batch: batch.key,
+    sha256: batch.sha256,
+    at: at.toISOString(),
+    reasons,
+    errors,
+  });
   // Copied first, removed after: a crash in between leaves a copy, never a loss.
   await store.delete(batch.key);
 }

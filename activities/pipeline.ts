@@ -43,7 +43,12 @@ export function createPipelineActivities(deps: ActivityDeps) {
       if (aliases.champion) {
         const lineage = await registry.getLineage(model, aliases.champion);
         if (lineage) {
-          champion = { version: lineage.version, snapshotSha256: lineage.data.snapshotSha256, codeVersion: lineage.code.version, specSha256: lineage.spec.sha256 };
+          champion = {
+            version: lineage.version,
+            snapshotSha256: lineage.data.snapshotSha256,
+            codeVersion: lineage.code.version,
+            specSha256: lineage.spec.sha256,
+          };
           base = (await getJsonIfExists<SnapshotManifest>(store, keys.snapshotManifest(model, lineage.data.snapshotSha256)))?.value ?? null;
         }
       }

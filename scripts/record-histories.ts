@@ -167,7 +167,9 @@ async function checkOutcome(scenario: Scenario, handle: WorkflowHandle): Promise
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
     if ('failureType' in expected && failureTypes(error).includes(expected.failureType)) return;
-    throw new Error(`${scenario.name}: expected ${JSON.stringify(expected)}, the run failed with ${failureTypes(error).join(' < ') || 'no type'}: ${error.cause?.message}`);
+    throw new Error(
+      `${scenario.name}: expected ${JSON.stringify(expected)}, the run failed with ${failureTypes(error).join(' < ') || 'no type'}: ${error.cause?.message}`,
+    );
   }
 }
 

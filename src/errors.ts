@@ -73,7 +73,9 @@ export class SpecNotFoundError extends Error {
 /** An artifact whose bytes are not those its lineage recorded. */
 export class ChecksumMismatchError extends Error {
   constructor(key: string, expected: string, actual: string) {
-    super(`checksum mismatch for ${key}: lineage says sha256 ${expected}, the object has ${actual}; the artifact is corrupt or was changed, refusing to load it`);
+    super(
+      `checksum mismatch for ${key}: lineage says sha256 ${expected}, the object has ${actual}; the artifact is corrupt or was changed, refusing to load it`,
+    );
     this.name = 'ChecksumMismatchError';
   }
 }
@@ -97,7 +99,16 @@ export class ObjectNotFoundError extends Error {
 }
 
 /** Every error a retry cannot fix. */
-export const PERMANENT_ERRORS = [InvalidNameError, DataError, DataValidationError, SpecError, SpecNotFoundError, ChecksumMismatchError, ArtifactError, ObjectNotFoundError] as const;
+export const PERMANENT_ERRORS = [
+  InvalidNameError,
+  DataError,
+  DataValidationError,
+  SpecError,
+  SpecNotFoundError,
+  ChecksumMismatchError,
+  ArtifactError,
+  ObjectNotFoundError,
+] as const;
 
 /**
  * Their names: Temporal reports an activity's error by its name (ApplicationFailure type),

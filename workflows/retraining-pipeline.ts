@@ -54,11 +54,28 @@ function activityOptions(retryBudgetMinutes: number) {
     /** promote and the compensations: a few reads and one conditional write. */
     light: proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: budget, retry: ACTIVITY_RETRY }),
     /** register copies the artifacts and heartbeats after each one. */
-    registration: proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', scheduleToCloseTimeout: minutes(5) + budget, retry: ACTIVITY_RETRY }),
+    registration: proxyActivities<Activities>({
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '10 seconds',
+      scheduleToCloseTimeout: minutes(5) + budget,
+      retry: ACTIVITY_RETRY,
+    }),
     /** Data stages heartbeat between batches and on a timer (parsing one batch may hold the event loop a few seconds). */
-    data: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '1 hour', heartbeatTimeout: '30 seconds', scheduleToCloseTimeout: minutes(60) + budget, retry: ACTIVITY_RETRY }),
+    data: proxyActivities<Activities>({
+      taskQueue,
+      startToCloseTimeout: '1 hour',
+      heartbeatTimeout: '30 seconds',
+      scheduleToCloseTimeout: minutes(60) + budget,
+      retry: ACTIVITY_RETRY,
+    }),
     /** Training and scoring run in child processes and heartbeat; a retry resumes from the last checkpoint. */
-    compute: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 hours', heartbeatTimeout: '10 seconds', scheduleToCloseTimeout: minutes(120) + budget, retry: ACTIVITY_RETRY }),
+    compute: proxyActivities<Activities>({
+      taskQueue,
+      startToCloseTimeout: '2 hours',
+      heartbeatTimeout: '10 seconds',
+      scheduleToCloseTimeout: minutes(120) + budget,
+      retry: ACTIVITY_RETRY,
+    }),
   };
 }
 
@@ -73,7 +90,9 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
   // A name that cannot be a key or an id fails the run at once, before any command (replay-safe for valid input).
   if (!isValidName('model', model) || !isValidName('trigger', trigger)) {
     throw ApplicationFailure.nonRetryable(
-      !isValidName('model', model) ? `model ${quoteValue(String(model))} is not a valid model name: ${NAME_RULES.model.expected}` : `trigger ${quoteValue(String(trigger))} is not a valid trigger: ${NAME_RULES.trigger.expected}`,
+      !isValidName('model', model)
+        ? `model ${quoteValue(String(model))} is not a valid model name: ${NAME_RULES.model.expected}`
+        : `trigger ${quoteValue(String(trigger))} is not a valid trigger: ${NAME_RULES.trigger.expected}`,
       InvalidNameError.name,
     );
   }
@@ -151,18 +170,23 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     end(`${preprocess.trainRows} train rows, ${preprocess.holdoutRows} holdout rows from ${preprocess.holdoutFrom}, ${preprocess.inputColumns} inputs`);
 
     begin('train', `${ingest.spec.model.epochs} epochs`);
-    const train: TrainOutput = await compute.train.executeWithOptions({ summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` }, [
-      { model, spec: ingest.spec, snapshot, preprocess },
-    ]);
-    end(`${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`);
+    const train: TrainOutput = await compute.train.executeWithOptions(
+      { summary: `train ${model} (${ingest.spec.model.epochs} epochs, seed ${ingest.spec.model.seed})` },
+      [{ model, spec: ingest.spec, snapshot, preprocess }],
+    );
+    end(
+      `${train.epochs} epochs on ${train.backend}, loss ${train.finalLoss.toFixed(4)}${train.resumedFromEpoch !== null ? `, resumed after epoch ${train.resumedFromEpoch}` : ''}`,
+    );
 
     begin('evaluate', `candidate vs ${champion ? `champion ${champion.version}` : 'no champion'} on the same holdout`);
     const evaluation: EvaluateOutput = await compute.evaluate.executeWithOptions({ summary: `evaluate candidate vs ${champion?.version ?? 'none'}` }, [
       { model, spec: ingest.spec, snapshot, preprocess, train, champion },
     ]);
     const failedChecks = evaluation.gate.checks.filter((c) => !c.passed);
-    end(`${headlineMetrics(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headlineMetrics(evaluation.champion)}` : ''}; ` +
-      (evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`));
+    end(
+      `${headlineMetrics(evaluation.candidate)}${evaluation.champion ? ` vs champion ${headlineMetrics(evaluation.champion)}` : ''}; ` +
+        (evaluation.gate.passed ? 'gate passed' : `gate rejected: ${failedChecks.map((c) => c.detail).join('; ')}`),
+    );
     const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
     if (!evaluation.gate.passed) {
       return finish({

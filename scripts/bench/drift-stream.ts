@@ -87,7 +87,7 @@ function runOurs(job: Job, data: Float64Array, limit: number) {
 
 function riverAvailable(): boolean {
   const r = spawnSync('python3', ['-c', 'import river; print(river.__version__)'], { encoding: 'utf8' });
-  return r.status === 0 ? (riverVersion = r.stdout.trim(), true) : false;
+  return r.status === 0 ? ((riverVersion = r.stdout.trim()), true) : false;
 }
 let riverVersion = '';
 
@@ -129,10 +129,10 @@ if (withRiver) {
   for (const k of ['numeric', 'binary'] as const) writeFileSync(files[k], Array.from(streams[k]).join('\n') + '\n');
 }
 
-console.log(`Streaming drift detectors, ${N.toLocaleString('en-US')} values per stream (node ${process.version}${withRiver ? `, River ${riverVersion}` : ', River not available'})`);
 console.log(
-  ['detector'.padEnd(13), 'perennial/s'.padStart(12), 'river/s'.padStart(10), 'ratio'.padStart(8), 'drifts'.padStart(7), 'same indices'].join('  '),
+  `Streaming drift detectors, ${N.toLocaleString('en-US')} values per stream (node ${process.version}${withRiver ? `, River ${riverVersion}` : ', River not available'})`,
 );
+console.log(['detector'.padEnd(13), 'perennial/s'.padStart(12), 'river/s'.padStart(10), 'ratio'.padStart(8), 'drifts'.padStart(7), 'same indices'].join('  '));
 try {
   for (const job of JOBS) {
     const data = streams[job.stream];
@@ -152,7 +152,9 @@ try {
       same = ok ? `yes${limit < N ? ` (first ${limit.toLocaleString('en-US')})` : ''}` : `NO (river ${river.drifts.length} drifts)`;
     }
     console.log(
-      [job.detector.padEnd(13), fmt(oursRate).padStart(12), riverCol.padStart(10), ratioCol.padStart(8), String(ours.drifts.length).padStart(7), same].join('  '),
+      [job.detector.padEnd(13), fmt(oursRate).padStart(12), riverCol.padStart(10), ratioCol.padStart(8), String(ours.drifts.length).padStart(7), same].join(
+        '  ',
+      ),
     );
   }
   if (withRiver && KSWIN_RIVER_N < N) {

@@ -154,14 +154,16 @@ async function flightsSamples(notes: string[]): Promise<{ reference: Sample; cur
   const whole = present.filter((m) => (counts.get(m) ?? 0) > 1000);
   const first = whole.slice(0, 3);
   const last = whole.slice(-3);
-  notes.push(`flights-3m.parquet spans ${present[0]} .. ${present[present.length - 1]} (${table.rows} rows); reference = ${first.join(', ')}, current = ${last.join(', ')}`);
+  notes.push(
+    `flights-3m.parquet spans ${present[0]} .. ${present[present.length - 1]} (${table.rows} rows); reference = ${first.join(', ')}, current = ${last.join(', ')}`,
+  );
   const isRef = new Uint8Array(table.rows);
   const isCur = new Uint8Array(table.rows);
   let nr = 0;
   let nc = 0;
   months.forEach((m, i) => {
-    if (first.includes(m)) (isRef[i] = 1), nr++;
-    else if (last.includes(m)) (isCur[i] = 1), nc++;
+    if (first.includes(m)) ((isRef[i] = 1), nr++);
+    else if (last.includes(m)) ((isCur[i] = 1), nc++);
   });
   const ref = subset(table, isRef, nr, `${FLIGHTS} [${first[0]}..${first[2]}]`);
   const cur = subset(table, isCur, nc, `${FLIGHTS} [${last[0]}..${last[2]}]`);
@@ -257,9 +259,11 @@ function compare(columns: [string, string, number | null][], suite: ScipySuite |
     const mine = stats.get(s.name);
     if (mine === undefined || mine === null || s.statistic === null) continue;
     const rel = Math.abs(mine - s.statistic) / Math.max(1e-300, Math.abs(s.statistic));
-    if (rel > worst) (worst = rel), (worstAt = `${s.name} (${s.method}: perennial ${mine}, scipy ${s.statistic})`);
+    if (rel > worst) ((worst = rel), (worstAt = `${s.name} (${s.method}: perennial ${mine}, scipy ${s.statistic})`));
   }
-  notes.push(`${label}: largest relative difference of statistics vs scipy ${worst.toExponential(2)}${worstAt ? ' at ' + worstAt : ''}${suite.skipped.length ? `; scipy skipped ${suite.skipped.join(', ')}` : ''}`);
+  notes.push(
+    `${label}: largest relative difference of statistics vs scipy ${worst.toExponential(2)}${worstAt ? ' at ' + worstAt : ''}${suite.skipped.length ? `; scipy skipped ${suite.skipped.join(', ')}` : ''}`,
+  );
 }
 
 interface Run {
@@ -281,7 +285,12 @@ const RUNS: Run[] = [
   { label: 'auto: column tests, 1 thread', options: { method: 'auto', multivariate: false, workers: 1 }, scipyFrom: 'auto: column tests' },
   { label: 'auto: column tests, warm cache', options: { method: 'auto', multivariate: false }, scipyFrom: 'auto: column tests', warm: true },
   { label: 'ks: numerical columns', options: { method: 'ks', multivariate: false }, numericalOnly: true, scipy: true },
-  { label: 'ks: numerical columns, 1 thread', options: { method: 'ks', multivariate: false, workers: 1 }, numericalOnly: true, scipyFrom: 'ks: numerical columns' },
+  {
+    label: 'ks: numerical columns, 1 thread',
+    options: { method: 'ks', multivariate: false, workers: 1 },
+    numericalOnly: true,
+    scipyFrom: 'ks: numerical columns',
+  },
 ];
 
 async function loadScenario(name: string, rows: number, notes: string[], timings: Timing[]): Promise<{ reference: Sample; current: Sample }> {
@@ -328,7 +337,12 @@ async function childRun(name: string, rows: number, index: number): Promise<RunR
   timings.push({ label: run.label, rows: nRows, columns: report.number_of_columns, seconds, peakRssMb: peakRssMb() });
   const mv = report.multivariate ? `; MMD p ${report.multivariate.p_value} (${report.multivariate.permutations} permutations)` : '';
   if (!run.scipyFrom) {
-    notes.push(`${run.label}: ${summarizeMethods(report)}; drifted ${report.number_of_drifted_columns}/${report.number_of_columns} (${report.columns.filter((c) => c.drift).map((c) => c.name).join(', ')}); dataset drift ${report.drift}${mv}`);
+    notes.push(
+      `${run.label}: ${summarizeMethods(report)}; drifted ${report.number_of_drifted_columns}/${report.number_of_columns} (${report.columns
+        .filter((c) => c.drift)
+        .map((c) => c.name)
+        .join(', ')}); dataset drift ${report.drift}${mv}`,
+    );
   }
   return { scenario: name, timings, notes, columns: report.columns.map((c) => [c.name, c.method, c.statistic]) };
 }
@@ -420,7 +434,10 @@ function print(results: ScenarioResult[], info: string[]): void {
   const line = (row: string[]) => row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   out.push(line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...table.map(line), '');
   for (const r of results) for (const n of r.notes) out.push(`[${r.scenario}] ${n}`);
-  out.push('', 'rows = reference + current rows. Every run is its own process: cold caches, and peak RSS (maxRSS, worker threads included) covers that run plus its data in memory.');
+  out.push(
+    '',
+    'rows = reference + current rows. Every run is its own process: cold caches, and peak RSS (maxRSS, worker threads included) covers that run plus its data in memory.',
+  );
   out.push('scipy times only the tests (single-threaded numpy/scipy), not loading; Perennial times computeDrift (worker threads, pictures included).');
   console.log(out.join('\n'));
 }
@@ -439,7 +456,8 @@ async function main(): Promise<void> {
   const rows = Number(values.rows);
   const useScipy = !values['no-scipy'];
   if (values.child) {
-    const result = values.scipy !== undefined ? await childScipy(values.scenario!, rows, values.scipy) : await childRun(values.scenario!, rows, Number(values.run));
+    const result =
+      values.scipy !== undefined ? await childScipy(values.scenario!, rows, values.scipy) : await childRun(values.scenario!, rows, Number(values.run));
     process.stdout.write('\n@@RESULT@@' + JSON.stringify(result) + '\n');
     return;
   }
@@ -448,7 +466,9 @@ async function main(): Promise<void> {
   const info = [
     `node ${process.version}, ${availableParallelism()} cores available (${cpus()[0]?.model ?? 'unknown cpu'}); the engine spreads columns over worker threads (default: all cores)`,
     scipy.ok && useScipy ? `python3 scipy ${scipy.version} (single process)` : 'scipy comparison off',
-    `load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes on the machine skew wall times)`,
+    `load average at start: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (other processes on the machine skew wall times)`,
   ];
   const results: ScenarioResult[] = [];
   for (const name of scenarios) {
@@ -458,7 +478,11 @@ async function main(): Promise<void> {
       console.error(`bench:drift: scenario ${name} failed: ${(error as Error).message}`);
     }
   }
-  info.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  info.push(
+    `load average at end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   print(results, info);
 }
 

@@ -24,7 +24,16 @@ import { median } from 'simple-statistics';
 import { inferSchema, parseCsv, readParquet, validateTable, type TypedRow } from '../../src/data';
 import { classificationMetrics, majorityBaseline, regressionMetrics } from '../../src/metrics';
 import { BACKENDS, runInChild, runPredictInChild, runTrainingInChild, type BackendName, type ModelParamsInput } from '../../src/model';
-import { decodeRegression, encodeLabels, fitLabels, fitPreprocessor, labeledRows, transform, type FeatureSpecInput, type RegressionLabels } from '../../src/preprocess';
+import {
+  decodeRegression,
+  encodeLabels,
+  fitLabels,
+  fitPreprocessor,
+  labeledRows,
+  transform,
+  type FeatureSpecInput,
+  type RegressionLabels,
+} from '../../src/preprocess';
 
 const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry (build/index.js); its data folder sits next to build/.
@@ -55,7 +64,14 @@ interface Prepared {
   prepRows: number;
 }
 
-function prepare(name: string, rows: TypedRow[], features: FeatureSpecInput, label: string, task: 'classification' | 'regression', params: ModelParamsInput): Prepared {
+function prepare(
+  name: string,
+  rows: TypedRow[],
+  features: FeatureSpecInput,
+  label: string,
+  task: 'classification' | 'regression',
+  params: ModelParamsInput,
+): Prepared {
   const started = performance.now();
   const labeled = labeledRows(rows, label);
   const [trainRows, testRows] = split(labeled, 0.8);
@@ -182,7 +198,9 @@ async function main(): Promise<void> {
   console.log(`backends here: ${backends.join(', ')}`);
   const datasets = [await weather(), await flights()];
   for (const d of datasets) {
-    console.log(`${d.name}: preprocessing (fit + transform, ${fmt(d.prepRows)} rows) ${fmt(d.prepSeconds, 2)} s = ${fmt(d.prepRows / d.prepSeconds)} rows/s; ${d.train.cols} model inputs`);
+    console.log(
+      `${d.name}: preprocessing (fit + transform, ${fmt(d.prepRows)} rows) ${fmt(d.prepSeconds, 2)} s = ${fmt(d.prepRows / d.prepSeconds)} rows/s; ${d.train.cols} model inputs`,
+    );
   }
   for (const backend of backends) await startup(backend);
   for (const d of datasets) for (const backend of backends) await run(d, backend);

@@ -5,7 +5,9 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (error) {
-    const accepted = Object.keys(options).map((o) => `--${o}`).join(', ');
+    const accepted = Object.keys(options)
+      .map((o) => `--${o}`)
+      .join(', ');
     throw new Error(`${(error as Error).message.replace(/\. To specify.*$/, '')} (perennial ${command} accepts ${accepted})`);
   }
 }

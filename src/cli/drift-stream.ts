@@ -1,13 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  DETECTOR_NAMES,
-  DetectorParamError,
-  createDetector,
-  describeParams,
-  isDetectorName,
-  runStream,
-  type StreamDetector,
-} from '../drift/stream';
+import { DETECTOR_NAMES, DetectorParamError, createDetector, describeParams, isDetectorName, runStream, type StreamDetector } from '../drift/stream';
 import { parseCommandArgs } from './args';
 import { consoleIo, type CliIo } from './io';
 
@@ -90,11 +82,7 @@ function summary(det: StreamDetector, file: string, n: number, drifts: number[],
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   const lines = [`${det.name} (${params}) over ${n} value${n === 1 ? '' : 's'} from ${file}`];
-  lines.push(
-    drifts.length === 0
-      ? 'drifts: none'
-      : `drifts: ${drifts.length} at index${drifts.length === 1 ? '' : 'es'} ${ranges(drifts)}`,
-  );
+  lines.push(drifts.length === 0 ? 'drifts: none' : `drifts: ${drifts.length} at index${drifts.length === 1 ? '' : 'es'} ${ranges(drifts)}`);
   if (det.hasWarningZone) {
     lines.push(warnings.length === 0 ? 'warnings: none' : `warnings: ${warnings.length} at ${ranges(warnings)}`);
   }

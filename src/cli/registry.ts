@@ -25,7 +25,11 @@ export async function runRegistryCommand(argv: string[], io: CliIo): Promise<num
     }
     if (values.json) io.stdout(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) io.stdout(`no models in ${store.description} yet: 'npx perennial bootstrap' puts the demo's there`);
-    else for (const r of rows) io.stdout(`${r.model}: ${r.versions.length} version(s) [${r.versions.join(', ')}], champion ${r.champion ?? '-'}, previous ${r.previous ?? '-'}${r.canary ? `, canary ${r.canary}` : ''}`);
+    else
+      for (const r of rows)
+        io.stdout(
+          `${r.model}: ${r.versions.length} version(s) [${r.versions.join(', ')}], champion ${r.champion ?? '-'}, previous ${r.previous ?? '-'}${r.canary ? `, canary ${r.canary}` : ''}`,
+        );
     return 0;
   }
   if (sub === 'show') {
@@ -49,10 +53,14 @@ export async function runRegistryCommand(argv: string[], io: CliIo): Promise<num
       return 0;
     }
     if (versions.length === 0 && aliases.history.length === 0) throw new Error(`model '${values.model}' has no versions in ${store.description}`);
-    io.stdout(`${values.model}: champion ${aliases.champion ?? '-'}, previous ${aliases.previous ?? '-'}, canary ${aliases.canary ?? '-'}${aliases.canary ? ` at ${aliases.canaryWeight}` : ''}`);
+    io.stdout(
+      `${values.model}: champion ${aliases.champion ?? '-'}, previous ${aliases.previous ?? '-'}, canary ${aliases.canary ?? '-'}${aliases.canary ? ` at ${aliases.canaryWeight}` : ''}`,
+    );
     for (const l of versions) {
       const tag = l.version === aliases.champion ? ' [champion]' : l.version === aliases.canary ? ' [canary]' : '';
-      io.stdout(`  ${l.version}${tag}  ${l.createdAt}  trigger ${l.trigger}  snapshot ${l.data.snapshotSha256.slice(0, 12)} (${l.data.rows} rows)  ${headlineMetrics(l.metrics, 4)}  backend ${l.backend}  code ${l.code.version.slice(0, 12)}`);
+      io.stdout(
+        `  ${l.version}${tag}  ${l.createdAt}  trigger ${l.trigger}  snapshot ${l.data.snapshotSha256.slice(0, 12)} (${l.data.rows} rows)  ${headlineMetrics(l.metrics, 4)}  backend ${l.backend}  code ${l.code.version.slice(0, 12)}`,
+      );
     }
     return 0;
   }

@@ -26,10 +26,27 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
   const result = validateTable(await readTableFile(values.current, { onRowError: 'collect' }), schema);
   const passed = result.batchErrors.length === 0 && result.errors.length === 0;
   if (values.json) {
-    io.stdout(JSON.stringify({ passed, schema, rowsRead: result.rowsRead, rowsAccepted: result.rows.length, rejectedRows: result.rejectedRows, batchErrors: result.batchErrors, errors: result.errors, missing: result.missing }, null, 2));
+    io.stdout(
+      JSON.stringify(
+        {
+          passed,
+          schema,
+          rowsRead: result.rowsRead,
+          rowsAccepted: result.rows.length,
+          rejectedRows: result.rejectedRows,
+          batchErrors: result.batchErrors,
+          errors: result.errors,
+          missing: result.missing,
+        },
+        null,
+        2,
+      ),
+    );
     return passed ? 0 : 1;
   }
-  io.stdout(`${values.current}: ${result.rows.length} of ${result.rowsRead} rows pass the schema ${values.spec ? `of ${values.spec}` : `inferred from ${values.reference}`}`);
+  io.stdout(
+    `${values.current}: ${result.rows.length} of ${result.rowsRead} rows pass the schema ${values.spec ? `of ${values.spec}` : `inferred from ${values.reference}`}`,
+  );
   for (const problem of result.batchErrors) io.stdout(`  batch: ${problem}`);
   if (result.rejectedRows.length > 0) io.stdout(`  rejected: ${describeRows(result.rejectedRows)}`);
   for (const e of result.errors.slice(0, 50)) io.stdout(`  row ${e.row}${e.column ? `, column '${e.column}'` : ''}: ${e.reason}`);

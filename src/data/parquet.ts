@@ -66,9 +66,7 @@ export async function readParquet(bytes: Uint8Array | ArrayBuffer, source: strin
 }
 
 /** A column as read: typed numbers (Parquet numeric), or cells with the file rows they came from. */
-export type SourceColumn =
-  | { kind: 'numbers'; values: Float64Array }
-  | { kind: 'cells'; cells: Cell[]; rowNumbers?: number[] };
+export type SourceColumn = { kind: 'numbers'; values: Float64Array } | { kind: 'cells'; cells: Cell[]; rowNumbers?: number[] };
 
 /** A table by columns: `names` lists every column of the file, `columns` holds those read. */
 export interface SourceTable {

@@ -42,7 +42,10 @@ export function applyWindow(sorted: TypedRow[], policy: WindowPolicy, timeColumn
 /** The snapshot's bytes: CSV in schema column order, rows sorted. Its sha256 is its name. */
 export function snapshotCsv(schema: TableSchema, sorted: TypedRow[]): string {
   const columns = schema.fields.map((f) => f.name);
-  return formatCsv(columns, sorted.map((row) => columns.map((c) => row[c] ?? null)));
+  return formatCsv(
+    columns,
+    sorted.map((row) => columns.map((c) => row[c] ?? null)),
+  );
 }
 
 /**

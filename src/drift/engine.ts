@@ -9,17 +9,7 @@
  * src/drift/batch/methods.ts for the registry.
  */
 import { availableParallelism } from 'node:os';
-import type {
-  ColumnDriftResult,
-  ColumnSample,
-  ColumnType,
-  ColumnValues,
-  Correction,
-  DriftOptions,
-  DriftReport,
-  MultivariateResult,
-  Sample,
-} from './types';
+import type { ColumnDriftResult, ColumnSample, ColumnType, ColumnValues, Correction, DriftOptions, DriftReport, MultivariateResult, Sample } from './types';
 import { analyzeColumn, analyzeColumnWithData, type ColumnTask } from './batch/column';
 import { getSorted, putSorted } from './batch/cache';
 import type { PreparedNumerical } from './batch/prepare';
@@ -121,13 +111,7 @@ export function sampleRows(sample: Sample): number {
   return sample.columns[0]?.values.length ?? 0;
 }
 
-function assemble(
-  reference: Sample,
-  current: Sample,
-  options: DriftOptions,
-  columns: ColumnDriftResult[],
-  mv: MultivariateResult | undefined,
-): DriftReport {
+function assemble(reference: Sample, current: Sample, options: DriftOptions, columns: ColumnDriftResult[], mv: MultivariateResult | undefined): DriftReport {
   const driftShare = options.driftShare ?? 0.5;
   const correction: Correction = options.correction ?? 'none';
   const testable = columns.filter((c) => c.testable);

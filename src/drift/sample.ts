@@ -194,7 +194,11 @@ function toNumerical(name: string, table: SourceTable, parsed: Parsed): Float64A
   if (column.kind === 'numbers' || profile.numbers === profile.present) return numbers;
   // a present cell that is not a number (possible when the type was given)
   const i = column.cells.findIndex((cell, k) => cell !== null && cell !== undefined && Number.isNaN(numbers[k]!));
-  throw new DataError(`'${String(column.cells[i])}' is not a number, and the column is numerical`, { source: table.source, row: column.rowNumbers?.[i] ?? i + 1, column: name });
+  throw new DataError(`'${String(column.cells[i])}' is not a number, and the column is numerical`, {
+    source: table.source,
+    row: column.rowNumbers?.[i] ?? i + 1,
+    column: name,
+  });
 }
 
 function toCategorical({ column, numbers }: Parsed): (string | null)[] {
@@ -224,8 +228,10 @@ export function buildSamples(reference: SourceTable, current: SourceTable, optio
   const refColumns: ColumnSample[] = [];
   const curColumns: ColumnSample[] = [];
   for (const name of options.columns ?? []) {
-    if (!reference.columns.has(name)) throw new DataError(`no column '${name}'; the file has: ${reference.names.join(', ')}`, { source: reference.source, column: name });
-    if (!current.columns.has(name)) throw new DataError(`no column '${name}'; the file has: ${current.names.join(', ')}`, { source: current.source, column: name });
+    if (!reference.columns.has(name))
+      throw new DataError(`no column '${name}'; the file has: ${reference.names.join(', ')}`, { source: reference.source, column: name });
+    if (!current.columns.has(name))
+      throw new DataError(`no column '${name}'; the file has: ${current.names.join(', ')}`, { source: current.source, column: name });
   }
   for (const name of names) {
     const curColumn = current.columns.get(name);
@@ -239,7 +245,8 @@ export function buildSamples(reference: SourceTable, current: SourceTable, optio
     if (type === undefined) {
       const inferred = inferType(name, reference, current, refCol, curCol, limit);
       if ('skip' in inferred) {
-        if (explicit) throw new DataError(`the column holds dates; drift is tested on numerical and categorical columns`, { source: reference.source, column: name });
+        if (explicit)
+          throw new DataError(`the column holds dates; drift is tested on numerical and categorical columns`, { source: reference.source, column: name });
         skipped.push({ name, reason: inferred.skip });
         continue;
       }

@@ -15,7 +15,6 @@ const HIGHER_IS_BETTER: Record<GateMetric, boolean> = {
   mae: false,
 };
 
-
 const regressionRule = z.object({
   metric: gateMetric,
   /** Largest allowed loss against the champion, in the metric's units (0.02 = two accuracy points). */
@@ -137,7 +136,11 @@ export function applyGate(candidate: Metrics, champion: Metrics | null, gate: Ga
   const mustBeat = g.mustBeatBaseline ?? candidate.task === 'classification';
   if (mustBeat) {
     if (baseline === undefined) {
-      checks.push({ name: 'mustBeatBaseline', passed: false, detail: 'no baseline was given to compare with (pass majorityBaseline / meanBaseline, or set mustBeatBaseline: false)' });
+      checks.push({
+        name: 'mustBeatBaseline',
+        passed: false,
+        detail: 'no baseline was given to compare with (pass majorityBaseline / meanBaseline, or set mustBeatBaseline: false)',
+      });
     } else if (candidate.task === 'classification' && baseline.task === 'classification') {
       const passed = candidate.accuracy > baseline.accuracy;
       checks.push({
@@ -147,7 +150,11 @@ export function applyGate(candidate: Metrics, champion: Metrics | null, gate: Ga
       });
     } else if (candidate.task === 'regression' && baseline.task === 'regression') {
       const passed = candidate.rmse < baseline.rmse;
-      checks.push({ name: 'mustBeatBaseline', passed, detail: `rmse ${fmt(candidate.rmse)} ${passed ? '<' : '>='} mean-predictor baseline ${fmt(baseline.rmse)}` });
+      checks.push({
+        name: 'mustBeatBaseline',
+        passed,
+        detail: `rmse ${fmt(candidate.rmse)} ${passed ? '<' : '>='} mean-predictor baseline ${fmt(baseline.rmse)}`,
+      });
     } else {
       checks.push({ name: 'mustBeatBaseline', passed: false, detail: `the baseline is for ${baseline.task}, the candidate is ${candidate.task}` });
     }

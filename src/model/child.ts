@@ -7,9 +7,29 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { abortError } from './abort';
 import type { Checkpoint, EpochLogs } from './mlp';
-import type { ChildEvaluateInput, ChildEvaluateResult, ChildPredictInput, ChildPredictResult, ChildTaskName, ChildTasks, ChildTrainInput, ChildTrainResult, EpochProgress } from './tasks';
+import type {
+  ChildEvaluateInput,
+  ChildEvaluateResult,
+  ChildPredictInput,
+  ChildPredictResult,
+  ChildTaskName,
+  ChildTasks,
+  ChildTrainInput,
+  ChildTrainResult,
+  EpochProgress,
+} from './tasks';
 
-export type { ChildEvaluateInput, ChildEvaluateResult, ChildPredictInput, ChildPredictResult, ChildTrainInput, ChildTrainResult, EpochProgress, ChildTasks, ChildTaskName } from './tasks';
+export type {
+  ChildEvaluateInput,
+  ChildEvaluateResult,
+  ChildPredictInput,
+  ChildPredictResult,
+  ChildTrainInput,
+  ChildTrainResult,
+  EpochProgress,
+  ChildTasks,
+  ChildTaskName,
+} from './tasks';
 
 const require = createRequire(import.meta.url);
 const ABORTED = 'the child task was aborted';

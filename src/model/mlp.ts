@@ -94,7 +94,8 @@ function checkDataset(name: string, d: Dataset, task: Task, outputs: number): vo
   if (d.x.length !== d.rows * d.cols) throw new Error(`${name}: x has ${d.x.length} values, expected rows ${d.rows} x cols ${d.cols} = ${d.rows * d.cols}`);
   if (d.y.length !== d.rows) throw new Error(`${name}: y has ${d.y.length} labels for ${d.rows} rows`);
   for (let i = 0; i < d.x.length; i++) {
-    if (!Number.isFinite(d.x[i]!)) throw new Error(`${name}: x row ${Math.floor(i / d.cols) + 1} column ${(i % d.cols) + 1} is ${d.x[i]} (features must be finite; impute missing values)`);
+    if (!Number.isFinite(d.x[i]!))
+      throw new Error(`${name}: x row ${Math.floor(i / d.cols) + 1} column ${(i % d.cols) + 1} is ${d.x[i]} (features must be finite; impute missing values)`);
   }
   for (let i = 0; i < d.rows; i++) {
     const v = d.y[i]!;
@@ -235,7 +236,8 @@ export async function loadModel(tf: Tf, artifacts: ModelArtifacts): Promise<Laye
   } catch (error) {
     throw new Error(`loadModel: model.json is not JSON: ${(error as Error).message}`);
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error('loadModel: model.json has no modelTopology or weightsManifest (not a tfjs layers model)');
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest))
+    throw new Error('loadModel: model.json has no modelTopology or weightsManifest (not a tfjs layers model)');
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const w = artifacts.weights;
   const weightData = w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer;
@@ -332,10 +334,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `checkpoint does not match the data: checkpoint ${resume.task} with ${resume.cols} columns and ${resume.outputs} outputs, data ${task} with ${options.cols} columns and ${outputs} outputs`,
       );
     }
-    const differing = (Object.keys(params) as (keyof ModelParams)[]).filter((k) => k !== 'epochs' && JSON.stringify(params[k]) !== JSON.stringify(resume.params[k]));
-    if (differing.length > 0) throw new Error(`checkpoint was trained with different params (${differing.join(', ')}); resume with the same params or start over`);
+    const differing = (Object.keys(params) as (keyof ModelParams)[]).filter(
+      (k) => k !== 'epochs' && JSON.stringify(params[k]) !== JSON.stringify(resume.params[k]),
+    );
+    if (differing.length > 0)
+      throw new Error(`checkpoint was trained with different params (${differing.join(', ')}); resume with the same params or start over`);
     if (resume.backend !== backend.name) {
-      console.warn(`[perennial:model] resuming a checkpoint made on '${resume.backend}' with '${backend.name}': the result will be close to, not bit-identical with, an uninterrupted run`);
+      console.warn(
+        `[perennial:model] resuming a checkpoint made on '${resume.backend}' with '${backend.name}': the result will be close to, not bit-identical with, an uninterrupted run`,
+      );
     }
     // Rebuilt, then given the checkpoint's weights: the loaded model.json has
     // tfjs's own Dropout, and training needs the seeded one.

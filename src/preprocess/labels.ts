@@ -2,7 +2,6 @@ import type { TypedRow } from '../data/validate';
 import type { Task } from '../metrics/task';
 import { isMissing, meanStd } from './values';
 
-
 export interface ClassificationLabels {
   kind: 'classification';
   label: string;
@@ -45,13 +44,7 @@ export function labeledRows(rows: TypedRow[], label: string): TypedRow[] {
  * distinct labels seen. Regression: raw numbers, standardized when
  * `options.standardize` (mean and population std stored for the inverse).
  */
-export function fitLabels(
-  rows: TypedRow[],
-  label: string,
-  task: Task,
-  classes?: string[],
-  options: { standardize?: boolean } = {},
-): FittedLabels {
+export function fitLabels(rows: TypedRow[], label: string, task: Task, classes?: string[], options: { standardize?: boolean } = {}): FittedLabels {
   if (rows.length === 0) throw new LabelError(label, 'no rows to fit the labels on');
   if (!rows.some((r) => Object.prototype.hasOwnProperty.call(r, label))) {
     throw new LabelError(label, `column is absent from the data (the rows have: ${Object.keys(rows[0] ?? {}).join(', ')})`);
@@ -67,7 +60,8 @@ export function fitLabels(
       if (classes.length < 2) throw new LabelError(label, `a classifier needs at least 2 classes, the list given has ${classes.length}`);
       if (new Set(classes).size !== classes.length) throw new LabelError(label, `the class list has duplicates: ${classes.join(', ')}`);
       const unknown = [...seen.keys()].filter((c) => !classes.includes(c));
-      if (unknown.length > 0) throw new LabelError(label, `values ${unknown.map((u) => `'${u}'`).join(', ')} are not among the allowed classes (${classes.join(', ')})`);
+      if (unknown.length > 0)
+        throw new LabelError(label, `values ${unknown.map((u) => `'${u}'`).join(', ')} are not among the allowed classes (${classes.join(', ')})`);
       list = [...classes];
     } else {
       list = [...seen.keys()].sort();

@@ -164,7 +164,10 @@ function checkPresent(name: string, rows: TypedRow[], absent: 'error' | 'impute'
   if (rows.length === 0 || absent === 'impute') return;
   if (!rows.some((r) => Object.prototype.hasOwnProperty.call(r, name))) {
     const have = Object.keys(rows[0] ?? {});
-    throw new FeatureError(name, `column is absent from the data (the rows have: ${have.join(', ') || 'no columns'}); add it or remove the feature from the model spec`);
+    throw new FeatureError(
+      name,
+      `column is absent from the data (the rows have: ${have.join(', ') || 'no columns'}); add it or remove the feature from the model spec`,
+    );
   }
 }
 
@@ -191,7 +194,10 @@ export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): F
         });
         const missing = rows.length - present.length;
         if (present.length === 0 && typeof f.impute !== 'number') {
-          throw new FeatureError(f.name, `every training value is missing, so its ${f.impute} cannot be computed; give a constant impute value or drop the feature`);
+          throw new FeatureError(
+            f.name,
+            `every training value is missing, so its ${f.impute} cannot be computed; give a constant impute value or drop the feature`,
+          );
         }
         // simple-statistics' median is the mean of the two middle values for an even count.
         const impute = typeof f.impute === 'number' ? f.impute : f.impute === 'mean' ? meanStd(present).mean : median(present);

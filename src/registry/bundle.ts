@@ -30,7 +30,12 @@ export async function stagePreprocessor(store: ObjectStore, model: string, runId
   return key;
 }
 
-export async function stageModel(store: ObjectStore, model: string, runId: string, artifacts: ModelArtifacts): Promise<{ modelJsonKey: string; weightsKey: string }> {
+export async function stageModel(
+  store: ObjectStore,
+  model: string,
+  runId: string,
+  artifacts: ModelArtifacts,
+): Promise<{ modelJsonKey: string; weightsKey: string }> {
   const modelJsonKey = keys.stagedFile(model, runId, BUNDLE_FILES.model);
   const weightsKey = keys.stagedFile(model, runId, BUNDLE_FILES.weights);
   await store.put(modelJsonKey, artifacts.modelJson, { contentType: 'application/json' });

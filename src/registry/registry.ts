@@ -1,4 +1,15 @@
-import { CLAIM_FILE, keys, LINEAGE_FILE, modelOfKey, sha256, getJsonIfExists, putJson, PreconditionFailedError, versionOfKey, type ObjectStore } from '../store';
+import {
+  CLAIM_FILE,
+  keys,
+  LINEAGE_FILE,
+  modelOfKey,
+  sha256,
+  getJsonIfExists,
+  putJson,
+  PreconditionFailedError,
+  versionOfKey,
+  type ObjectStore,
+} from '../store';
 import { ChecksumMismatchError } from '../errors';
 import { emptyAliases, type Aliases, type ArtifactRef, type BundleArtifact, type Lineage } from './types';
 
@@ -58,18 +69,18 @@ export class Registry {
    * Registers a new version, once per workflow run: a retried or duplicated
    * call with the same run id returns the version registered the first time.
    */
-  async register(
-    model: string,
-    artifacts: BundleArtifact[],
-    lineage: Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>,
-    now: Date,
-  ): Promise<Lineage> {
+  async register(model: string, artifacts: BundleArtifact[], lineage: Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>, now: Date): Promise<Lineage> {
     const existing = await this.findByRun(model, lineage.workflow.runId);
     if (existing) return existing;
     const runId = lineage.workflow.runId;
     const taken = await this.store.list(keys.versions(model));
     // A retry after a crash between claim and commit finds its own claim and finishes that version.
-    let next = (await this.unfinishedClaimOf(model, runId, taken.map((o) => o.key))) ?? 1 + highestVersionNumber(taken.map((o) => o.key));
+    let next =
+      (await this.unfinishedClaimOf(
+        model,
+        runId,
+        taken.map((o) => o.key),
+      )) ?? 1 + highestVersionNumber(taken.map((o) => o.key));
     for (;;) {
       const version = `v${next}`;
       // Claim the number first so two writers never share a folder.

@@ -57,22 +57,35 @@ export const modelSpecSchema = z
     } else if (spec.task === 'regression' && label.type !== 'number') {
       ctx.addIssue({ code: 'custom', path: ['label'], message: `a regression label must be a schema field of type 'number'` });
     }
-    if (!fields.has(spec.data.timeColumn)) ctx.addIssue({ code: 'custom', path: ['data', 'timeColumn'], message: `'${spec.data.timeColumn}' is not a field of schema.fields` });
+    if (!fields.has(spec.data.timeColumn))
+      ctx.addIssue({ code: 'custom', path: ['data', 'timeColumn'], message: `'${spec.data.timeColumn}' is not a field of schema.fields` });
     spec.features.forEach((feature, i) => {
       const field = fields.get(feature.name);
       if (!field) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `'${feature.name}' is not a field of schema.fields` });
-      else if (feature.name === spec.label) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `the label '${spec.label}' cannot also be a feature` });
-      else if (feature.kind === 'numeric' && field.type !== 'number') ctx.addIssue({ code: 'custom', path: ['features', i, 'kind'], message: `'${feature.name}' is a ${field.type} field; a numeric feature needs a number field` });
-      else if (feature.kind === 'date' && field.type !== 'date') ctx.addIssue({ code: 'custom', path: ['features', i, 'kind'], message: `'${feature.name}' is a ${field.type} field; a date feature needs a date field` });
+      else if (feature.name === spec.label)
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `the label '${spec.label}' cannot also be a feature` });
+      else if (feature.kind === 'numeric' && field.type !== 'number')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i, 'kind'],
+          message: `'${feature.name}' is a ${field.type} field; a numeric feature needs a number field`,
+        });
+      else if (feature.kind === 'date' && field.type !== 'date')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i, 'kind'],
+          message: `'${feature.name}' is a ${field.type} field; a date feature needs a date field`,
+        });
     });
   });
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
-
 function describePath(path: PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '(top level)';
+  return (
+    path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '') || '(top level)'
+  );
 }
 
 /** Validates a parsed spec; every problem is reported with its field path and what is expected. */

@@ -30,10 +30,12 @@ export interface ObjectStore {
 
 export { ObjectNotFoundError } from '../errors';
 
-
 /** A conditional write lost: someone else created or changed the object first. */
 export class PreconditionFailedError extends Error {
-  constructor(readonly key: string, condition: string) {
+  constructor(
+    readonly key: string,
+    condition: string,
+  ) {
     super(`conditional write of '${key}' refused (${condition}): another writer got there first`);
     this.name = 'PreconditionFailedError';
   }

@@ -19,7 +19,11 @@ function isStatus(error: unknown, ...codes: number[]): boolean {
 /** The real store: any S3-compatible server (Versity S3 Gateway here, AWS S3 in production). */
 export class S3Store implements ObjectStore {
   readonly description: string;
-  constructor(readonly client: S3Client, readonly bucket: string, endpoint = 'aws') {
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+    endpoint = 'aws',
+  ) {
     this.description = `s3://${bucket} (${endpoint})`;
   }
 
@@ -43,7 +47,8 @@ export class S3Store implements ObjectStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return;
     } catch (error) {
-      if (!isStatus(error, 404) && (error as Error).name !== 'NotFound' && (error as Error).name !== 'NoSuchBucket') throw this.explain(error, 'checking the bucket');
+      if (!isStatus(error, 404) && (error as Error).name !== 'NotFound' && (error as Error).name !== 'NoSuchBucket')
+        throw this.explain(error, 'checking the bucket');
     }
     try {
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));

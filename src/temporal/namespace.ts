@@ -17,7 +17,11 @@ const isAlreadyExists = (error: unknown) => isGrpcServiceError(error) && error.c
  * Makes sure a namespace exists with Perennial's search attributes, on any
  * Temporal server (the dev server, a self-hosted cluster). Idempotent.
  */
-export async function ensureNamespace(connection: Pick<ConnectionLike, 'workflowService' | 'operatorService'>, namespace: string, retentionDays = 3): Promise<void> {
+export async function ensureNamespace(
+  connection: Pick<ConnectionLike, 'workflowService' | 'operatorService'>,
+  namespace: string,
+  retentionDays = 3,
+): Promise<void> {
   const { workflowService, operatorService } = connection;
   try {
     await workflowService.describeNamespace({ namespace });

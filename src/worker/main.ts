@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   try {
     connection = await NativeConnection.connect({ address: config.temporalAddress });
   } catch (error) {
-    throw new Error(`cannot reach Temporal at ${config.temporalAddress} (${(error as Error).message}): start it with 'npm run services' or set TEMPORAL_ADDRESS`);
+    throw new Error(
+      `cannot reach Temporal at ${config.temporalAddress} (${(error as Error).message}): start it with 'npm run services' or set TEMPORAL_ADDRESS`,
+    );
   }
   const options = {
     connection,

@@ -70,7 +70,9 @@ describe('perennial CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`started: retrain/${model}/manual`);
-    expect(r.stdout).toMatch(new RegExp(`Temporal UI: http://[^ ]+/namespaces/${h.config.temporalNamespace}/workflows/retrain%2F${model}%2Fmanual/[0-9a-f-]+/history`));
+    expect(r.stdout).toMatch(
+      new RegExp(`Temporal UI: http://[^ ]+/namespaces/${h.config.temporalNamespace}/workflows/retrain%2F${model}%2Fmanual/[0-9a-f-]+/history`),
+    );
     for (const stage of ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote']) {
       expect(r.stdout).toMatch(new RegExp(`✓ ${stage}\\s`));
     }
@@ -117,13 +119,17 @@ describe('perennial CLI', () => {
     expect(nospec.stderr).toMatch(/has no spec at .*upload one with/);
     const badName = await perennial('retrain', '--model', '../etc', '--wait');
     expect(badName.code).toBe(2);
-    expect(badName.stderr).toBe("perennial retrain: --model '../etc' is not a valid model name: lower-case letters, digits, - and _ (at most 63), starting with a letter or digit\n");
+    expect(badName.stderr).toBe(
+      "perennial retrain: --model '../etc' is not a valid model name: lower-case letters, digits, - and _ (at most 63), starting with a letter or digit\n",
+    );
     const badTrigger = await perennial('retrain', '--model', model, '--trigger', 'Drift Alert');
     expect(badTrigger.code).toBe(2);
     expect(badTrigger.stderr).toContain("--trigger 'Drift Alert' is not a valid trigger name");
     const badSpec = await perennial('retrain', '--model', model, '--spec', join(ROOT, 'package.json'));
     expect(badSpec.code).toBe(2);
-    expect(badSpec.stderr).toMatch(/package\.json: the model spec is not valid:\n\s+- \(top level\): Unrecognized keys|package\.json: the model spec is not valid/);
+    expect(badSpec.stderr).toMatch(
+      /package\.json: the model spec is not valid:\n\s+- \(top level\): Unrecognized keys|package\.json: the model spec is not valid/,
+    );
   });
 
   it('bootstrap with a bad model name writes nothing', async () => {
@@ -144,8 +150,13 @@ describe('perennial CLI', () => {
   it('retrain --wait says within seconds that no worker polls the task queue, and keeps waiting', async () => {
     const queue = `nobody-${uniqueId()}`;
     const started = Date.now();
-    const r = await runCli(['retrain', '--model', model, '--trigger', 'no-worker', '--wait'], { env: { ...h.env, PERENNIAL_TASK_QUEUE: queue }, until: /no worker polls/ });
-    expect(r.stderr).toContain(`no worker polls task queue '${queue}' or '${queue}-training' in namespace '${h.config.temporalNamespace}': start one with 'npm run worker'`);
+    const r = await runCli(['retrain', '--model', model, '--trigger', 'no-worker', '--wait'], {
+      env: { ...h.env, PERENNIAL_TASK_QUEUE: queue },
+      until: /no worker polls/,
+    });
+    expect(r.stderr).toContain(
+      `no worker polls task queue '${queue}' or '${queue}-training' in namespace '${h.config.temporalNamespace}': start one with 'npm run worker'`,
+    );
     expect(Date.now() - started).toBeLessThan(20_000);
     // The run is still there, waiting for a worker: stopping the CLI did not stop it.
     const run = h.client.workflow.getHandle(`retrain/${model}/no-worker`);

@@ -59,7 +59,10 @@ describe('validate and snapshot on S3', () => {
     expect((await h.store.list(keys.snapshots(model))).length).toBe(2); // the CSV and its manifest
 
     // Other bytes (the good rows as JSON Lines) are a new batch relative to that snapshot.
-    const asJsonl = formatJsonl(columns, year.filter((_, i) => i !== 9).map((r) => r.map((c, j) => (j >= 2 && j <= 5 ? Number(c) : c))));
+    const asJsonl = formatJsonl(
+      columns,
+      year.filter((_, i) => i !== 9).map((r) => r.map((c, j) => (j >= 2 && j <= 5 ? Number(c) : c))),
+    );
     await h.store.put(keys.incomingBatch(model, '2013-copy.jsonl'), asJsonl);
     const next = await listNewBatches(h.store, model, first);
     expect(next.map((b) => b.key)).toEqual([keys.incomingBatch(model, '2013-copy.jsonl')]);

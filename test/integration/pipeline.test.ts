@@ -156,7 +156,13 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     // New data (New York 2012) and a gate that only asks to beat the baseline, so the
     // pipeline trains and registers v2 for sure; promote then fails.
     const { columns, rows } = await weatherRows('New York');
-    await h.store.put(keys.incomingBatch(model, 'new-york-2012.csv'), formatCsv(columns, rows.filter((r) => String(r[1]).startsWith('2012-'))));
+    await h.store.put(
+      keys.incomingBatch(model, 'new-york-2012.csv'),
+      formatCsv(
+        columns,
+        rows.filter((r) => String(r[1]).startsWith('2012-')),
+      ),
+    );
     const spec = (await loadModelSpecFile(WEATHER_SPEC_PATH)) as ModelSpec;
     await publishSpec(h.store, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
     await worker.stop();

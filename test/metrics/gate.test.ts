@@ -38,7 +38,19 @@ describe('applyGate', () => {
     expect(applyGate(cls(0.8, 0.7, 0.55), champion, { maxRegression: { metric: 'logLoss', by: 0.1 } }, baseline).passed).toBe(true);
     expect(applyGate(cls(0.8, 0.7, 0.7), champion, { maxRegression: { metric: 'logLoss', by: 0.1 } }, baseline).passed).toBe(false);
     // better than the champion always passes
-    expect(applyGate(cls(0.9, 0.7, 0.1), champion, { maxRegression: [{ metric: 'accuracy', by: 0 }, { metric: 'logLoss', by: 0 }] }, baseline).passed).toBe(true);
+    expect(
+      applyGate(
+        cls(0.9, 0.7, 0.1),
+        champion,
+        {
+          maxRegression: [
+            { metric: 'accuracy', by: 0 },
+            { metric: 'logLoss', by: 0 },
+          ],
+        },
+        baseline,
+      ).passed,
+    ).toBe(true);
     // regression metrics
     const rc = reg(10, 8, 0.5);
     expect(applyGate(reg(10.5, 8, 0.5), rc, { maxRegression: { metric: 'rmse', by: 1 } }).passed).toBe(true);

@@ -46,7 +46,10 @@ describe('classificationMetrics against scikit-learn', () => {
     const proba = Float32Array.from([0.75, 0.25, 0.5, 0.5 + 1 / 1024, 0.25, 0.75, 0, 1]);
     const m = classificationMetrics([0, 0, 1, 1], proba, ['a', 'b']);
     expect(m.accuracy).toBe(0.75);
-    expect(m.confusion).toEqual([[1, 1], [0, 2]]);
+    expect(m.confusion).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
     // class a: p=1, r=.5, f1=2/3 ; class b: p=2/3, r=1, f1=.8
     expect(m.perClass[0]!.f1).toBeCloseTo(2 / 3, 15);
     expect(m.perClass[1]!.f1).toBeCloseTo(0.8, 15);

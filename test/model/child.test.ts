@@ -127,7 +127,10 @@ describe('runTrainingInChild', () => {
     const r = await runTrainingInChild({ ...d, task: 'regression', params: { ...params, epochs: 3 } });
     const e2 = await runEvaluateInChild({ model: r.model, x: d.x, y: d.y, labels: reg });
     const pred = await predict(await loadModel(backend.tf, r.model), d.x);
-    const inUnits = regressionMetrics(Array.from(d.y, (v) => v * 10 + 100), Array.from(pred, (v) => v * 10 + 100));
+    const inUnits = regressionMetrics(
+      Array.from(d.y, (v) => v * 10 + 100),
+      Array.from(pred, (v) => v * 10 + 100),
+    );
     expect(e2.metrics.task).toBe('regression');
     if (e2.metrics.task === 'regression') {
       expect(e2.metrics.rmse).toBeCloseTo(inUnits.rmse, 6);

@@ -185,10 +185,17 @@ describe('train', () => {
     const ac = new AbortController();
     const seen: number[] = [];
     await expect(
-      train({ tf: backend.tf, ...data, task: 'classification', params: { ...params, epochs: 50 }, signal: ac.signal, onEpoch: (e) => {
-        seen.push(e);
-        if (e === 2) ac.abort(new Error('activity cancelled'));
-      } }),
+      train({
+        tf: backend.tf,
+        ...data,
+        task: 'classification',
+        params: { ...params, epochs: 50 },
+        signal: ac.signal,
+        onEpoch: (e) => {
+          seen.push(e);
+          if (e === 2) ac.abort(new Error('activity cancelled'));
+        },
+      }),
     ).rejects.toThrow('activity cancelled');
     expect(seen).toEqual([1, 2]);
   });

@@ -18,7 +18,12 @@ describe('featureSpec', () => {
   it('applies defaults and rejects bad specs', () => {
     expect(featureSpec.parse([{ name: 'a', kind: 'numeric' }])).toEqual([{ name: 'a', kind: 'numeric', impute: 'median', scale: 'standard' }]);
     expect(featureSpec.parse([{ name: 'c', kind: 'categorical' }])).toEqual([{ name: 'c', kind: 'categorical', impute: 'most_frequent' }]);
-    expect(featureSpec.safeParse([{ name: 'a', kind: 'numeric' }, { name: 'a', kind: 'numeric' }]).success).toBe(false);
+    expect(
+      featureSpec.safeParse([
+        { name: 'a', kind: 'numeric' },
+        { name: 'a', kind: 'numeric' },
+      ]).success,
+    ).toBe(false);
     expect(featureSpec.safeParse([{ name: 'd', kind: 'date', parts: ['week'] }]).success).toBe(false);
     expect(() => fitPreprocessor(rows, [{ name: 'a', kind: 'numerc' } as never])).toThrow(/invalid feature spec/);
   });

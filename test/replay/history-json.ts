@@ -43,7 +43,13 @@ export async function loadHistories(root: string): Promise<SavedHistory[]> {
       } catch (error) {
         throw new Error(`${path}: ${(error as Error).message}`);
       }
-      return { name: relative(root, path).replace(/\.json$/, '').split('\\').join('/'), history };
+      return {
+        name: relative(root, path)
+          .replace(/\.json$/, '')
+          .split('\\')
+          .join('/'),
+        history,
+      };
     }),
   );
 }

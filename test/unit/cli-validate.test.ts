@@ -24,7 +24,8 @@ describe('perennial validate', () => {
   it('names the rows and columns that break the inferred schema and exits 1', async () => {
     const f = await files({
       'ref.csv': 'city,temp,day\nOslo,1.5,2012-01-01\nRome,12,2012-01-02\nOslo,-3,2012-01-03\n',
-      'cur.jsonl': '{"city":"Oslo","temp":2,"day":"2013-01-01"}\n{"city":"Paris","temp":3,"day":"2013-01-02"}\n{"city":"Rome","temp":"hot","day":"2013-01-03"}\n{"city":"Rome","temp":40,"day":"not a day"}\n',
+      'cur.jsonl':
+        '{"city":"Oslo","temp":2,"day":"2013-01-01"}\n{"city":"Paris","temp":3,"day":"2013-01-02"}\n{"city":"Rome","temp":"hot","day":"2013-01-03"}\n{"city":"Rome","temp":40,"day":"not a day"}\n',
     });
     const { out, io } = capture();
     expect(await main(['validate', '--reference', f['ref.csv']!, '--current', f['cur.jsonl']!], io)).toBe(1);

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ArtifactError, ChecksumMismatchError, DataError, DataValidationError, InvalidNameError, NON_RETRYABLE, ObjectNotFoundError, PERMANENT_ERRORS, quoteValue, SpecError, SpecNotFoundError } from '../../src/errors';
+import {
+  ArtifactError,
+  ChecksumMismatchError,
+  DataError,
+  DataValidationError,
+  InvalidNameError,
+  NON_RETRYABLE,
+  ObjectNotFoundError,
+  PERMANENT_ERRORS,
+  quoteValue,
+  SpecError,
+  SpecNotFoundError,
+} from '../../src/errors';
 import { checkName, isValidName } from '../../src/names';
 import { ACTIVITY_RETRY } from '../../workflows/definitions';
 

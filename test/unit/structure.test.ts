@@ -62,7 +62,12 @@ function importsOf(file: string): Import[] {
       add(node.moduleSpecifier.text, typeOnly);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       add(node.moduleSpecifier.text, node.isTypeOnly);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       add(node.arguments[0].text, false); // a lazy import() is still a dependency
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       add(node.argument.literal.text, true);
@@ -81,7 +86,9 @@ const isLibrary = (file: string) => file.startsWith('src/') && !isProgram(file);
 describe('the layout of the code', () => {
   it('reads every source file and resolves its relative imports', () => {
     expect(files.length).toBeGreaterThan(50);
-    const unresolved = [...graph].flatMap(([file, imports]) => imports.filter((i) => i.specifier.startsWith('.') && !i.file).map((i) => `${file} -> ${i.specifier}`));
+    const unresolved = [...graph].flatMap(([file, imports]) =>
+      imports.filter((i) => i.specifier.startsWith('.') && !i.file).map((i) => `${file} -> ${i.specifier}`),
+    );
     expect(unresolved).toEqual([]);
   });
 

@@ -72,14 +72,29 @@ const SPEC_SHA = 'c3'.repeat(32);
 /** The champion in production, trained on an older snapshot. */
 const CHAMPION = { version: 'v1', snapshotSha256: 'd4'.repeat(32), codeVersion: 'deadbeef', specSha256: SPEC_SHA };
 function ingestOutput(over: Partial<IngestOutput> = {}): IngestOutput {
-  return { spec, specSha256: SPEC_SHA, specKey: `specs/${model}/${SPEC_SHA}.json`, codeVersion: 'deadbeef', base: null, batches: [batch], champion: CHAMPION, ...over };
+  return {
+    spec,
+    specSha256: SPEC_SHA,
+    specKey: `specs/${model}/${SPEC_SHA}.json`,
+    codeVersion: 'deadbeef',
+    base: null,
+    batches: [batch],
+    champion: CHAMPION,
+    ...over,
+  };
 }
 const validateOutput: ValidateOutput = {
   accepted: [{ ...batch, validatedKey: `datasets/${model}/validated/b2.csv`, rows: 365, rejectedRows: 0 }],
   rowsAccepted: 365,
   rowsRejected: 0,
 };
-const snapshotOutput: SnapshotOutput = { sha256: SNAPSHOT_SHA, key: `datasets/${model}/snapshots/${SNAPSHOT_SHA}.csv`, rows: 1461, batches: [batch], created: true };
+const snapshotOutput: SnapshotOutput = {
+  sha256: SNAPSHOT_SHA,
+  key: `datasets/${model}/snapshots/${SNAPSHOT_SHA}.csv`,
+  rows: 1461,
+  batches: [batch],
+  created: true,
+};
 const preprocessOutput: PreprocessOutput = {
   preprocessorKey: `models/${model}/staging/run/preprocessor.json`,
   trainRows: 1169,
@@ -244,7 +259,12 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
     expect(run.result!.stages.map((s) => [s.stage, s.status])).toEqual(STAGES.map((s) => [s, 'completed']));
     // Each stage is handed what the ones before returned.
     expect(callsOf(run, 'snapshot')[0]!.args[0]).toMatchObject({ model, base: null, accepted: validateOutput.accepted });
-    expect(callsOf(run, 'evaluate')[0]!.args[0]).toMatchObject({ snapshot: snapshotOutput, preprocess: preprocessOutput, train: trainOutput, champion: CHAMPION });
+    expect(callsOf(run, 'evaluate')[0]!.args[0]).toMatchObject({
+      snapshot: snapshotOutput,
+      preprocess: preprocessOutput,
+      train: trainOutput,
+      champion: CHAMPION,
+    });
     expect(callsOf(run, 'register')[0]!.args[0]).toMatchObject({ model, trigger: 'drift', specSha256: SPEC_SHA, codeVersion: 'deadbeef', train: trainOutput });
     expect(callsOf(run, 'promote')[0]!.args[0]).toMatchObject({ model, version: 'v2' });
     // The Temporal UI shows the outcome and the version.

@@ -68,35 +68,71 @@ const NC = ['numerical', 'categorical'] as const satisfies readonly ColumnType[]
 
 const DEFINITIONS = {
   ks: {
-    label: 'K-S p_value', types: N, score: 'p_value', defaultThreshold: 0.05, rule: '<=', source: 'evidently',
+    label: 'K-S p_value',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<=',
+    source: 'evidently',
     sorted: (ref, cur) => ks(ref, cur, 'auto'),
   },
   wasserstein: {
-    label: 'Wasserstein distance (normed)', types: N, score: 'distance', defaultThreshold: 0.1, rule: '>=', source: 'evidently',
+    label: 'Wasserstein distance (normed)',
+    types: N,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>=',
+    source: 'evidently',
     sorted: wassersteinNorm,
   },
   psi: {
-    label: 'PSI', types: NC, score: 'distance', defaultThreshold: 0.1, rule: '>=', source: 'evidently',
+    label: 'PSI',
+    types: NC,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>=',
+    source: 'evidently',
     sorted: (ref, cur) => ({ statistic: psiValue(binNumerical(ref, cur)), p_value: null }),
     counts: (t) => ({ statistic: psiValue(binTable(t)), p_value: null }),
   },
   jensenshannon: {
-    label: 'Jensen-Shannon distance', types: NC, score: 'distance', defaultThreshold: 0.1, rule: '>=', source: 'evidently',
+    label: 'Jensen-Shannon distance',
+    types: NC,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>=',
+    source: 'evidently',
     sorted: (ref, cur) => ({ statistic: jsValue(binNumerical(ref, cur)), p_value: null }),
     counts: (t) => ({ statistic: jsValue(binTable(t)), p_value: null }),
   },
   kl_div: {
-    label: 'Kullback-Leibler divergence', types: NC, score: 'distance', defaultThreshold: 0.1, rule: '>=', source: 'evidently',
+    label: 'Kullback-Leibler divergence',
+    types: NC,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>=',
+    source: 'evidently',
     sorted: (ref, cur) => ({ statistic: klValue(binNumerical(ref, cur)), p_value: null }),
     counts: (t) => ({ statistic: klValue(binTable(t)), p_value: null }),
   },
   hellinger: {
-    label: 'Hellinger distance', types: NC, score: 'distance', defaultThreshold: 0.1, rule: '>=', source: 'evidently',
+    label: 'Hellinger distance',
+    types: NC,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>=',
+    source: 'evidently',
     sorted: (ref, cur) => ({ statistic: hellingerNumerical(ref, cur, mergeStats(ref, cur).distinct), p_value: null }),
     counts: (t) => ({ statistic: hellingerTable(t), p_value: null }),
   },
   anderson: {
-    label: 'Anderson-Darling', types: N, score: 'p_value', defaultThreshold: 0.1, rule: '<', source: 'evidently', needsVariance: true,
+    label: 'Anderson-Darling',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.1,
+    rule: '<',
+    source: 'evidently',
+    needsVariance: true,
     sorted: (ref, cur) => {
       const r = andersonKsamp(ref, cur);
       const out: RawResult = { statistic: r.statistic, p_value: r.p_value };
@@ -106,57 +142,122 @@ const DEFINITIONS = {
     },
   },
   cramer_von_mises: {
-    label: 'Cramer-von Mises', types: N, score: 'p_value', defaultThreshold: 0.1, rule: '<=', source: 'evidently', needsVariance: true,
+    label: 'Cramer-von Mises',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.1,
+    rule: '<=',
+    source: 'evidently',
+    needsVariance: true,
     sorted: (ref, cur) =>
       ref.length < 2 || cur.length < 2
         ? { statistic: null, p_value: null, reason: 'Cramer-von Mises needs at least two values in each sample' }
         : cramerVonMises(ref, cur),
   },
   mannw: {
-    label: 'Mann-Whitney U-rank test', types: N, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'evidently', needsVariance: true,
+    label: 'Mann-Whitney U-rank test',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'evidently',
+    needsVariance: true,
     sorted: (ref, cur) => mannWhitney(ref, cur, 'less'),
   },
   ed: {
-    label: 'Energy-distance', types: N, score: 'distance', defaultThreshold: 0.1, rule: '>', source: 'evidently',
+    label: 'Energy-distance',
+    types: N,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>',
+    source: 'evidently',
     sorted: energyDistance,
   },
   es: {
-    label: 'Epps-Singleton', types: N, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'evidently', needsVariance: true,
+    label: 'Epps-Singleton',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'evidently',
+    needsVariance: true,
     sorted: eppsSingleton,
   },
   t_test: {
-    label: 't_test', types: N, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'evidently', needsVariance: true,
+    label: 't_test',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'evidently',
+    needsVariance: true,
     sorted: (ref, cur) => {
       const r = tTest(ref, cur);
       return r.statistic === null ? { ...r, reason: 'zero variance in both samples: t-test undefined' } : r;
     },
   },
   chisquare: {
-    label: 'chi-square p_value', types: C, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'evidently',
+    label: 'chi-square p_value',
+    types: C,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'evidently',
     counts: chiSquareEvidently,
   },
   z: {
-    label: 'Z-test p_value', types: C, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'evidently',
+    label: 'Z-test p_value',
+    types: C,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'evidently',
     counts: zTest,
   },
   fisher_exact: {
-    label: "Fisher's Exact test", types: C, score: 'p_value', defaultThreshold: 0.1, rule: '<', source: 'evidently',
+    label: "Fisher's Exact test",
+    types: C,
+    score: 'p_value',
+    defaultThreshold: 0.1,
+    rule: '<',
+    source: 'evidently',
     counts: fisherExact,
   },
   g_test: {
-    label: 'g_test', types: C, score: 'p_value', defaultThreshold: 0.1, rule: '<', source: 'evidently',
+    label: 'g_test',
+    types: C,
+    score: 'p_value',
+    defaultThreshold: 0.1,
+    rule: '<',
+    source: 'evidently',
     counts: gTest,
   },
   TVD: {
-    label: 'Total-Variation-Distance', types: C, score: 'p_value', defaultThreshold: 0.1, rule: '<', source: 'evidently', needsPooledCodes: true,
+    label: 'Total-Variation-Distance',
+    types: C,
+    score: 'p_value',
+    defaultThreshold: 0.1,
+    rule: '<',
+    source: 'evidently',
+    needsPooledCodes: true,
     counts: (t, pooledCodes) => tvdTest(t, pooledCodes),
   },
   chisquare_alibi: {
-    label: 'Chi-square (contingency, Alibi Detect)', types: C, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'alibi',
+    label: 'Chi-square (contingency, Alibi Detect)',
+    types: C,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'alibi',
     counts: chiSquareContingency,
   },
   ks_asymp: {
-    label: 'K-S asymptotic (Alibi Detect)', types: N, score: 'p_value', defaultThreshold: 0.05, rule: '<', source: 'alibi',
+    label: 'K-S asymptotic (Alibi Detect)',
+    types: N,
+    score: 'p_value',
+    defaultThreshold: 0.05,
+    rule: '<',
+    source: 'alibi',
     sorted: (ref, cur) => ks(ref, cur, 'asymp'),
   },
 } as const satisfies Record<string, MethodDefinition>;
@@ -164,9 +265,9 @@ const DEFINITIONS = {
 export type MethodName = keyof typeof DEFINITIONS;
 
 /** Every registered method, by name (the entry with its `name` filled in). */
-export const METHODS = Object.fromEntries(
-  Object.entries(DEFINITIONS).map(([name, definition]) => [name, { name, ...definition }]),
-) as { readonly [K in MethodName]: (typeof DEFINITIONS)[K] & MethodSpec & { name: K } };
+export const METHODS = Object.fromEntries(Object.entries(DEFINITIONS).map(([name, definition]) => [name, { name, ...definition }])) as {
+  readonly [K in MethodName]: (typeof DEFINITIONS)[K] & MethodSpec & { name: K };
+};
 
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 export const VALID_METHOD_NAMES: readonly (MethodName | 'auto')[] = ['auto', ...METHOD_NAMES];
@@ -202,8 +303,7 @@ export function isDrift(spec: MethodSpec, value: number, threshold: number): boo
 
 /** Data for one column after preparation (missing values removed). */
 export type ColumnPair =
-  | { type: 'numerical'; ref: Float64Array; cur: Float64Array; table?: CountTable }
-  | { type: 'categorical'; table: CountTable; pooledCodes?: Int32Array };
+  { type: 'numerical'; ref: Float64Array; cur: Float64Array; table?: CountTable } | { type: 'categorical'; table: CountTable; pooledCodes?: Int32Array };
 
 function tableOf(pair: ColumnPair): CountTable {
   if (pair.type === 'categorical') return pair.table;

@@ -36,7 +36,12 @@ function attrs(map: Record<string, string | number | undefined>): string {
 
 /** A number cell: rounded text, exact value in data-value ('' for null). */
 function num(tag: string, field: string, value: number | null | undefined, column?: string, extra = ''): string {
-  const a = attrs({ 'data-column': column, 'data-field': field, 'data-value': exactNumber(value), title: value === null || value === undefined ? undefined : exactNumber(value) });
+  const a = attrs({
+    'data-column': column,
+    'data-field': field,
+    'data-value': exactNumber(value),
+    title: value === null || value === undefined ? undefined : exactNumber(value),
+  });
   return `<${tag}${a}${extra}>${escapeHtml(formatNumber(value))}</${tag}>`;
 }
 
@@ -217,7 +222,7 @@ function histogram(edges: number[], ref: number[], cur: number[], column: string
   const span = hi - lo;
   const even = !(span > 0) || edges.some((e, i) => i > 0 && !(e > edges[i - 1]!));
   const n = ref.length;
-  const x = (i: number): number => m.l + ((even ? i / n : (edges[i]! - lo) / span) * (W - m.l - m.r));
+  const x = (i: number): number => m.l + (even ? i / n : (edges[i]! - lo) / span) * (W - m.l - m.r);
   const width = (i: number): number => (even ? 1 : edges[i + 1]! - edges[i]!);
   const dens = (shares: number[]): number[] => shares.map((s, i) => (width(i) > 0 ? (s ?? 0) / width(i) : 0));
   const dr = dens(ref);

@@ -108,8 +108,7 @@ const KSWIN_STATE = {
     // Seeded: reseed identically on every reset, as River does. Unseeded: a
     // CSPRNG seed at construction, then each reset's seed is drawn from the
     // current generator, so a restored detector continues exactly.
-    initial: (params, previous) =>
-      new PythonRandom(params.seed ?? (previous ? previous.getrandbits(21) * 2 ** 32 + previous.getrandbits(32) : randomSeed())),
+    initial: (params, previous) => new PythonRandom(params.seed ?? (previous ? previous.getrandbits(21) * 2 ** 32 + previous.getrandbits(32) : randomSeed())),
     toJSON: (rng) => rng.toJSON(),
     fromJSON: (json) => PythonRandom.fromState(json as PythonRandomState),
   }),

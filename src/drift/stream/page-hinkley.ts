@@ -52,12 +52,7 @@ export class PageHinkley extends Detector<PageHinkleyParams, typeof PAGE_HINKLEY
     if (st.n >= min_instances) {
       const testIncrease = st.sumIncrease - st.minIncrease;
       const testDecrease = st.maxDecrease - st.sumDecrease;
-      this.drift =
-        mode === 'up'
-          ? testIncrease > threshold
-          : mode === 'down'
-            ? testDecrease > threshold
-            : testIncrease > threshold || testDecrease > threshold;
+      this.drift = mode === 'up' ? testIncrease > threshold : mode === 'down' ? testDecrease > threshold : testIncrease > threshold || testDecrease > threshold;
     }
   }
 }

@@ -94,11 +94,7 @@ describe('columns', () => {
     expect(empty.reason).toMatch(/reference sample is empty/);
     expect(empty.missing).toEqual({ reference: 2, current: 0 });
 
-    const text = testColumn(
-      { name: 't', type: 'numerical', values: ['1', '2', 'abc'] },
-      { name: 't', type: 'numerical', values: ['1', '3', '4'] },
-      'ks',
-    );
+    const text = testColumn({ name: 't', type: 'numerical', values: ['1', '2', 'abc'] }, { name: 't', type: 'numerical', values: ['1', '3', '4'] }, 'ks');
     expect(text.testable).toBe(false);
     expect(text.reason).toMatch(/not numbers.*abc/);
 
@@ -168,7 +164,14 @@ describe('columns', () => {
     const r = normals(10, 120);
     const c = normals(11, 100, 0.3);
     for (const m of METHOD_NAMES) {
-      const res = testColumn(num('x', r), num('x', Float64Array.from(c, (v) => Math.round(v * 2) / 2)), m);
+      const res = testColumn(
+        num('x', r),
+        num(
+          'x',
+          Float64Array.from(c, (v) => Math.round(v * 2) / 2),
+        ),
+        m,
+      );
       expect(res.method).toBe(m);
       if (res.testable) {
         expect(Number.isNaN(res.statistic ?? 0)).toBe(false);
@@ -275,8 +278,11 @@ describe('sorted-array cache', () => {
       const mutated = await computeDrift(ref, cur, { ...opts, workers });
       // all but the mutated array
       expect(cacheHits() - before).toBe(3);
-      const fresh = computeDriftSync({ columns: ref.columns.map((c) => ({ ...c, values: (c.values as Float64Array).slice() })) },
-        { columns: cur.columns.map((c) => ({ ...c, values: (c.values as Float64Array).slice() })) }, opts);
+      const fresh = computeDriftSync(
+        { columns: ref.columns.map((c) => ({ ...c, values: (c.values as Float64Array).slice() })) },
+        { columns: cur.columns.map((c) => ({ ...c, values: (c.values as Float64Array).slice() })) },
+        opts,
+      );
       expect(mutated.columns).toEqual(fresh.columns);
       expect(mutated.columns[0]!.statistic).not.toBe(first.columns[0]!.statistic);
       b.set(saved);
@@ -288,7 +294,9 @@ describe('worker threads', () => {
   it('give the same report as in-thread computation', async () => {
     const n = 120_000;
     const ref: Sample = { columns: [num('a', normals(1, n)), num('b', normals(2, n)), num('c', normals(3, n)), cat('d', cats(4, 1000, ['x', 'y']))] };
-    const cur: Sample = { columns: [num('a', normals(4, n, 0.01)), num('b', normals(5, n)), num('c', normals(6, n, 0, 1.1)), cat('d', cats(5, 1000, ['x', 'y']))] };
+    const cur: Sample = {
+      columns: [num('a', normals(4, n, 0.01)), num('b', normals(5, n)), num('c', normals(6, n, 0, 1.1)), cat('d', cats(5, 1000, ['x', 'y']))],
+    };
     const opts: DriftOptions = { additionalMethods: ['ks', 'anderson'], multivariate: false };
     const ran = tasksRunInWorkers();
     const par = await computeDrift(ref, cur, { ...opts, workers: 2 });

@@ -43,7 +43,16 @@ describe('method registry', () => {
   it("drift rules are Evidently 0.7's (legacy stattests) and Alibi Detect's", () => {
     // `return p_value, p_value <= threshold` in ks_stattest.py and cramer_von_mises_stattest.py,
     // `distance > threshold` in energy_distance.py, `>=` for the other distances, `<` for the other p-values.
-    const expected: Record<string, Rule> = { ks: '<=', cramer_von_mises: '<=', ed: '>', wasserstein: '>=', psi: '>=', jensenshannon: '>=', kl_div: '>=', hellinger: '>=' };
+    const expected: Record<string, Rule> = {
+      ks: '<=',
+      cramer_von_mises: '<=',
+      ed: '>',
+      wasserstein: '>=',
+      psi: '>=',
+      jensenshannon: '>=',
+      kl_div: '>=',
+      hellinger: '>=',
+    };
     for (const name of METHOD_NAMES) {
       const spec = METHODS[name];
       expect(spec.rule, name).toBe(expected[name] ?? '<');

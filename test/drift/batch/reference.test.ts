@@ -159,7 +159,11 @@ describe('reference fixtures: mmd.json (Alibi Detect MMD, numpy re-implementatio
   };
   for (const c of data.cases) {
     it(c.name, () => {
-      const r = mmdTest(c.reference.map((v) => Float64Array.from(v)), c.current.map((v) => Float64Array.from(v)), { seed: c.seed })!;
+      const r = mmdTest(
+        c.reference.map((v) => Float64Array.from(v)),
+        c.current.map((v) => Float64Array.from(v)),
+        { seed: c.seed },
+      )!;
       closeStat(r.statistic, c.statistic);
       closeStat(r.bandwidth, c.bandwidth);
       expect(r.p_value).toBe(c.p_value);

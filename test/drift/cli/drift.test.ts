@@ -107,7 +107,20 @@ describe('perennial drift --json', () => {
   });
 
   it('passes --columns, --method, --threshold and --drift-share to the engine', async () => {
-    const report = await json('--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--columns', 'y,x', '--method', 'ks', '--threshold', '0.01', '--drift-share', '0.4');
+    const report = await json(
+      '--reference',
+      FIX + 'ref.csv',
+      '--current',
+      FIX + 'cur_shift.csv',
+      '--columns',
+      'y,x',
+      '--method',
+      'ks',
+      '--threshold',
+      '0.01',
+      '--drift-share',
+      '0.4',
+    );
     expect(report.columns.map((c) => c.name).sort()).toEqual(['x', 'y']);
     expect(report.columns.every((c) => c.method === 'ks' && c.threshold === 0.01)).toBe(true);
     expect(report.drift_share).toBe(0.4);
@@ -151,28 +164,76 @@ describe('perennial drift (table, exit codes, HTML)', () => {
 
 describe('perennial drift errors exit 2 naming file, row and column', () => {
   const cases: [string, string[], RegExp][] = [
-    ['an unknown --columns name', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--columns', 'x,nope'], /ref\.csv, column 'nope': no column 'nope'; the file has: x, y, color, level/],
+    [
+      'an unknown --columns name',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--columns', 'x,nope'],
+      /ref\.csv, column 'nope': no column 'nope'; the file has: x, y, color, level/,
+    ],
     ['a file that does not parse (CSV)', ['--reference', FIX + 'ref.csv', '--current', FIX + 'quoted.csv'], /quoted\.csv, row 2: not valid CSV/],
     ['a file that does not parse (JSONL)', ['--reference', FIX + 'broken.jsonl', '--current', FIX + 'cur_shift.csv'], /broken\.jsonl, row 2: not valid JSON/],
-    ['a file that does not parse (Parquet)', ['--reference', FIX + 'ref.csv', '--current', FIX + 'not_parquet.parquet'], /not_parquet\.parquet: not a readable Parquet file/],
+    [
+      'a file that does not parse (Parquet)',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'not_parquet.parquet'],
+      /not_parquet\.parquet: not a readable Parquet file/,
+    ],
     ['a missing file', ['--reference', FIX + 'nowhere.csv', '--current', FIX + 'cur_shift.csv'], /nowhere\.csv: cannot read the file: ENOENT/],
-    ['a row with the wrong number of fields', ['--reference', FIX + 'ref.csv', '--current', FIX + 'ragged.csv'], /ragged\.csv, row 4: expected 4 fields, found 5/],
-    ['text in a numeric column', ['--reference', FIX + 'ref.csv', '--current', FIX + 'text_in_numeric.csv'], /text_in_numeric\.csv, row 8, column 'x': text 'about 3' in a numeric column/],
-    ['--threshold not a number', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--threshold', 'abc'], /--threshold must be a number greater than 0, got 'abc'/],
-    ['--threshold negative', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--threshold=-0.1'], /--threshold must be a number greater than 0/],
-    ['--drift-share above 1', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--drift-share', '1.5'], /--drift-share must be a number in \(0, 1\], got '1.5'/],
-    ['--drift-share zero', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--drift-share', '0'], /--drift-share must be a number in \(0, 1\]/],
+    [
+      'a row with the wrong number of fields',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'ragged.csv'],
+      /ragged\.csv, row 4: expected 4 fields, found 5/,
+    ],
+    [
+      'text in a numeric column',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'text_in_numeric.csv'],
+      /text_in_numeric\.csv, row 8, column 'x': text 'about 3' in a numeric column/,
+    ],
+    [
+      '--threshold not a number',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--threshold', 'abc'],
+      /--threshold must be a number greater than 0, got 'abc'/,
+    ],
+    [
+      '--threshold negative',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--threshold=-0.1'],
+      /--threshold must be a number greater than 0/,
+    ],
+    [
+      '--drift-share above 1',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--drift-share', '1.5'],
+      /--drift-share must be a number in \(0, 1\], got '1.5'/,
+    ],
+    [
+      '--drift-share zero',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--drift-share', '0'],
+      /--drift-share must be a number in \(0, 1\]/,
+    ],
     ['a --columns name given twice', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--columns', 'x,y,x'], /--columns names 'x' twice/],
-    ['an empty --columns entry', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--columns', 'x,,y'], /--columns must be a comma-separated list/],
+    [
+      'an empty --columns entry',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--columns', 'x,,y'],
+      /--columns must be a comma-separated list/,
+    ],
     ['a file with a header and no rows', ['--reference', FIX + 'ref.csv', '--current', FIX + 'header_only.csv'], /header_only\.csv: no data rows/],
-    ['an --html path that cannot be written', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--html', '/nonexistent-dir/report.html'], /ENOENT.*\/nonexistent-dir\/report\.html/],
+    [
+      'an --html path that cannot be written',
+      ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--html', '/nonexistent-dir/report.html'],
+      /ENOENT.*\/nonexistent-dir\/report\.html/,
+    ],
     ['no --current', ['--reference', FIX + 'ref.csv'], /--current <file> is required/],
     ['an unknown option', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--colums', 'x'], /Unknown option '--colums'/],
     ['an unsupported file type', ['--reference', FIX + 'make.py', '--current', FIX + 'cur_shift.csv'], /make\.py: unsupported file type '\.py'/],
     ['an unknown method', ['--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.csv', '--method', 'astrology'], /astrology/],
     // checked before the files are read
-    ['an unknown method, files missing', ['--reference', FIX + 'nowhere.csv', '--current', FIX + 'nowhere.parquet', '--method', 'astrology'], /--method: Unknown drift method "astrology"/],
-    ['an unknown --columns name (Parquet)', ['--reference', FIX + 'ref.parquet', '--current', FIX + 'cur_shift.parquet', '--columns', 'x,nope'], /ref\.parquet, column 'nope': no column 'nope'; the file has: x, y, color, level/],
+    [
+      'an unknown method, files missing',
+      ['--reference', FIX + 'nowhere.csv', '--current', FIX + 'nowhere.parquet', '--method', 'astrology'],
+      /--method: Unknown drift method "astrology"/,
+    ],
+    [
+      'an unknown --columns name (Parquet)',
+      ['--reference', FIX + 'ref.parquet', '--current', FIX + 'cur_shift.parquet', '--columns', 'x,nope'],
+      /ref\.parquet, column 'nope': no column 'nope'; the file has: x, y, color, level/,
+    ],
   ];
   for (const [what, argv, message] of cases) {
     it(what, async () => {
@@ -251,7 +312,11 @@ describe('end to end: node bin/perennial.mjs drift', () => {
 
   it('prints the JSON report and exits 1 with --fail-on-drift', async () => {
     const html = join(dir, 'e2e.html');
-    const result = await exec(process.execPath, ['bin/perennial.mjs', 'drift', '--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.parquet', '--json', '--html', html, '--fail-on-drift'], { cwd: root }).then(
+    const result = await exec(
+      process.execPath,
+      ['bin/perennial.mjs', 'drift', '--reference', FIX + 'ref.csv', '--current', FIX + 'cur_shift.parquet', '--json', '--html', html, '--fail-on-drift'],
+      { cwd: root },
+    ).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
@@ -265,7 +330,9 @@ describe('end to end: node bin/perennial.mjs drift', () => {
   });
 
   it('exits 2 with the file, row and column on bad data', async () => {
-    const result = await exec(process.execPath, ['bin/perennial.mjs', 'drift', '--reference', FIX + 'ref.csv', '--current', FIX + 'text_in_numeric.csv'], { cwd: root }).then(
+    const result = await exec(process.execPath, ['bin/perennial.mjs', 'drift', '--reference', FIX + 'ref.csv', '--current', FIX + 'text_in_numeric.csv'], {
+      cwd: root,
+    }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

@@ -9,7 +9,9 @@ const typesOf = (pair: ReturnType<typeof buildSamples>) => Object.fromEntries(pa
 
 describe('column types (Evidently: integer columns with at most 5 distinct values are categorical)', () => {
   it('infers numerical, categorical, small-integer categorical and leaves dates out', () => {
-    const ref = csv('f,i5,i6,s,d,b\n0.5,1,1,a,2024-01-01,true\n1.5,2,2,b,2024-01-02,false\n2,3,3,a,2024-01-03,true\n3,4,4,c,2024-01-04,true\n4,5,5,a,2024-01-05,false\n5,5,6,b,2024-01-06,true\n');
+    const ref = csv(
+      'f,i5,i6,s,d,b\n0.5,1,1,a,2024-01-01,true\n1.5,2,2,b,2024-01-02,false\n2,3,3,a,2024-01-03,true\n3,4,4,c,2024-01-04,true\n4,5,5,a,2024-01-05,false\n5,5,6,b,2024-01-06,true\n',
+    );
     const pair = buildSamples(ref, ref);
     expect(typesOf(pair)).toEqual({ f: 'numerical', i5: 'categorical', i6: 'numerical', s: 'categorical', b: 'categorical' });
     expect(pair.skipped).toEqual([{ name: 'd', reason: expect.stringContaining('datetime') }]);

@@ -51,7 +51,7 @@ describe('text report', () => {
     // a distance method has no p-value: the same dash as the HTML report
     expect(lines.find((l) => l.startsWith('wind '))).toMatch(/0\.04123 +— +0\.1 /);
     expect(text).toContain("Not testable 'station': constant column: one value in both samples");
-    expect(text).toContain("Unseen categories in 'weather <script>alert(1)</script>': hail & \"ice\", <b>fog</b>");
+    expect(text).toContain('Unseen categories in \'weather <script>alert(1)</script>\': hail & "ice", <b>fog</b>');
   });
 });
 
@@ -77,7 +77,11 @@ describe('HTML report', () => {
     const columns = html.indexOf('id="columns"');
     expect(summary).toBeGreaterThan(0);
     expect(summary).toBeLessThan(columns);
-    const fields = Object.fromEntries(elementsWith(html, 'data-field').filter((e) => !('data-column' in e.attrs)).map((e) => [e.attrs['data-field'], e.attrs['data-value']]));
+    const fields = Object.fromEntries(
+      elementsWith(html, 'data-field')
+        .filter((e) => !('data-column' in e.attrs))
+        .map((e) => [e.attrs['data-field'], e.attrs['data-value']]),
+    );
     expect(fields).toMatchObject({
       drift: 'true',
       share: '0.6',
@@ -161,4 +165,3 @@ describe('wide reports', () => {
     expect(text).toMatch(/^c199999 .* 199999\/0$/m);
   });
 });
-

@@ -24,7 +24,12 @@ export function sampleReport(): DriftReport {
         drift: false,
         missing: { reference: 0, current: 2 },
         testable: true,
-        picture: { kind: 'histogram', edges: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9.5], reference: [0.02, 0.1, 0.2, 0.25, 0.18, 0.12, 0.08, 0.04, 0.01], current: [0.03, 0.11, 0.19, 0.24, 0.17, 0.13, 0.08, 0.04, 0.01] },
+        picture: {
+          kind: 'histogram',
+          edges: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9.5],
+          reference: [0.02, 0.1, 0.2, 0.25, 0.18, 0.12, 0.08, 0.04, 0.01],
+          current: [0.03, 0.11, 0.19, 0.24, 0.17, 0.13, 0.08, 0.04, 0.01],
+        },
       },
       {
         name: 'temp_max',
@@ -37,7 +42,12 @@ export function sampleReport(): DriftReport {
         drift: true,
         missing: { reference: 0, current: 0 },
         testable: true,
-        picture: { kind: 'histogram', edges: [-5, 0, 5, 10, 15, 20, 25, 30, 35, 40], reference: [0.01, 0.05, 0.2, 0.3, 0.25, 0.12, 0.05, 0.02, 0], current: [0.03, 0.08, 0.12, 0.15, 0.17, 0.18, 0.17, 0.08, 0.02] },
+        picture: {
+          kind: 'histogram',
+          edges: [-5, 0, 5, 10, 15, 20, 25, 30, 35, 40],
+          reference: [0.01, 0.05, 0.2, 0.3, 0.25, 0.12, 0.05, 0.02, 0],
+          current: [0.03, 0.08, 0.12, 0.15, 0.17, 0.18, 0.17, 0.08, 0.02],
+        },
       },
       {
         name: 'weather <script>alert(1)</script>',
@@ -51,7 +61,12 @@ export function sampleReport(): DriftReport {
         missing: { reference: 1, current: 0 },
         testable: true,
         unseen_categories: ['hail & "ice"', '<b>fog</b>'],
-        picture: { kind: 'bars', labels: ['rain', 'sun', 'fog', 'drizzle', 'snow', 'hail & "ice"', '<b>fog</b>'], reference: [0.44, 0.44, 0.07, 0.04, 0.01, 0, 0], current: [0.2, 0.6, 0.05, 0.05, 0.04, 0.03, 0.03] },
+        picture: {
+          kind: 'bars',
+          labels: ['rain', 'sun', 'fog', 'drizzle', 'snow', 'hail & "ice"', '<b>fog</b>'],
+          reference: [0.44, 0.44, 0.07, 0.04, 0.01, 0, 0],
+          current: [0.2, 0.6, 0.05, 0.05, 0.04, 0.03, 0.03],
+        },
       },
       {
         name: 'precipitation',
@@ -64,7 +79,12 @@ export function sampleReport(): DriftReport {
         drift: true,
         missing: { reference: 0, current: 0 },
         testable: true,
-        picture: { kind: 'histogram', edges: [0, 2, 4, 8, 16, 32, 56], reference: [0.6, 0.15, 0.1, 0.08, 0.05, 0.02], current: [0.55, 0.17, 0.1, 0.1, 0.06, 0.02] },
+        picture: {
+          kind: 'histogram',
+          edges: [0, 2, 4, 8, 16, 32, 56],
+          reference: [0.6, 0.15, 0.1, 0.08, 0.05, 0.02],
+          current: [0.55, 0.17, 0.1, 0.1, 0.06, 0.02],
+        },
       },
       {
         name: 'temp_min',

@@ -40,9 +40,7 @@ describe('createDetector parameter validation', () => {
   });
 
   it('unknown detector lists the valid ones', () => {
-    expect(() => createDetector('cusum', {})).toThrow(
-      "unknown detector 'cusum'; valid detectors: adwin, page-hinkley, kswin, ddm, eddm, hddm-a, hddm-w",
-    );
+    expect(() => createDetector('cusum', {})).toThrow("unknown detector 'cusum'; valid detectors: adwin, page-hinkley, kswin, ddm, eddm, hddm-a, hddm-w");
   });
 
   it('unknown parameter lists the valid ones for that detector', () => {

@@ -145,12 +145,15 @@ describe('parseCsv', () => {
 
 describe('formatCsv', () => {
   it('quotes only cells that need it and writes null as an empty cell', () => {
-    const text = formatCsv(['id', 'note', 'n'], [
-      [1, 'plain', 2.5],
-      [2, 'a,b', null],
-      [3, 'say "hi"', true],
-      [4, 'two\nlines', 0],
-    ]);
+    const text = formatCsv(
+      ['id', 'note', 'n'],
+      [
+        [1, 'plain', 2.5],
+        [2, 'a,b', null],
+        [3, 'say "hi"', true],
+        [4, 'two\nlines', 0],
+      ],
+    );
     expect(text).toBe('id,note,n\n1,plain,2.5\n2,"a,b",\n3,"say ""hi""",true\n4,"two\nlines",0\n');
   });
 
@@ -226,7 +229,15 @@ describe('parseJsonl', () => {
 
 describe('formatJsonl', () => {
   it('writes one object per line with every column, null when missing', () => {
-    expect(formatJsonl(['a', 'b'], [[1, null], ['x', true]])).toBe('{"a":1,"b":null}\n{"a":"x","b":true}\n');
+    expect(
+      formatJsonl(
+        ['a', 'b'],
+        [
+          [1, null],
+          ['x', true],
+        ],
+      ),
+    ).toBe('{"a":1,"b":null}\n{"a":"x","b":true}\n');
   });
 
   it('round-trips through parseJsonl, types included', () => {

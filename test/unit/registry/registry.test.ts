@@ -124,7 +124,10 @@ describe('Registry.register', () => {
 
   it('gives one version to a duplicated delivery of the same run racing itself', async () => {
     const { registry } = setup();
-    const [a, b] = await Promise.all([registry.register(MODEL, artifacts(), lineage('run-a'), NOW), registry.register(MODEL, artifacts(), lineage('run-a'), NOW)]);
+    const [a, b] = await Promise.all([
+      registry.register(MODEL, artifacts(), lineage('run-a'), NOW),
+      registry.register(MODEL, artifacts(), lineage('run-a'), NOW),
+    ]);
     expect(a.version).toBe('v1');
     expect(b.version).toBe('v1');
     expect(await registry.listVersions(MODEL)).toEqual(['v1']);

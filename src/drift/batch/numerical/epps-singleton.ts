@@ -75,7 +75,6 @@ export function eppsSingleton(a: Float64Array, b: Float64Array): TestOutput & { 
   return { statistic: w, p_value: chi2Sf(w, r) };
 }
 
-
 /** max |v| (Math.max semantics: NaN if any value is NaN), in a loop rather than a spread of the array. */
 function maxAbs(values: readonly number[]): number {
   let max = -Infinity;

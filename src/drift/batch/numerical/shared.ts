@@ -44,11 +44,7 @@ export function sumSqDev(a: Float64Array, m: number): number {
  * Walk the distinct values of the union of two sorted arrays in ascending
  * order; `fn(value, countInA, countInB, lessA, lessB)`.
  */
-export function forEachDistinct(
-  a: Float64Array,
-  b: Float64Array,
-  fn: (v: number, ca: number, cb: number, lessA: number, lessB: number) => void,
-): void {
+export function forEachDistinct(a: Float64Array, b: Float64Array, fn: (v: number, ca: number, cb: number, lessA: number, lessB: number) => void): void {
   let i = 0;
   let j = 0;
   const na = a.length;
