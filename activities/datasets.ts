@@ -88,7 +88,6 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
           result = validateTable(await parseTable(body, batch.key, { onRowError: 'collect' }), spec.schema);
         } catch (error) {
           // Not readable at all (empty, not CSV/JSON): the whole batch is bad.
-          result = null;
           failures.push(`${batch.key}: ${(error as Error).message.replace(`${batch.key}: `, '')}`);
           await quarantineBatch(store, model, batch, body, [(error as Error).message], [], clock());
           continue;

@@ -12,7 +12,20 @@ import { withHeartbeat } from './heartbeat';
 import { createTrainingActivities } from './training';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
-import type { ChampionRef, IngestInput, IngestOutput, PromoteInput, PromoteOutput, RegisterInput, RegisterOutput } from './types';
+import type {
+  ChampionRef,
+  EvaluateInput,
+  IngestInput,
+  IngestOutput,
+  PreprocessInput,
+  PromoteInput,
+  PromoteOutput,
+  RegisterInput,
+  RegisterOutput,
+  SnapshotInput,
+  TrainInput,
+  ValidateInput,
+} from './types';
 
 /** The same activity, heartbeating on a timer while it runs (see withHeartbeat). */
 function heartbeating<I, O>(activity: (input: I) => Promise<O>): (input: I) => Promise<O> {
@@ -25,12 +38,12 @@ export function createPipelineActivities(deps: ActivityDeps) {
   const training = createTrainingActivities(deps);
 
   return {
-    validate: heartbeating(datasets.validate),
-    snapshot: heartbeating(datasets.snapshot),
-    preprocess: heartbeating(training.preprocess),
+    validate: heartbeating((input: ValidateInput) => datasets.validate(input)),
+    snapshot: heartbeating((input: SnapshotInput) => datasets.snapshot(input)),
+    preprocess: heartbeating((input: PreprocessInput) => training.preprocess(input)),
     // train and evaluate heartbeat themselves, with the epoch and checkpoint a retry resumes from.
-    train: training.train,
-    evaluate: training.evaluate,
+    train: (input: TrainInput) => training.train(input),
+    evaluate: (input: EvaluateInput) => training.evaluate(input),
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {

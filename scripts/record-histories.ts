@@ -100,7 +100,7 @@ const SCENARIOS: Scenario[] = [
             await real.promote(input);
             throw ApplicationFailure.nonRetryable('injected failure after promotion', 'InjectedFault');
           },
-        } as never,
+        },
       });
     },
     input: { trigger: 'ci', force: true },
@@ -169,6 +169,7 @@ async function checkOutcome(scenario: Scenario, handle: WorkflowHandle): Promise
     if ('failureType' in expected && failureTypes(error).includes(expected.failureType)) return;
     throw new Error(
       `${scenario.name}: expected ${JSON.stringify(expected)}, the run failed with ${failureTypes(error).join(' < ') || 'no type'}: ${error.cause?.message}`,
+      { cause: error },
     );
   }
 }
@@ -183,7 +184,8 @@ async function main(): Promise<void> {
   }
   const save = new Set(wanted.length > 0 ? wanted : names);
   // Later scenarios build on the state the earlier ones leave: run the prefix up to the last one asked for.
-  const last = Math.max(...[...save].map((n) => names.indexOf(n)));
+  let last = 0;
+  for (const name of save) last = Math.max(last, names.indexOf(name));
 
   const h = await createHarness();
   const ctx: Context = { h, model: `weather-replay-${uniqueId()}`, worker: await h.startWorker() };

@@ -16,5 +16,10 @@ cleanup() {
   if [ "$before" != "$after" ] && [ -z "$before" ]; then bash scripts/services.sh stop >/dev/null; fi
 }
 trap cleanup EXIT
+# Static checks first: types, lint (type-aware, floating promises, data-sized spreads),
+# format, and unused files/exports/dependencies. Any finding fails the run before the suite.
 npx tsc --noEmit -p tsconfig.json
+npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "prettier: the files above are not formatted; run 'npm run format'" >&2; exit 1; }
+npx knip
 npx vitest run "$@"

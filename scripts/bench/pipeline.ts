@@ -86,7 +86,7 @@ console.log('\nactivity compute, per run (s):');
 const names = [...new Set(rows.flatMap((r) => Object.keys(r.perActivity)))];
 console.log('run          ' + names.map((n) => n.padStart(11)).join(''));
 for (const r of rows)
-  console.log(r.run.padEnd(12) + ' ' + names.map((n) => (r.perActivity[n] !== undefined ? (r.perActivity[n]! / 1000).toFixed(3) : '-').padStart(11)).join(''));
+  console.log(r.run.padEnd(12) + ' ' + names.map((n) => (r.perActivity[n] !== undefined ? (r.perActivity[n] / 1000).toFixed(3) : '-').padStart(11)).join(''));
 
 workers.main.shutdown();
 workers.training.shutdown();

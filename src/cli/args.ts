@@ -8,6 +8,6 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
     const accepted = Object.keys(options)
       .map((o) => `--${o}`)
       .join(', ');
-    throw new Error(`${(error as Error).message.replace(/\. To specify.*$/, '')} (perennial ${command} accepts ${accepted})`);
+    throw new Error(`${(error as Error).message.replace(/\. To specify.*$/, '')} (perennial ${command} accepts ${accepted})`, { cause: error });
   }
 }

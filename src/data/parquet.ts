@@ -31,11 +31,6 @@ function openParquet(bytes: Uint8Array | ArrayBuffer, source: string): ParquetFi
   }
 }
 
-export function parquetColumnNames(bytes: Uint8Array | ArrayBuffer, source: string): { columns: string[]; rows: number } {
-  const { columns, rows } = openParquet(bytes, source);
-  return { columns, rows };
-}
-
 /** The requested columns (all when absent), each checked against the file's. */
 function wantedColumns(all: string[], requested: string[] | undefined, source: string): string[] {
   const columns = requested ?? all;

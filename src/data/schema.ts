@@ -41,7 +41,6 @@ export const tableSchema = z.object({
 
 export type FieldSchema = z.infer<typeof fieldSchema>;
 export type TableSchema = z.infer<typeof tableSchema>;
-export type FieldType = FieldSchema['type'];
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 

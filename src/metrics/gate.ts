@@ -45,7 +45,6 @@ export const gateSpec = z
   })
   .strict();
 
-export type GateSpec = z.infer<typeof gateSpec>;
 export type GateSpecInput = z.input<typeof gateSpec>;
 
 export interface GateCheck {

@@ -36,7 +36,7 @@ async function tryTensorflow(): Promise<Tf> {
   // A variable specifier: the package is optional and usually absent.
   const specifier = TFJS_NODE;
   const mod = (await import(/* @vite-ignore */ specifier)) as { default?: Tf } & Tf;
-  const tf = (mod.default ?? mod) as Tf;
+  const tf = mod.default ?? mod;
   if (!(await tf.setBackend('tensorflow'))) throw new Error("tf.setBackend('tensorflow') returned false");
   await tf.ready();
   return tf;

@@ -26,7 +26,6 @@ export type {
   ChildPredictResult,
   ChildTrainInput,
   ChildTrainResult,
-  EpochProgress,
   ChildTasks,
   ChildTaskName,
 } from './tasks';

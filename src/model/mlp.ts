@@ -212,7 +212,7 @@ export async function serializeModel(model: LayersModel): Promise<ModelArtifacts
   let result: ModelArtifacts | undefined;
   await model.save({
     save: async (artifacts: TfModule.io.ModelArtifacts) => {
-      const weights = new Uint8Array(toArrayBuffer(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined));
+      const weights = new Uint8Array(toArrayBuffer(artifacts.weightData));
       const modelJson = JSON.stringify({
         format: 'layers-model',
         generatedBy: artifacts.generatedBy,
@@ -232,9 +232,9 @@ export async function serializeModel(model: LayersModel): Promise<ModelArtifacts
 export async function loadModel(tf: Tf, artifacts: ModelArtifacts): Promise<LayersModel> {
   let json: { modelTopology?: unknown; weightsManifest?: { weights: TfModule.io.WeightsManifestEntry[] }[] };
   try {
-    json = JSON.parse(artifacts.modelJson);
+    json = JSON.parse(artifacts.modelJson) as typeof json;
   } catch (error) {
-    throw new Error(`loadModel: model.json is not JSON: ${(error as Error).message}`);
+    throw new Error(`loadModel: model.json is not JSON: ${(error as Error).message}`, { cause: error });
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest))
     throw new Error('loadModel: model.json has no modelTopology or weightsManifest (not a tfjs layers model)');

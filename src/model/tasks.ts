@@ -100,17 +100,17 @@ export async function runTask<K extends ChildTaskName>(
       const r = await train({
         ...i,
         tf: backend.tf,
-        onEpoch: (epoch, logs, checkpoint) => (progress as (p: EpochProgress) => Promise<void> | void)({ epoch, logs, checkpoint }),
+        onEpoch: (epoch, logs, checkpoint) => progress({ epoch, logs, checkpoint }),
       });
       r.model.dispose();
       const result: ChildTrainResult = { model: r.artifacts, history: r.history, backend: backend.name, resumedFromEpoch: r.resumedFromEpoch };
-      return result as ChildTasks[K]['result'];
+      return result;
     }
     case 'predict': {
       const i = input as ChildPredictInput;
       const { output, outputs, backend, seconds } = await score(i.model, i.x, i.backend, i.chunkRows);
       const result: ChildPredictResult = { output, rows: output.length / outputs, outputs, backend, seconds };
-      return result as ChildTasks[K]['result'];
+      return result;
     }
     case 'evaluate': {
       const i = input as ChildEvaluateInput;
@@ -129,10 +129,10 @@ export async function runTask<K extends ChildTaskName>(
         baseline = meanBaseline(yTrue, i.yTrain ? decodeRegression(labels, i.yTrain) : undefined);
       }
       const result: ChildEvaluateResult = { metrics, baseline, backend, rows: i.y.length, seconds: scored.seconds + (performance.now() - started) / 1000 };
-      return result as ChildTasks[K]['result'];
+      return result;
     }
     case 'ping': {
-      const backend = await selectBackend((input as { backend?: BackendName }).backend);
+      const backend = await selectBackend(input.backend);
       return { backend: backend.name } as ChildTasks[K]['result'];
     }
     default:

@@ -22,12 +22,12 @@ export function parsePreprocessorArtifact(bytes: Buffer | string, source: string
   try {
     value = JSON.parse(bytes.toString()) as Partial<PreprocessorArtifact>;
   } catch (error) {
-    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   try {
     assertPreprocessor(value.preprocessor);
   } catch (error) {
-    throw new Error(`${source}: ${(error as Error).message}`);
+    throw new Error(`${source}: ${(error as Error).message}`, { cause: error });
   }
   const labels = value.labels;
   if (!labels || (labels.kind !== 'classification' && labels.kind !== 'regression')) {

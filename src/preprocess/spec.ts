@@ -42,13 +42,8 @@ export const featureSpec = z
     });
   });
 
-export type FeatureSpec = z.infer<typeof featureSpec>;
 /** What a user writes (defaults optional). */
 export type FeatureSpecInput = z.input<typeof featureSpec>;
-export type Feature = z.infer<typeof featureSchema>;
-export type NumericFeature = z.infer<typeof numericFeature>;
-export type CategoricalFeature = z.infer<typeof categoricalFeature>;
-export type DateFeature = z.infer<typeof dateFeature>;
 
 /** Name of the slot rare and unseen categories fall into. */
 export const OTHER = '__other__';

@@ -80,7 +80,6 @@ export const modelSpecSchema = z
   });
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
-export type ModelSpecInput = z.input<typeof modelSpecSchema>;
 
 function describePath(path: PropertyKey[]): string {
   return (

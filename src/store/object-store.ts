@@ -41,15 +41,6 @@ export class PreconditionFailedError extends Error {
   }
 }
 
-export async function getJson<T>(store: ObjectStore, key: string): Promise<T> {
-  const body = await store.get(key);
-  try {
-    return JSON.parse(body.toString('utf8')) as T;
-  } catch (error) {
-    throw new Error(`${store.description}/${key} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
 export async function getJsonIfExists<T>(store: ObjectStore, key: string): Promise<{ value: T; etag: string } | null> {
   const found = await store.getIfExists(key);
   if (!found) return null;

@@ -9,6 +9,7 @@ export async function connectClient(config: PerennialConfig): Promise<Client> {
   } catch (error) {
     throw new Error(
       `cannot reach Temporal at ${config.temporalAddress} (${(error as Error).message}): start it with 'npm run services' or set TEMPORAL_ADDRESS`,
+      { cause: error },
     );
   }
   return new Client({ connection, namespace: config.temporalNamespace });

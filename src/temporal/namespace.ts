@@ -10,8 +10,8 @@ const INDEXED_VALUE_TYPE_KEYWORD = 2;
 /** Perennial's search attributes: the Temporal UI filters runs by model, version, stage and trigger. */
 export const SEARCH_ATTRIBUTE_NAMES = ['PerennialModel', 'PerennialVersion', 'PerennialStage', 'PerennialTrigger'] as const;
 
-const isNotFound = (error: unknown) => isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND;
-const isAlreadyExists = (error: unknown) => isGrpcServiceError(error) && error.code === GRPC_ALREADY_EXISTS;
+const isNotFound = (error: unknown) => isGrpcServiceError(error) && Number(error.code) === GRPC_NOT_FOUND;
+const isAlreadyExists = (error: unknown) => isGrpcServiceError(error) && Number(error.code) === GRPC_ALREADY_EXISTS;
 
 /**
  * Makes sure a namespace exists with Perennial's search attributes, on any

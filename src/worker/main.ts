@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   } catch (error) {
     throw new Error(
       `cannot reach Temporal at ${config.temporalAddress} (${(error as Error).message}): start it with 'npm run services' or set TEMPORAL_ADDRESS`,
+      { cause: error },
     );
   }
   const options = {
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   await worker.run();
   if (child && child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await new Promise((resolve) => child.once('exit', resolve));
   }
   await connection.close();
   console.log(`perennial worker: stopped${role === 'all' ? '' : ` (${role})`}`);

@@ -36,8 +36,8 @@ describe('validate and snapshot on S3', () => {
 
     const activities = createDatasetActivities(h.deps);
     const env = new MockActivityEnvironment(); // an activity context (logger, heartbeats); the services are real
-    const validate = (input: ValidateInput) => env.run(activities.validate, input) as Promise<ValidateOutput>;
-    const snapshot = (input: SnapshotInput) => env.run(activities.snapshot, input) as Promise<SnapshotOutput>;
+    const validate = (input: ValidateInput): Promise<ValidateOutput> => env.run((i: ValidateInput) => activities.validate(i), input);
+    const snapshot = (input: SnapshotInput): Promise<SnapshotOutput> => env.run((i: SnapshotInput) => activities.snapshot(i), input);
     const out = await validate({ model, spec, batches });
     expect(out.rowsAccepted).toBe(364);
     expect(out.rowsRejected).toBe(1);

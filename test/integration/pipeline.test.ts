@@ -163,7 +163,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
         rows.filter((r) => String(r[1]).startsWith('2012-')),
       ),
     );
-    const spec = (await loadModelSpecFile(WEATHER_SPEC_PATH)) as ModelSpec;
+    const spec = await loadModelSpecFile(WEATHER_SPEC_PATH);
     await publishSpec(h.store, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
     await worker.stop();
     const real = createPipelineActivities(h.deps);
@@ -174,7 +174,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
           await real.promote(input);
           throw ApplicationFailure.nonRetryable('injected failure after promotion', 'InjectedFault');
         },
-      } as never,
+      },
     });
     const versionsBefore = await h.registry.listVersions(model);
     const message = await failureMessage(retrain('ci'));
@@ -200,7 +200,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
           publishedMidRun ??= await publishSpec(h.store, newer);
           return real.train(input);
         },
-      } as never,
+      },
     });
     const result = await retrain('spec-race', true);
     expect(result.outcome).toBe('promoted');

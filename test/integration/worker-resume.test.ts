@@ -29,8 +29,8 @@ function startWorkerProcess(): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   (child as ChildProcess & { output: string }).output = '';
-  child.stdout!.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
-  child.stderr!.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
+  child.stdout.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
+  child.stderr.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
   workers.push(child);
   return child;
 }
@@ -46,7 +46,7 @@ async function trainingHeartbeat(handle: WorkflowHandle): Promise<{ epoch: numbe
   const payload = train?.heartbeatDetails?.payloads?.[0];
   if (!payload) return null;
   const details = defaultPayloadConverter.fromPayload<TrainHeartbeat>(payload);
-  return { epoch: details.epoch, at: Number(train!.lastHeartbeatTime?.seconds ?? 0) };
+  return { epoch: details.epoch, at: Number(train.lastHeartbeatTime?.seconds ?? 0) };
 }
 
 beforeAll(async () => {

@@ -79,7 +79,7 @@ describe('applyGate', () => {
     const r = applyGate(cls(0.9, 0.9, 0.1), null, { maxRmse: 3 }, baseline);
     expect(r.passed).toBe(false);
     expect(r.checks[0]!.detail).toMatch(/needs rmse, which a classification model does not report/);
-    expect(() => applyGate(cls(0.9, 0.9, 0.1), null, { minAccuracy: 2 } as never, baseline)).toThrow(/invalid gate: minAccuracy/);
+    expect(() => applyGate(cls(0.9, 0.9, 0.1), null, { minAccuracy: 2 }, baseline)).toThrow(/invalid gate: minAccuracy/);
     expect(() => applyGate(cls(0.9, 0.9, 0.1), null, { minAcuracy: 0.5 } as never, baseline)).toThrow(/invalid gate/);
     expect(gateSpec.parse({})).toEqual({});
   });

@@ -141,7 +141,7 @@ describe('transform at serving', () => {
   });
 
   it('a row with missing values and unseen categories is handled', () => {
-    const t = transform(pre, [{ a: null, color: 'purple', day: null }, { color: 'blue' } as TypedRow]);
+    const t = transform(pre, [{ a: null, color: 'purple', day: null }, { color: 'blue' }]);
     expect(t.rows).toBe(2);
     close(t.x, [-1 / 3, 0, 0, 1, 0, 0, -1 / 3, 1, 0, 0, 0, 0]);
   });

@@ -41,7 +41,7 @@ export async function loadHistories(root: string): Promise<SavedHistory[]> {
       try {
         history = historyFromJSON(JSON.parse(await readFile(path, 'utf8')));
       } catch (error) {
-        throw new Error(`${path}: ${(error as Error).message}`);
+        throw new Error(`${path}: ${(error as Error).message}`, { cause: error });
       }
       return {
         name: relative(root, path)

@@ -31,7 +31,7 @@ function sourceFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(join(ROOT, dir))) {
     const path = join(dir, name);
-    if (statSync(join(ROOT, path)).isDirectory()) out.push(...sourceFiles(path));
+    if (statSync(join(ROOT, path)).isDirectory()) for (const file of sourceFiles(path)) out.push(file);
     else if (/\.ts$/.test(name) && !name.endsWith('.d.ts')) out.push(path);
   }
   return out;

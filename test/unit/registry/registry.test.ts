@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ChecksumMismatchError, Registry, versionNumber } from '../../../src/registry/registry';
-import type { Aliases, Lineage } from '../../../src/registry/types';
+import type { Aliases } from '../../../src/registry/types';
 import { keys } from '../../../src/store/keys';
 import { MemoryStore } from '../../../src/store/memory-store';
 import { MODEL, NOW, testArtifacts, testLineage } from './lineage-fixture';
 import { PreconditionFailedError, type PutOptions } from '../../../src/store/object-store';
 
-type LineageInput = Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>;
 const lineage = testLineage;
 const artifacts = testArtifacts;
 
