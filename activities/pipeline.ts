@@ -122,6 +122,17 @@ export function createPipelineActivities(deps: ActivityDeps) {
       return registry.promote(model, version, `${workflowId}/${runId}`, clock(), reason);
     },
 
+    /** A rejected or failed run leaves nothing behind: its staged candidate and its checkpoints go. Idempotent. */
+    async discardRun({ model }: { model: string }): Promise<{ removed: number }> {
+      const { runId } = currentRun();
+      let removed = await clearStaging(store, model, runId);
+      for (const o of await store.list(keys.checkpoints(model, runId))) {
+        await store.delete(o.key);
+        removed += 1;
+      }
+      return { removed };
+    },
+
     /** Compensation of register. */
     async unregister(model: string, version: string): Promise<boolean> {
       return registry.unregister(model, version, currentRun().runId);

@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -78,6 +79,12 @@ function activityOptions(retryBudgetMinutes: number) {
     }),
   };
 }
+
+/**
+ * Patch (2026-11): rejected and failed runs remove their staging and checkpoints.
+ * Runs started before it replay without the extra activity.
+ */
+const DISCARD_RUN_LEFTOVERS = 'discard-run-leftovers';
 
 /** What went wrong, for a person: an activity's own message, not "Activity task failed". */
 function reasonOf(error: unknown): string {
@@ -189,6 +196,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     );
     const metrics = { candidate: evaluation.candidate, champion: evaluation.champion, baseline: evaluation.baseline ?? undefined };
     if (!evaluation.gate.passed) {
+      if (patched(DISCARD_RUN_LEFTOVERS)) await light.discardRun({ model });
       return finish({
         outcome: 'rejected',
         champion: champion?.version ?? null,
@@ -257,6 +265,12 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
   } catch (error) {
     // Any failure: the stage that failed says so, and the UI's PerennialStage reads 'failed'.
     if (current?.status === 'running') end(reasonOf(error), 'failed');
+    if (patched(DISCARD_RUN_LEFTOVERS)) {
+      // Best effort, even while cancelled: a cleanup that fails must not hide why the run failed.
+      await CancellationScope.nonCancellable(() => light.discardRun({ model })).catch((cleanupError: unknown) =>
+        log.warn('Could not remove the staging and checkpoints of the failed run', { model, error: reasonOf(cleanupError) }),
+      );
+    }
     status.outcome = 'failed';
     upsertSearchAttributes([{ key: SA_STAGE, value: 'failed' }]);
     setCurrentDetails(`**${model}** · failed in ${current?.stage ?? 'start'}: ${reasonOf(error)}`);

@@ -162,8 +162,13 @@ async function flightsSamples(notes: string[]): Promise<{ reference: Sample; cur
   let nr = 0;
   let nc = 0;
   months.forEach((m, i) => {
-    if (first.includes(m)) ((isRef[i] = 1), nr++);
-    else if (last.includes(m)) ((isCur[i] = 1), nc++);
+    if (first.includes(m)) {
+      isRef[i] = 1;
+      nr++;
+    } else if (last.includes(m)) {
+      isCur[i] = 1;
+      nc++;
+    }
   });
   const ref = subset(table, isRef, nr, `${FLIGHTS} [${first[0]}..${first[2]}]`);
   const cur = subset(table, isCur, nc, `${FLIGHTS} [${last[0]}..${last[2]}]`);
@@ -259,7 +264,10 @@ function compare(columns: [string, string, number | null][], suite: ScipySuite |
     const mine = stats.get(s.name);
     if (mine === undefined || mine === null || s.statistic === null) continue;
     const rel = Math.abs(mine - s.statistic) / Math.max(1e-300, Math.abs(s.statistic));
-    if (rel > worst) ((worst = rel), (worstAt = `${s.name} (${s.method}: perennial ${mine}, scipy ${s.statistic})`));
+    if (rel > worst) {
+      worst = rel;
+      worstAt = `${s.name} (${s.method}: perennial ${mine}, scipy ${s.statistic})`;
+    }
   }
   notes.push(
     `${label}: largest relative difference of statistics vs scipy ${worst.toExponential(2)}${worstAt ? ' at ' + worstAt : ''}${suite.skipped.length ? `; scipy skipped ${suite.skipped.join(', ')}` : ''}`,
@@ -378,8 +386,8 @@ async function scenario(name: string, rows: number, useScipy: boolean): Promise<
     console.error(`bench:drift: ${name}: ${run.label}`);
     const r = spawnChild(['--scenario', name, '--rows', String(rows), '--run', String(i)]) as RunResult;
     byLabel.set(run.label, r);
-    result.timings.push(...r.timings);
-    result.notes.push(...r.notes);
+    for (const t of r.timings) result.timings.push(t);
+    for (const n of r.notes) result.notes.push(n);
   }
   if (!useScipy) return result;
   const compared = RUNS.filter((r) => r.scipy);
@@ -430,9 +438,15 @@ function print(results: ScenarioResult[], info: string[]): void {
       ]);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const widths = header.map((h, i) => {
+    let w = h.length;
+    for (const row of table) w = Math.max(w, row[i]!.length);
+    return w;
+  });
   const line = (row: string[]) => row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  out.push(line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...table.map(line), '');
+  out.push(line(header), widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of table) out.push(line(row));
+  out.push('');
   for (const r of results) for (const n of r.notes) out.push(`[${r.scenario}] ${n}`);
   out.push(
     '',

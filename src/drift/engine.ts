@@ -13,12 +13,12 @@ import type { ColumnDriftResult, ColumnSample, ColumnType, ColumnValues, Correct
 import { analyzeColumn, analyzeColumnWithData, type ColumnTask } from './batch/column';
 import { getSorted, putSorted } from './batch/cache';
 import type { PreparedNumerical } from './batch/prepare';
-import { assertMethod, checkMethod, METHODS, VALID_METHOD_NAMES } from './batch/methods';
+import { assertMethod, checkMethod, VALID_METHOD_NAMES } from './batch/methods';
 import { bonferroni, fdr } from './batch/corrections';
 import { mmdTest } from './batch/mmd';
-import { runInWorkers, shutdownWorkers } from './batch/pool';
+import { runInWorkers } from './batch/pool';
 
-export { METHODS, VALID_METHOD_NAMES, assertMethod, shutdownWorkers };
+export { VALID_METHOD_NAMES, assertMethod };
 
 /** Numerical values (reference + current, all columns) above which worker threads are used. */
 export const PARALLEL_MIN_VALUES = 400_000;

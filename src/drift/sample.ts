@@ -4,7 +4,7 @@ import { DataError, type RawTable } from '../data/table';
 import { isDateText, toNumber } from '../data/schema';
 import type { ColumnSample, ColumnType, Sample } from './types';
 
-export type { SourceColumn, SourceTable } from '../data/parquet';
+export type { SourceTable } from '../data/parquet';
 
 /**
  * From files to the Samples the drift engine tests.

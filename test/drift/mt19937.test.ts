@@ -5,7 +5,7 @@
  * well-known first values.
  */
 import { describe, expect, it } from 'vitest';
-import { MT19937 } from '../../src/drift/mt19937';
+import { type MT19937 } from '../../src/drift/mt19937';
 import { NumpyRandomState } from '../../src/drift/batch/rng';
 import { PythonRandom } from '../../src/drift/stream/python-random';
 

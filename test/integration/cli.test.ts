@@ -105,6 +105,10 @@ describe('perennial CLI', () => {
     expect(r.stdout).toMatch(/rejected: the candidate did not pass the gate \(accuracy 0\.\d+ < minAccuracy 0\.99/);
     expect((await h.registry.getAliases(model)).champion).toBe('v1');
     expect(await h.registry.listVersions(model)).toEqual(['v1']);
+    // The rejected run left nothing behind: no staged candidate, no checkpoints.
+    const { runId } = await h.client.workflow.getHandle(`retrain/${model}/ci`).describe();
+    expect(await h.store.list(keys.staging(model, runId))).toEqual([]);
+    expect(await h.store.list(keys.checkpoints(model, runId))).toEqual([]);
   });
 
   it('bad usage and a model without a spec get clear messages', async () => {

@@ -23,7 +23,7 @@ import type {
   ValidateOutput,
 } from '../../activities/types';
 import { WEATHER_SPEC_PATH } from '../../src/demo/weather';
-import { DataValidationError, PERMANENT_ERRORS } from '../../src/errors';
+import { ArtifactError, DataValidationError, PERMANENT_ERRORS } from '../../src/errors';
 import type { ClassificationMetrics } from '../../src/metrics';
 import type { Aliases } from '../../src/registry';
 import { loadModelSpecFile, type ModelSpec } from '../../src/spec';
@@ -155,6 +155,7 @@ function happyPath(over: Mocks = {}): Mocks {
     promote: async ({ version }: PromoteInput) => aliases(version, 'v1'),
     unregister: async () => true,
     revertPromotion: async () => aliases('v1', null),
+    discardRun: async () => ({ removed: 0 }),
     ...over,
   };
 }
@@ -298,7 +299,8 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
   it('rejected by the gate: nothing registered or promoted, the failed check is in the message, the champion stays', async () => {
     const run = await runPipeline(happyPath({ evaluate: async () => evaluateOutput(false) }));
     expect(run.error).toBeUndefined();
-    expect(names(run)).toEqual(STAGES.slice(0, 6));
+    // A rejected run removes what it staged (its candidate, its checkpoints) before it ends.
+    expect(names(run)).toEqual([...STAGES.slice(0, 6), 'discardRun']);
     expect(run.result).toMatchObject({ outcome: 'rejected', champion: 'v1', gate: { passed: false } });
     expect(run.result!.message).toContain('accuracy 0.72 < minAccuracy 0.99');
     expect(run.result!.message).not.toContain('beats the baseline'); // only the failed checks
@@ -329,7 +331,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
 
     it('promote fails after register: revertPromotion then unregister of that version, and the workflow fails with the cause', async () => {
       const run = await runPipeline(promoteFails);
-      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister']);
+      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister', 'discardRun']);
       expect(callsOf(run, 'revertPromotion')[0]!.args).toEqual([model, 'v2']);
       expect(callsOf(run, 'unregister')[0]!.args).toEqual([model, 'v2']);
       const { activity, cause } = failureOf(run);
@@ -354,7 +356,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
           throw ApplicationFailure.nonRetryable('aliases.json is locked', 'InjectedFault');
         },
       });
-      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister']);
+      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister', 'discardRun']);
       expect(failureOf(run).cause.message).toBe('registry unavailable after the champion moved');
       expect(run.status.stages.slice(-2).map((s) => [s.status, s.detail])).toEqual([
         ['failed', expect.stringContaining('revert promotion of v2: failed')],
@@ -370,7 +372,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
           },
         }),
       );
-      expect(names(run)).toEqual(STAGES.slice(0, 7));
+      expect(names(run)).toEqual([...STAGES.slice(0, 7), 'discardRun']);
       expect(failureOf(run).activity.activityType).toBe('register');
       expect(run.stage).toBe('failed');
     });
@@ -385,14 +387,31 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
         },
       }),
     );
-    expect(names(run)).toEqual(['ingest', 'validate']);
+    expect(names(run)).toEqual(['ingest', 'validate', 'discardRun']);
     const { activity, cause } = failureOf(run);
     expect(activity.activityType).toBe('validate');
     expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
     expect(cause.type).toBe('DataValidationError');
     expect(cause.message).toBe(message);
     expect(run.stage).toBe('failed');
-    expect(run.status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed' });
+    expect(run.status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed', detail: message });
+  });
+
+  it('a cleanup that fails does not hide why the run failed', async () => {
+    const run = await runPipeline(
+      happyPath({
+        train: async () => {
+          throw new DataValidationError('no rows left after the window');
+        },
+        discardRun: async () => {
+          throw new ArtifactError('models/weather/staging/run/', 'injected cleanup failure');
+        },
+      }),
+    );
+    expect(names(run)).toEqual([...STAGES.slice(0, 5), 'discardRun']);
+    const { activity, cause } = failureOf(run);
+    expect(activity.activityType).toBe('train');
+    expect(cause.message).toBe('no rows left after the window');
   });
 
   describe('retries', () => {

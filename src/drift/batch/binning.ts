@@ -33,7 +33,7 @@ export function sturgesEdges(min: number, max: number, size: number): number[] {
 export function linspace(start: number, stop: number, num: number): number[] {
   const div = num - 1;
   const delta = stop - start;
-  const out: number[] = new Array(num);
+  const out = new Array<number>(num);
   if (div > 0) {
     const step = delta / div;
     for (let i = 0; i < num; i++) out[i] = step === 0 ? (i / div) * delta + start : i * step + start;

@@ -39,7 +39,7 @@ function decide(
   threshold: number | undefined,
   prepReason: string | undefined,
 ): AdditionalColumnResult & { note?: string } {
-  const spec = METHODS[method]!;
+  const spec = METHODS[method];
   const thr = threshold ?? spec.defaultThreshold;
   if (!pair || prepReason) {
     return { method, statistic: null, p_value: null, score: spec.score, threshold: thr, drift: false, testable: false, reason: prepReason };
@@ -69,7 +69,7 @@ export function analyzeColumn(task: ColumnTask): ColumnDriftResult {
 export function analyzeColumnWithData(task: ColumnTask): { result: ColumnDriftResult; prepared?: { ref: PreparedNumerical; cur: PreparedNumerical } } {
   let prepared: { ref: PreparedNumerical; cur: PreparedNumerical } | undefined;
   let pair: ColumnPair | null = null;
-  let missing = { reference: 0, current: 0 };
+  let missing: { reference: number; current: number };
   let reason: string | undefined;
   let unseen: string[] | undefined;
   const needsCodes = [task.method, ...(task.additional ?? [])].some((m) => m !== 'auto' && METHODS[m].needsPooledCodes);

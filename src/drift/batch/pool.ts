@@ -35,7 +35,7 @@ function startWorker(): Promise<Worker> {
     try {
       w = new Worker(entry);
     } catch (e) {
-      reject(e);
+      reject(e instanceof Error ? e : new Error(String(e)));
       return;
     }
     const timer = setTimeout(() => {
@@ -71,7 +71,7 @@ function transferable(task: ColumnTask): { task: ColumnTask; transfer: ArrayBuff
     if (prepared) return new Float64Array(0); // sorted data travels instead (shared memory)
     if (v instanceof Float64Array) {
       const c = v.slice();
-      transfer.push(c.buffer as ArrayBuffer);
+      transfer.push(c.buffer);
       return c;
     }
     return v;

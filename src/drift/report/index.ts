@@ -1,4 +1,4 @@
 export { renderJson } from './json';
-export { renderHtml, escapeHtml, type HtmlReportOptions } from './html';
+export { renderHtml, escapeHtml } from './html';
 export { renderText } from './text';
-export { formatNumber, exactNumber, sortColumns, severity } from './format';
+export { formatNumber, sortColumns } from './format';

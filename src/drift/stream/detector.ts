@@ -28,7 +28,7 @@ export abstract class Detector<P extends object, S extends StateSchema<P>> imple
   }
 
   /** Rebuild a detector from `toJSON()` output; `saved.params` must be resolved (restoreDetector does it). */
-  static fromJSON<D extends Detector<any, any>>(this: new (params: never) => D, saved: DetectorState): D {
+  static fromJSON<D extends Detector<object, StateSchema<never>>>(this: new (params: never) => D, saved: DetectorState): D {
     const detector = new this(saved.params as never);
     detector.restore(saved);
     return detector;

@@ -6,21 +6,20 @@
  *   const saved = JSON.stringify(d);            // heartbeat / workflow state
  *   const resumed = restoreDetector(JSON.parse(saved));
  */
-import { Adwin, type AdwinParams } from './adwin';
-import { Ddm, type DdmParams } from './ddm';
-import { Eddm, type EddmParams } from './eddm';
-import { HddmA, type HddmAParams } from './hddm-a';
-import { HddmW, type HddmWParams } from './hddm-w';
-import { Kswin, type KswinParams } from './kswin';
-import { PageHinkley, type PageHinkleyParams } from './page-hinkley';
+import { Adwin } from './adwin';
+import { Ddm } from './ddm';
+import { Eddm } from './eddm';
+import { HddmA } from './hddm-a';
+import { HddmW } from './hddm-w';
+import { Kswin } from './kswin';
+import { PageHinkley } from './page-hinkley';
 import { assertDetectorName, resolveParams } from './params';
 import type { DetectorName, DetectorState, ParamInput, StreamDetector } from './types';
 
 export { Adwin, Ddm, Eddm, HddmA, HddmW, Kswin, PageHinkley };
-export type { AdwinParams, DdmParams, EddmParams, HddmAParams, HddmWParams, KswinParams, PageHinkleyParams };
 export { DETECTOR_NAMES } from './types';
-export type { DetectorName, DetectorState, ParamInput, ParamValue, StreamDetector } from './types';
-export { DetectorParamError, describeParams, isDetectorName, resolveParams } from './params';
+export type { DetectorName, ParamInput, ParamValue, StreamDetector } from './types';
+export { DetectorParamError, describeParams, isDetectorName } from './params';
 
 interface DetectorClass {
   /** Takes the class's own params type; resolveParams has checked them. */
@@ -42,15 +41,17 @@ const DETECTORS = {
  * Build a detector by name with River's parameter names. Unknown parameters,
  * wrong types and out-of-range values throw a DetectorParamError. String
  * values are parsed (so CLI `name=value` pairs can be passed as they are).
+ * `name` is any string (a DetectorName, or unchecked input such as a CLI
+ * argument); unknown names throw.
  */
-export function createDetector(name: DetectorName | string, params: ParamInput = {}): StreamDetector {
+export function createDetector(name: string, params: ParamInput = {}): StreamDetector {
   assertDetectorName(name);
   const Detector: DetectorClass = DETECTORS[name];
   return new Detector(resolveParams(name, params) as never);
 }
 
-/** Rebuild a detector from `toJSON()` output (after JSON.stringify/parse), resuming exactly. */
-export function restoreDetector(state: DetectorState | unknown): StreamDetector {
+/** Rebuild a detector from `toJSON()` output (a DetectorState, after JSON.stringify/parse), resuming exactly; anything else throws. */
+export function restoreDetector(state: unknown): StreamDetector {
   if (!state || typeof state !== 'object') throw new Error('invalid detector state: not an object');
   const s = state as DetectorState;
   if (typeof s.detector !== 'string') throw new Error('invalid detector state: missing detector name');
@@ -60,7 +61,7 @@ export function restoreDetector(state: DetectorState | unknown): StreamDetector 
     throw new Error('invalid detector state: missing params or state');
   }
   // Re-validate parameters: the state may come from outside.
-  const params = resolveParams(s.detector, s.params as Record<string, unknown>);
+  const params = resolveParams(s.detector, s.params);
   const Detector: DetectorClass = DETECTORS[s.detector];
   return Detector.fromJSON({ ...s, params });
 }

@@ -161,6 +161,6 @@ export function resolveWith(detector: string, table: ParamTable, input: Record<s
     const raw = input[key];
     out[key] = raw === undefined ? spec.default : coerce(detector, key, spec, raw);
   }
-  table.check?.(out as ParamsOf<ParamSpecs>);
+  table.check?.(out);
   return out;
 }

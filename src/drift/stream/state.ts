@@ -20,10 +20,14 @@ export interface StateField<T, P = unknown> {
   fromJSON(json: unknown, path: string, params: P): T;
 }
 
-export type StateSchema<P = unknown> = Record<string, StateField<any, P>>;
+/**
+ * Any field fits `StateField<unknown, P>` (methods compare their parameters
+ * bivariantly), and any schema fits `StateSchema<never>`.
+ */
+export type StateSchema<P = unknown> = Record<string, StateField<unknown, P>>;
 
 /** The live state a schema describes. */
-export type StateOf<S extends StateSchema<any>> = { [K in keyof S]: S[K] extends StateField<infer T, any> ? T : never };
+export type StateOf<S extends StateSchema<never>> = { [K in keyof S]: S[K] extends StateField<infer T, never> ? T : never };
 
 export function encodeNumber(x: number): JsonNumber {
   if (Number.isFinite(x)) return x;
@@ -104,7 +108,7 @@ export function initialState<P, S extends StateSchema<P>>(schema: S, params: P, 
   return state as StateOf<S>;
 }
 
-export function stateToJSON<S extends StateSchema<any>>(schema: S, state: StateOf<S>): Record<string, unknown> {
+export function stateToJSON<S extends StateSchema<never>>(schema: S, state: StateOf<S>): Record<string, unknown> {
   const json: Record<string, unknown> = {};
   for (const key of Object.keys(schema)) json[key] = schema[key]!.toJSON(state[key]);
   return json;

@@ -90,8 +90,8 @@ function pairOf(c: Case): ColumnPair {
     expect(k.missing).toBe(c.missing.current);
     return { type: 'numerical', ref: r.sorted, cur: k.sorted };
   }
-  const r = prepareCategorical(c.reference as (string | null)[]);
-  const k = prepareCategorical(c.current as (string | null)[]);
+  const r = prepareCategorical(c.reference);
+  const k = prepareCategorical(c.current);
   expect(r.missing).toBe(c.missing.reference);
   expect(k.missing).toBe(c.missing.current);
   const table = tableFromCategorical(r, k);

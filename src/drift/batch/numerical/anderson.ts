@@ -11,7 +11,6 @@ export function andersonKsamp(a: Float64Array, b: Float64Array): TestOutput & { 
   const n = [a.length, b.length];
   const N = n[0]! + n[1]!;
   let distinct = 0;
-  let A2akN = 0;
   let cumA = 0;
   let cumB = 0;
   let sumA = 0;
@@ -31,7 +30,7 @@ export function andersonKsamp(a: Float64Array, b: Float64Array): TestOutput & { 
     sumB += ((lj / N) * tB * tB) / denom;
   });
   if (distinct < 2) return { statistic: null, p_value: null };
-  A2akN = sumA / n[0]! + sumB / n[1]!;
+  let A2akN = sumA / n[0]! + sumB / n[1]!;
   A2akN *= (N - 1) / N;
   const k = 2;
   const H = 1 / n[0]! + 1 / n[1]!;
