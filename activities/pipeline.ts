@@ -3,6 +3,8 @@
  * Each is idempotent: a retry or a duplicate delivery never registers two
  * versions, promotes twice, or loses a row.
  */
+import { ApplicationFailure } from '@temporalio/activity';
+import { ChampionMovedError } from '../src/errors';
 import { checkName } from '../src/names';
 import { clearStaging, collectBundle } from '../src/registry';
 import { loadPublishedSpec } from '../src/spec';
@@ -27,7 +29,7 @@ import type {
   ValidateInput,
 } from './types';
 
-/** The same activity, heartbeating on a timer while it runs (see withHeartbeat). */
+/** The same activity, heartbeating on a timer while it runs. */
 function heartbeating<I, O>(activity: (input: I) => Promise<O>): (input: I) => Promise<O> {
   return (input) => withHeartbeat(() => activity(input));
 }
@@ -101,6 +103,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
           seed: input.spec.model.seed,
           backend: input.train.backend,
           trigger: input.trigger,
+          parent: input.parent ?? null,
           workflow: { id: workflowId, runId },
           metrics: input.evaluation.candidate,
           training: {
@@ -117,9 +120,17 @@ export function createPipelineActivities(deps: ActivityDeps) {
       return lineage;
     }),
 
-    async promote({ model, version, reason }: PromoteInput): Promise<PromoteOutput> {
+    async promote({ model, version, reason, expectedChampion }: PromoteInput): Promise<PromoteOutput> {
       const { workflowId, runId } = currentRun();
-      return registry.promote(model, version, `${workflowId}/${runId}`, clock(), reason);
+      try {
+        return await registry.promote(model, version, `${workflowId}/${runId}`, clock(), reason, expectedChampion);
+      } catch (error) {
+        // The workflow reports who holds the champion alias now.
+        if (error instanceof ChampionMovedError) {
+          throw ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: true, details: [{ current: error.current }] });
+        }
+        throw error;
+      }
     },
 
     /** A rejected or failed run leaves nothing behind: its staged candidate and its checkpoints go. Idempotent. */

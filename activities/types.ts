@@ -120,6 +120,8 @@ export interface RegisterInput {
   specKey: string;
   codeVersion: string;
   trigger: string;
+  /** The champion the candidate was evaluated against. */
+  parent?: string | null;
   snapshot: SnapshotRef;
   preprocess: PreprocessOutput;
   train: TrainOutput;
@@ -131,5 +133,7 @@ export interface PromoteInput {
   model: string;
   version: string;
   reason: string;
+  /** The champion the candidate was evaluated against: promote only if it still is (compare-and-set). */
+  expectedChampion?: string | null;
 }
 export type PromoteOutput = Aliases;

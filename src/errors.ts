@@ -88,6 +88,25 @@ export class ArtifactError extends Error {
   }
 }
 
+/**
+ * A promotion decided against a champion that is no longer the champion: the
+ * candidate was compared with `expected`, and `current` took its place since.
+ */
+export class ChampionMovedError extends Error {
+  constructor(
+    readonly model: string,
+    readonly candidate: string,
+    readonly expected: string | null,
+    readonly current: string | null,
+  ) {
+    super(
+      `${model}/${candidate} was evaluated against champion ${expected ?? '(none)'}, but the champion is now ${current ?? '(none)'}: ` +
+        `not promoted, since it was never compared with ${current ?? 'the empty registry'}; retrain to compare it with the champion in force`,
+    );
+    this.name = 'ChampionMovedError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,
@@ -107,6 +126,7 @@ export const PERMANENT_ERRORS = [
   SpecNotFoundError,
   ChecksumMismatchError,
   ArtifactError,
+  ChampionMovedError,
   ObjectNotFoundError,
 ] as const;
 

@@ -18,8 +18,8 @@ import {
 } from '@temporalio/workflow';
 import type * as pipelineActivities from '../activities/pipeline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput } from '../activities/types';
-import { DataValidationError, InvalidNameError, quoteValue } from '../src/errors';
-import { isValidName, NAME_RULES } from '../src/names';
+import { ChampionMovedError, DataValidationError, InvalidNameError } from '../src/errors';
+import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { keys } from '../src/store/keys';
 import { trainingQueueFor } from '../src/temporal/task-queues';
@@ -49,34 +49,24 @@ type Activities = ReturnType<typeof pipelineActivities.createPipelineActivities>
  */
 function activityOptions(retryBudgetMinutes: number) {
   const minutes = (m: number) => m * 60_000;
-  const budget = minutes(retryBudgetMinutes);
-  const taskQueue = trainingQueueFor(workflowInfo().taskQueue);
+  const heavyQueue = trainingQueueFor(workflowInfo().taskQueue);
+  const kind = (runMinutes: number, heartbeatTimeout?: string, taskQueue?: string) =>
+    proxyActivities<Activities>({
+      taskQueue,
+      startToCloseTimeout: minutes(runMinutes),
+      heartbeatTimeout,
+      scheduleToCloseTimeout: minutes(runMinutes + retryBudgetMinutes),
+      retry: ACTIVITY_RETRY,
+    });
   return {
-    /** promote and the compensations: a few reads and one conditional write. */
-    light: proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: budget, retry: ACTIVITY_RETRY }),
-    /** register copies the artifacts and heartbeats after each one. */
-    registration: proxyActivities<Activities>({
-      startToCloseTimeout: '5 minutes',
-      heartbeatTimeout: '10 seconds',
-      scheduleToCloseTimeout: minutes(5) + budget,
-      retry: ACTIVITY_RETRY,
-    }),
-    /** Data stages heartbeat between batches and on a timer (parsing one batch may hold the event loop a few seconds). */
-    data: proxyActivities<Activities>({
-      taskQueue,
-      startToCloseTimeout: '1 hour',
-      heartbeatTimeout: '30 seconds',
-      scheduleToCloseTimeout: minutes(60) + budget,
-      retry: ACTIVITY_RETRY,
-    }),
+    /** promote, discardRun and the compensations: a few reads and one conditional write. */
+    light: kind(0.5),
+    /** register copies the artifacts, heartbeating on a timer. */
+    registration: kind(5, '10 seconds'),
+    /** Data stages heartbeat on a timer (parsing one batch may hold the event loop a few seconds). */
+    data: kind(60, '30 seconds', heavyQueue),
     /** Training and scoring run in child processes and heartbeat; a retry resumes from the last checkpoint. */
-    compute: proxyActivities<Activities>({
-      taskQueue,
-      startToCloseTimeout: '2 hours',
-      heartbeatTimeout: '10 seconds',
-      scheduleToCloseTimeout: minutes(120) + budget,
-      retry: ACTIVITY_RETRY,
-    }),
+    compute: kind(120, '10 seconds', heavyQueue),
   };
 }
 
@@ -92,16 +82,21 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** When promote refused because the champion moved (compare-and-set), who the champion is now. */
+function championMoved(error: unknown): { current: string | null } | undefined {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure) || error.cause.type !== ChampionMovedError.name) return undefined;
+  const [details] = error.cause.details as [{ current?: string | null }?];
+  return { current: details?.current ?? null };
+}
+
 export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
   const { model, trigger } = input;
   // A name that cannot be a key or an id fails the run at once, before any command (replay-safe for valid input).
-  if (!isValidName('model', model) || !isValidName('trigger', trigger)) {
-    throw ApplicationFailure.nonRetryable(
-      !isValidName('model', model)
-        ? `model ${quoteValue(String(model))} is not a valid model name: ${NAME_RULES.model.expected}`
-        : `trigger ${quoteValue(String(trigger))} is not a valid trigger: ${NAME_RULES.trigger.expected}`,
-      InvalidNameError.name,
-    );
+  try {
+    checkName('model', model);
+    checkName('trigger', trigger);
+  } catch (error) {
+    throw ApplicationFailure.nonRetryable((error as Error).message, InvalidNameError.name);
   }
   const { light, registration, data, compute } = activityOptions(input.retryBudgetMinutes ?? DEFAULT_RETRY_BUDGET_MINUTES);
   const status: PipelineStatus = { model, trigger, stage: 'ingest', stages: [] };
@@ -219,6 +214,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
           specKey: ingest.specKey,
           codeVersion: ingest.codeVersion,
           trigger,
+          parent: champion?.version ?? null,
           snapshot,
           preprocess,
           train,
@@ -232,7 +228,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
       begin('promote', `${lineage.version} becomes champion`);
       compensations.push({ name: `revert promotion of ${lineage.version}`, run: () => light.revertPromotion(model, lineage.version) });
       const aliases = await light.promote.executeWithOptions({ summary: `promote ${lineage.version} to champion` }, [
-        { model, version: lineage.version, reason: `${trigger}: gate passed` },
+        { model, version: lineage.version, reason: `${trigger}: gate passed`, expectedChampion: champion?.version ?? null },
       ]);
       end(`champion ${aliases.champion}, previous ${aliases.previous ?? '(none)'}`);
 
@@ -260,6 +256,19 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
           }
         }
       });
+      // The champion moved while this run was in flight: a decision, not a failure. The candidate
+      // was never compared with the new champion, so it is not promoted (and was unregistered above).
+      const moved = championMoved(error);
+      if (moved) {
+        return finish({
+          outcome: 'rejected',
+          champion: moved.current,
+          snapshot: snapshot.sha256,
+          gate: evaluation.gate,
+          metrics,
+          message: reasonOf(error),
+        });
+      }
       throw error;
     }
   } catch (error) {

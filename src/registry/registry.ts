@@ -10,7 +10,7 @@ import {
   versionOfKey,
   type ObjectStore,
 } from '../store';
-import { ChecksumMismatchError } from '../errors';
+import { ChampionMovedError, ChecksumMismatchError } from '../errors';
 import { emptyAliases, type Aliases, type ArtifactRef, type BundleArtifact, type Lineage } from './types';
 
 export { ChecksumMismatchError };
@@ -190,10 +190,16 @@ export class Registry {
     throw new Error(`aliases of '${model}' kept changing under us (10 attempts); is another Perennial moving them?`);
   }
 
-  /** Makes `version` the champion; the old champion becomes `previous`. Idempotent. */
-  promote(model: string, version: string, by: string, now: Date, reason?: string): Promise<Aliases> {
+  /**
+   * Makes `version` the champion; the old champion becomes `previous`. Idempotent.
+   * With `expectedChampion` it is a compare-and-set: it promotes only while the
+   * champion is still the version the candidate was evaluated against, and
+   * throws ChampionMovedError otherwise.
+   */
+  promote(model: string, version: string, by: string, now: Date, reason?: string, expectedChampion?: string | null): Promise<Aliases> {
     return this.updateAliases(model, (a) => {
       if (a.champion === version) return null;
+      if (expectedChampion !== undefined && a.champion !== expectedChampion) throw new ChampionMovedError(model, version, expectedChampion, a.champion);
       a.history.push({ at: now.toISOString(), action: 'promote', from: a.champion, to: version, by, reason });
       a.previous = a.champion;
       a.champion = version;

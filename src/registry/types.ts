@@ -47,6 +47,8 @@ export interface Lineage {
   /** The tfjs backend that trained it (numbers can differ in the last bits between backends). */
   backend: BackendName;
   trigger: string;
+  /** The champion this version was evaluated against (null: the first model). Promotion is refused if it moved since. */
+  parent?: string | null;
   workflow: { id: string; runId: string };
   /** The candidate's metrics on the holdout (the full evaluation is metrics.json). */
   metrics: Metrics;

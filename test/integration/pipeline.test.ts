@@ -218,4 +218,28 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     await worker.stop();
     worker = await h.startWorker();
   });
+
+  it('two runs of one model at once never promote a version over a champion it was not compared with', async () => {
+    // Both forced, with different triggers (two workflows), so they train side by side against the same champion.
+    const before = (await h.registry.getAliases(model)).champion;
+    const versionsBefore = await h.registry.listVersions(model);
+    const [a, b] = await Promise.all([retrain('race-a', true), retrain('race-b', true)]);
+    expect([a.outcome, b.outcome].sort()).not.toContain('failed');
+    const promoted = [a, b].filter((r) => r.outcome === 'promoted');
+    expect(promoted.length).toBeGreaterThanOrEqual(1);
+    // Every promotion went over the champion the version was evaluated against (its lineage's parent).
+    const aliases = await h.registry.getAliases(model);
+    for (const entry of aliases.history.filter((e) => e.action === 'promote' && e.to !== null)) {
+      const lineage = await h.registry.getLineage(model, entry.to!);
+      if (lineage?.parent !== undefined) expect(lineage.parent, `${entry.to} promoted over ${entry.from}`).toBe(entry.from);
+    }
+    // A run that lost the race says so and left no version behind.
+    for (const loser of [a, b].filter((r) => r.outcome === 'rejected')) {
+      expect(loser.message).toMatch(/was evaluated against champion v\d+, but the champion is now v\d+/);
+    }
+    // Only promoted versions stay registered: the loser's version was unregistered.
+    expect((await h.registry.listVersions(model)).length - versionsBefore.length).toBe(promoted.length);
+    expect(aliases.champion).not.toBe(before);
+    expect(promoted.map((r) => r.version)).toContain(aliases.champion);
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ArtifactError,
+  ChampionMovedError,
   ChecksumMismatchError,
   DataError,
   DataValidationError,
@@ -65,6 +66,7 @@ describe('permanent errors and the retry policy', () => {
       new SpecNotFoundError('m', 'where'),
       new ChecksumMismatchError('k', 'a', 'b'),
       new ArtifactError('k', 'x'),
+      new ChampionMovedError('m', 'v2', 'v1', 'v3'),
       new ObjectNotFoundError('k', 'where'),
     ];
     // Temporal reports an activity's error by its name: each must be one the policy refuses to retry.

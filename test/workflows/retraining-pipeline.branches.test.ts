@@ -23,7 +23,7 @@ import type {
   ValidateOutput,
 } from '../../activities/types';
 import { WEATHER_SPEC_PATH } from '../../src/demo/weather';
-import { ArtifactError, DataValidationError, PERMANENT_ERRORS } from '../../src/errors';
+import { ArtifactError, ChampionMovedError, DataValidationError, PERMANENT_ERRORS } from '../../src/errors';
 import type { ClassificationMetrics } from '../../src/metrics';
 import type { Aliases } from '../../src/registry';
 import { loadModelSpecFile, type ModelSpec } from '../../src/spec';
@@ -362,6 +362,24 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
         ['failed', expect.stringContaining('revert promotion of v2: failed')],
         ['completed', 'unregister v2: done'],
       ]);
+    });
+
+    it('the champion moved while the run was in flight: promote refuses, the version is unregistered, the run ends rejected with the reason', async () => {
+      const moved = new ChampionMovedError(model, 'v2', 'v1', 'v3');
+      const run = await runPipeline(
+        happyPath({
+          promote: async () => {
+            throw ApplicationFailure.create({ type: moved.name, message: moved.message, nonRetryable: true, details: [{ current: 'v3' }] });
+          },
+        }),
+      );
+      // Promote was asked to promote only over the champion the candidate was evaluated against.
+      expect(callsOf(run, 'promote')[0]!.args[0]).toMatchObject({ model, version: 'v2', expectedChampion: 'v1' });
+      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister']);
+      expect(run.error).toBeUndefined();
+      expect(run.result).toMatchObject({ outcome: 'rejected', champion: 'v3', gate: { passed: true } });
+      expect(run.result!.message).toContain('was evaluated against champion v1, but the champion is now v3');
+      expect(run.stage).toBe('rejected');
     });
 
     it('a failure before register has nothing to undo', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ChampionMovedError } from '../../../src/errors';
 import { ChecksumMismatchError, Registry, versionNumber } from '../../../src/registry/registry';
 import type { Aliases } from '../../../src/registry/types';
 import { keys } from '../../../src/store/keys';
@@ -250,6 +251,23 @@ describe('Registry aliases', () => {
     expect(again.previous).toBe('v1');
     expect(again.history).toHaveLength(2);
     expect((await store.head(keys.aliases(MODEL)))?.etag).toBe(etag);
+  });
+
+  it('promote with an expected champion is a compare-and-set: it refuses when the champion moved', async () => {
+    const { registry, store } = setup();
+    await registry.promote(MODEL, 'v1', 'run-a', NOW, undefined, null);
+    // v2 and v3 were both evaluated against v1; v2 is promoted first.
+    await registry.promote(MODEL, 'v2', 'run-b', NOW, undefined, 'v1');
+    const etag = (await store.head(keys.aliases(MODEL)))?.etag;
+    const refused = registry.promote(MODEL, 'v3', 'run-c', NOW, undefined, 'v1');
+    await expect(refused).rejects.toBeInstanceOf(ChampionMovedError);
+    await expect(refused).rejects.toThrow('weather/v3 was evaluated against champion v1, but the champion is now v2');
+    expect((await store.head(keys.aliases(MODEL)))?.etag).toBe(etag);
+    expect((await registry.getAliases(MODEL)).champion).toBe('v2');
+    // A retry of the promotion that happened is still a no-op, whatever it expected.
+    expect((await registry.promote(MODEL, 'v2', 'run-b', NOW, undefined, 'v1')).champion).toBe('v2');
+    // The first model of a registry expects no champion.
+    await expect(registry.promote('other', 'v1', 'run-d', NOW, undefined, 'v9')).rejects.toThrow('the champion is now (none)');
   });
 
   it('promoting the canary clears the canary and its weight', async () => {
