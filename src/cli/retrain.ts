@@ -41,7 +41,9 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
       reason: values.reason,
     });
     const description = await handle.describe();
-    io.stdout(`${started ? 'started' : 'already running, joined'}: ${workflowId}`);
+    io.stdout(
+      started ? `started: ${workflowId}` : `a retraining of '${values.model}' is already running; joined it instead of starting another: ${workflowId}`,
+    );
     io.stdout(`Temporal UI: ${workflowUrl(config, workflowId, description.runId)}`);
     if (!values.wait) return 0;
 

@@ -7,14 +7,32 @@ import type { RetrainingPipeline } from '../../workflows';
 export interface StartedRetrain {
   handle: WorkflowHandle<typeof RetrainingPipeline>;
   workflowId: string;
-  /** false when a retraining of the same model and trigger was already running: we joined it. */
+  /** false when a retraining of the same model was already running: we joined it (see workflowId for its trigger). */
   started: boolean;
 }
 
-/** Starts RetrainingPipeline (or joins the one already running for this model and trigger). */
+/** The retraining of `model` that is running now, if any (visibility finds it, the server's own record confirms it). */
+async function runningRetrainOf(client: Client, model: string): Promise<string | undefined> {
+  const query = `WorkflowType = 'RetrainingPipeline' AND ExecutionStatus = 'Running' AND ${SA_MODEL.name} = '${model}'`;
+  for await (const execution of client.workflow.list({ query })) {
+    // Visibility lags by a moment: a run that just ended may still be listed.
+    const { status } = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
+    if (status.name === 'RUNNING') return execution.workflowId;
+  }
+  return undefined;
+}
+
+/**
+ * Starts RetrainingPipeline, or joins the retraining already running for this
+ * model (whatever its trigger): one run per model changes the registry at a
+ * time. Two starts in the same instant can both start; promote's
+ * compare-and-set then keeps the registry right.
+ */
 export async function startRetrain(client: Client, config: PerennialConfig, input: RetrainInput): Promise<StartedRetrain> {
   checkName('model', input.model);
   checkName('trigger', input.trigger);
+  const running = await runningRetrainOf(client, input.model);
+  if (running) return { handle: client.workflow.getHandle<typeof RetrainingPipeline>(running), workflowId: running, started: false };
   const workflowId = workflowIds.retrain(input.model, input.trigger);
   try {
     const handle = await client.workflow.start<typeof RetrainingPipeline>('RetrainingPipeline', {

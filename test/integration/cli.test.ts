@@ -165,6 +165,11 @@ describe('perennial CLI', () => {
     // The run is still there, waiting for a worker: stopping the CLI did not stop it.
     const run = h.client.workflow.getHandle(`retrain/${model}/no-worker`);
     expect((await run.describe()).status.name).toBe('RUNNING');
+    // Another trigger for the same model joins the run in flight instead of racing it, and says so.
+    const second = await runCli(['retrain', '--model', model, '--trigger', 'drift'], { env: { ...h.env, PERENNIAL_TASK_QUEUE: queue } });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`a retraining of '${model}' is already running; joined it instead of starting another: retrain/${model}/no-worker`);
+    await expect(h.client.workflow.getHandle(`retrain/${model}/drift`).describe()).rejects.toThrow(/not found/i);
     await run.terminate('test: no worker will come');
   });
 });
