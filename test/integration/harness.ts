@@ -65,7 +65,8 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export async function createHarness(): Promise<Harness> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') }); // failing workflows are expected in these tests
+    // Failing workflows are expected in these tests, and so are the core's poll retries while a fault test stops a server.
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
     runtimeInstalled = true;
   }
   const base = testConfig();

@@ -1,0 +1,65 @@
+/**
+ * The Temporal server goes away for 60 s while a run trains, as a cluster
+ * outage or an upgrade would: the worker keeps trying to reach it, the run's
+ * state survives in the server's database, and the run ends as if nothing
+ * happened — one version, promoted once, every row in it.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapWeather } from '../../src/demo/weather';
+import { publishSpec } from '../../src/spec';
+import { startRetrain } from '../../src/temporal';
+import { pipelineStatusQuery } from '../../workflows/definitions';
+import { createHarness, uniqueId, type Harness } from '../integration/harness';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUTAGE_MS = 60_000;
+
+let h: Harness;
+
+beforeAll(async () => {
+  // Only a server this script started can be stopped by it (CI's always is).
+  expect(existsSync(`${ROOT}.data/run/temporal.pid`), 'Temporal was not started by scripts/services.sh').toBe(true);
+  h = await createHarness();
+});
+
+afterAll(async () => {
+  await run('bash', ['scripts/services.sh', 'start'], { cwd: ROOT }); // leave Temporal running for the next file
+  await h?.close();
+});
+
+describe('a 60 s Temporal outage in the middle of a run', { timeout: 400_000 }, () => {
+  it('during training: the run survives in the server and ends promoted with one version', async () => {
+    const model = `outage-temporal-${uniqueId()}`;
+    const { spec } = await bootstrapWeather(h.store, { model });
+    // Long enough training that the outage falls inside it.
+    await publishSpec(h.store, { ...spec, model: { ...spec.model, epochs: 150 } });
+    const worker = await h.startWorker();
+    try {
+      const { handle } = await startRetrain(h.client, h.config, { model, trigger: 'manual' });
+      for (let i = 0; i < 240; i++) {
+        const status = await handle.query(pipelineStatusQuery);
+        if (status.stage === 'train') break;
+        await sleep(250);
+      }
+      expect((await handle.query(pipelineStatusQuery)).stage).toBe('train');
+      await run('bash', ['scripts/services.sh', 'stop', 'temporal'], { cwd: ROOT });
+      await sleep(OUTAGE_MS);
+      const { stdout } = await run('bash', ['scripts/services.sh', 'start'], { cwd: ROOT });
+      expect(stdout).toMatch(/temporal: started/);
+      const result = await handle.result();
+      expect(result.outcome).toBe('promoted');
+      expect(await h.registry.listVersions(model)).toEqual(['v1']);
+      const aliases = await h.registry.getAliases(model);
+      expect(aliases.history.map((e) => `${e.action}:${e.from}->${e.to}`)).toEqual(['promote:null->v1']);
+      expect((await h.registry.getLineage(model, 'v1'))!.data.rows).toBe(1461);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
