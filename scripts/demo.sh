@@ -17,7 +17,13 @@ if [ -f "$RUN/worker.pid" ] && kill -0 "$(cat "$RUN/worker.pid")" 2>/dev/null; t
 else
   nohup node --import tsx src/worker/main.ts >"$LOGS/worker.log" 2>&1 &
   echo $! >"$RUN/worker.pid"
-  echo "worker: started (pid $!, log $LOGS/worker.log)"
+  # Ready once both of its processes poll (each logs its task queue).
+  for _ in $(seq 1 240); do
+    [ "$(grep -c "perennial worker: task queue" "$LOGS/worker.log" 2>/dev/null)" -ge 2 ] && break
+    kill -0 "$(cat "$RUN/worker.pid")" 2>/dev/null || { tail -n 20 "$LOGS/worker.log" >&2; echo "worker: exited at start; see $LOGS/worker.log" >&2; exit 1; }
+    sleep 0.25
+  done
+  echo "worker: started (pid $(cat "$RUN/worker.pid"), log $LOGS/worker.log)"
 fi
 
 node bin/perennial.mjs bootstrap --model weather
