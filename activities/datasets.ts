@@ -3,7 +3,7 @@
  * content-addressed snapshots. Side effects only; the rules live in src/data.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { DataValidationError } from '../src/errors';
+import { ChecksumMismatchError, DataValidationError, ObjectNotFoundError } from '../src/errors';
 import { applyWindow, describeRows, formatJsonl, parseCsv, parseJsonl, parseTable, snapshotCsv, sortRows, validateTable, type TypedRow } from '../src/data';
 import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
@@ -40,9 +40,12 @@ export async function listNewBatches(store: ObjectStore, model: string, base: Sn
 const snapshotCache = new Map<string, TypedRow[]>();
 const SNAPSHOT_CACHE_SIZE = 4;
 
-/** Reads a snapshot back as typed rows (it was written from validated rows, so it validates). */
-export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snapshot: { key: string }): Promise<TypedRow[]> {
-  const cacheKey = `${store.description}|${snapshot.key}|${schemaSha(spec)}`;
+/** Reads a snapshot back as typed rows, its bytes checked against the sha256 it is named by (it was written from validated rows, so it validates). */
+export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snapshot: { key: string; sha256: string }): Promise<TypedRow[]> {
+  // The ETag is in the key so an object changed in the store since (damaged, replaced) is read and checked again.
+  const head = await store.head(snapshot.key);
+  if (!head) throw new ObjectNotFoundError(snapshot.key, store.description);
+  const cacheKey = `${store.description}|${snapshot.key}|${head.etag}|${schemaSha(spec)}`;
   const cached = snapshotCache.get(cacheKey);
   if (cached) return cached.map((row) => ({ ...row }));
   const rows = await parseSnapshot(store, spec, snapshot);
@@ -51,8 +54,12 @@ export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snap
   return rows.map((row) => ({ ...row }));
 }
 
-async function parseSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: { key: string }): Promise<TypedRow[]> {
-  const table = parseCsv(await store.get(snapshot.key), snapshot.key, { onRowError: 'throw' });
+async function parseSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: { key: string; sha256: string }): Promise<TypedRow[]> {
+  const body = await store.get(snapshot.key);
+  // A truncated or altered snapshot would silently train on other rows: refuse it.
+  const actual = sha256(body);
+  if (actual !== snapshot.sha256) throw new ChecksumMismatchError(snapshot.key, snapshot.sha256, actual);
+  const table = parseCsv(body, snapshot.key, { onRowError: 'throw' });
   const result = validateTable(table, spec.schema);
   if (result.batchErrors.length > 0 || result.errors.length > 0) {
     const first = result.batchErrors[0] ?? `${result.errors[0]!.column}: ${result.errors[0]!.reason}`;

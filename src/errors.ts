@@ -74,7 +74,7 @@ export class SpecNotFoundError extends Error {
 export class ChecksumMismatchError extends Error {
   constructor(key: string, expected: string, actual: string) {
     super(
-      `checksum mismatch for ${key}: lineage says sha256 ${expected}, the object has ${actual}; the artifact is corrupt or was changed, refusing to load it`,
+      `checksum mismatch for ${key}: sha256 ${expected} was recorded when it was written, the object now has ${actual}; it is corrupt or was changed, refusing to load it`,
     );
     this.name = 'ChecksumMismatchError';
   }
