@@ -3,9 +3,9 @@
  * content-addressed snapshots. Side effects only; the rules live in src/data.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { ChecksumMismatchError, DataValidationError, ObjectNotFoundError } from '../src/errors';
+import { DataValidationError, ObjectNotFoundError } from '../src/errors';
 import { applyWindow, describeRows, formatJsonl, parseCsv, parseJsonl, parseTable, snapshotCsv, sortRows, validateTable, type TypedRow } from '../src/data';
-import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
+import { keys, baseName, getJsonIfExists, getVerified, putJson, sha256, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
 import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
 import type { ActivityDeps } from './deps';
@@ -55,10 +55,8 @@ export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snap
 }
 
 async function parseSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: { key: string; sha256: string }): Promise<TypedRow[]> {
-  const body = await store.get(snapshot.key);
   // A truncated or altered snapshot would silently train on other rows: refuse it.
-  const actual = sha256(body);
-  if (actual !== snapshot.sha256) throw new ChecksumMismatchError(snapshot.key, snapshot.sha256, actual);
+  const body = await getVerified(store, snapshot.key, snapshot.sha256);
   const table = parseCsv(body, snapshot.key, { onRowError: 'throw' });
   const result = validateTable(table, spec.schema);
   if (result.batchErrors.length > 0 || result.errors.length > 0) {

@@ -8,7 +8,7 @@ import { ChampionMovedError } from '../src/errors';
 import { checkName } from '../src/names';
 import { clearStaging, collectBundle } from '../src/registry';
 import { loadPublishedSpec } from '../src/spec';
-import { keys, getJsonIfExists } from '../src/store';
+import { deletePrefix, getJsonIfExists, keys } from '../src/store';
 import { createDatasetActivities, listNewBatches, type SnapshotManifest } from './datasets';
 import { withHeartbeat } from './heartbeat';
 import { createTrainingActivities } from './training';
@@ -136,11 +136,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** A rejected or failed run leaves nothing behind: its staged candidate and its checkpoints go. Idempotent. */
     async discardRun({ model }: { model: string }): Promise<{ removed: number }> {
       const { runId } = currentRun();
-      let removed = await clearStaging(store, model, runId);
-      for (const o of await store.list(keys.checkpoints(model, runId))) {
-        await store.delete(o.key);
-        removed += 1;
-      }
+      const removed = (await clearStaging(store, model, runId)) + (await deletePrefix(store, keys.checkpoints(model, runId)));
       return { removed };
     },
 

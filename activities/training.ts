@@ -12,7 +12,7 @@ import { checkpointFromBytes, checkpointToBytes, runEvaluateInChild, runTraining
 import { encodeLabels, encodeRows, fitLabels, fitPreprocessor, labeledRows, type PreprocessorArtifact } from '../src/preprocess';
 import { loadBundle, readModelArtifacts, readPreprocessor, stageModel, stagePreprocessor } from '../src/registry';
 import type { ModelSpec } from '../src/spec';
-import { keys, putJson, type ObjectStore } from '../src/store';
+import { deletePrefix, keys, putJson, type ObjectStore } from '../src/store';
 import { readSnapshotRows } from './datasets';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
@@ -110,7 +110,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       ).finally(() => clearInterval(beat));
       const staged = await stageModel(store, model, runId(), result.model);
       // The staged model supersedes the checkpoints.
-      for (const o of await store.list(keys.checkpoints(model, runId()))) await store.delete(o.key);
+      await deletePrefix(store, keys.checkpoints(model, runId()));
       const history = result.history;
       return {
         ...staged,

@@ -3,7 +3,12 @@
  * RetrainingPipeline on the real services (Temporal dev server and S3 gateway,
  * `npm run services`), on the real weather data, once per branch of the
  * workflow, and saves each history in Temporal's JSON history format under
- * test/fixtures/histories/retraining-pipeline/<scenario>.json.
+ * test/fixtures/histories/retraining-pipeline/<generation>/<scenario>.json.
+ *
+ * A generation is the workflow code as of its newest patch (GENERATION below).
+ * Histories of older generations are never re-recorded: they are what runs
+ * started by older code look like, and the replay test keeps replaying them.
+ * Add a patch to the workflow, name a new generation, record it.
  *
  *   npx tsx scripts/record-histories.ts                 # all scenarios
  *   npx tsx scripts/record-histories.ts rejected        # only these (earlier ones still run, unsaved)
@@ -15,6 +20,8 @@
  *   compensated        register and promote succeed, then promote fails: unregister and
  *                      revertPromotion run in reverse (saga), the workflow fails
  *   failed-validation  a malformed batch in incoming/: DataValidationError from validate
+ *   champion-moved     another promotion moves the champion while the run is in flight: promote's
+ *                      compare-and-set refuses, the version is unregistered, the run ends rejected
  *
  * A scenario whose run does not end as expected is not saved, and the script exits 1.
  */
@@ -36,7 +43,9 @@ import { createHarness, uniqueId, type Harness } from '../test/integration/harne
 import { historyToJSON, type History } from '../test/replay/history-json';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const HISTORIES_DIR = join(ROOT, 'test/fixtures/histories/retraining-pipeline');
+/** The newest patch in workflows/retraining-pipeline.ts (the first generation, before any patch, is the folder itself). */
+const GENERATION = 'discard-run-leftovers';
+const HISTORIES_DIR = join(ROOT, 'test/fixtures/histories/retraining-pipeline', GENERATION);
 
 interface Scenario {
   name: string;
@@ -85,7 +94,7 @@ const SCENARIOS: Scenario[] = [
     prepare: (ctx) => publishGate(ctx, { minAccuracy: 0.99 }),
     input: { trigger: 'manual', force: true },
     expect: { outcome: 'rejected' },
-    activities: ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate'],
+    activities: ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'discardRun'],
   },
   {
     name: 'compensated',
@@ -105,7 +114,7 @@ const SCENARIOS: Scenario[] = [
     },
     input: { trigger: 'ci', force: true },
     expect: { failureType: 'InjectedFault' },
-    activities: [...ALL_STAGES, 'revertPromotion', 'unregister'],
+    activities: [...ALL_STAGES, 'revertPromotion', 'unregister', 'discardRun'],
     cleanup: async (ctx) => {
       await ctx.worker.stop();
       ctx.worker = await ctx.h.startWorker();
@@ -117,11 +126,45 @@ const SCENARIOS: Scenario[] = [
       // Every row is wrong: a batch far beyond the spec's error budget.
       const { columns, rows } = await weatherRows('Seattle');
       const bad = rows.slice(0, 10).map((r) => r.map((c, i) => (columns[i] === 'temp_max' ? 'warm' : c)));
-      await h.store.put(`${keys.incoming(model)}bad-2016.csv`, formatCsv(columns, bad));
+      await h.store.put(keys.incomingBatch(model, 'bad-2016.csv'), formatCsv(columns, bad));
     },
     input: { trigger: 'drift' },
     expect: { failureType: 'DataValidationError' },
-    activities: ['ingest', 'validate'],
+    activities: ['ingest', 'validate', 'discardRun'],
+  },
+  {
+    name: 'champion-moved',
+    prepare: async (ctx) => {
+      // Just before this run promotes, another writer takes the champion alias away from the version it was compared with.
+      await ctx.worker.stop();
+      const real = createPipelineActivities(ctx.h.deps);
+      ctx.worker = await ctx.h.startWorker({
+        activityOverrides: {
+          promote: async (input: PromoteInput) => {
+            await ctx.h.registry.updateAliases(ctx.model, (a) => {
+              a.history.push({
+                at: new Date().toISOString(),
+                action: 'revert-promotion',
+                from: a.champion,
+                to: null,
+                by: 'record-histories: a competing writer',
+              });
+              a.previous = a.champion;
+              a.champion = null;
+              return a;
+            });
+            return real.promote(input);
+          },
+        },
+      });
+    },
+    input: { trigger: 'manual', force: true },
+    expect: { outcome: 'rejected' },
+    activities: [...ALL_STAGES, 'revertPromotion', 'unregister'],
+    cleanup: async (ctx) => {
+      await ctx.worker.stop();
+      ctx.worker = await ctx.h.startWorker();
+    },
   },
 ];
 

@@ -3,7 +3,7 @@
  * loopback services that `npm run services` starts. Every value can be set
  * from the environment to point at another cluster or store (AWS S3 included).
  */
-import { TASK_QUEUE, trainingQueueFor } from './temporal/task-queues';
+import { DEFAULT_RETRY_BUDGET_MINUTES, TASK_QUEUE, trainingQueueFor } from './temporal/task-queues';
 
 export interface PerennialConfig {
   temporalAddress: string;
@@ -37,7 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfi
     temporalUiUrl: env.TEMPORAL_UI_URL ?? `http://${uiHost}:${uiPort}`,
     taskQueue,
     trainingTaskQueue: trainingQueueFor(taskQueue),
-    retryBudgetMinutes: positiveNumber(env, 'PERENNIAL_RETRY_BUDGET_MINUTES', 10),
+    retryBudgetMinutes: positiveNumber(env, 'PERENNIAL_RETRY_BUDGET_MINUTES', DEFAULT_RETRY_BUDGET_MINUTES),
     s3: {
       endpoint: endpoint === 'aws' ? undefined : endpoint,
       bucket: env.S3_BUCKET ?? 'perennial',

@@ -3,15 +3,12 @@
  * the worker: search attributes, queries, signals, updates, workflow ids.
  * Deterministic code only: this file is bundled into workflows.
  */
-import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
+import type { RetryPolicy } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 import { NON_RETRYABLE } from '../src/errors';
 import type { GateResult, Metrics } from '../src/metrics';
 
-export const SA_MODEL = defineSearchAttributeKey('PerennialModel', SearchAttributeType.KEYWORD);
-export const SA_VERSION = defineSearchAttributeKey('PerennialVersion', SearchAttributeType.KEYWORD);
-export const SA_STAGE = defineSearchAttributeKey('PerennialStage', SearchAttributeType.KEYWORD);
-export const SA_TRIGGER = defineSearchAttributeKey('PerennialTrigger', SearchAttributeType.KEYWORD);
+export { SA_MODEL, SA_STAGE, SA_TRIGGER, SA_VERSION } from '../src/temporal/search-attributes';
 
 export const PIPELINE_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
@@ -80,5 +77,4 @@ export const ACTIVITY_RETRY: RetryPolicy = {
   nonRetryableErrorTypes: NON_RETRYABLE,
 };
 
-/** How long transient failures of one activity are retried, when the starter does not say (PERENNIAL_RETRY_BUDGET_MINUTES). */
-export const DEFAULT_RETRY_BUDGET_MINUTES = 10;
+export { DEFAULT_RETRY_BUDGET_MINUTES } from '../src/temporal/task-queues';

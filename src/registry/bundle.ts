@@ -10,7 +10,7 @@ import type { Evaluation } from '../metrics';
 import type { ModelArtifacts } from '../model';
 import { parsePreprocessorArtifact, serializePreprocessorArtifact, type PreprocessorArtifact } from '../preprocess';
 import { parseModelSpec, readPublishedSpecBytes, type ModelSpec } from '../spec';
-import { BUNDLE_FILES, keys, type BundleFile, type ObjectStore } from '../store';
+import { BUNDLE_FILES, deletePrefix, keys, type BundleFile, type ObjectStore } from '../store';
 import type { Registry } from './registry';
 import type { BundleArtifact, Lineage } from './types';
 
@@ -52,10 +52,8 @@ export async function readModelArtifacts(store: ObjectStore, modelJsonKey: strin
 }
 
 /** The staging area of a run, emptied once its version holds its copies or the run gave up. */
-export async function clearStaging(store: ObjectStore, model: string, runId: string): Promise<number> {
-  const objects = await store.list(keys.staging(model, runId));
-  for (const o of objects) await store.delete(o.key);
-  return objects.length;
+export function clearStaging(store: ObjectStore, model: string, runId: string): Promise<number> {
+  return deletePrefix(store, keys.staging(model, runId));
 }
 
 /**

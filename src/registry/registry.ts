@@ -1,5 +1,7 @@
 import {
   CLAIM_FILE,
+  deletePrefix,
+  getVerified,
   keys,
   LINEAGE_FILE,
   modelOfKey,
@@ -143,10 +145,7 @@ export class Registry {
     if (!lineage) throw new Error(`model '${model}' has no version '${version}' in the registry (${this.store.description})`);
     const artifacts = new Map<string, Buffer>();
     for (const ref of lineage.artifacts) {
-      const body = await this.store.get(ref.key);
-      const actual = sha256(body);
-      if (actual !== ref.sha256) throw new ChecksumMismatchError(ref.key, ref.sha256, actual);
-      artifacts.set(ref.name, body);
+      artifacts.set(ref.name, await getVerified(this.store, ref.key, ref.sha256));
     }
     return { lineage, artifacts };
   }
@@ -165,7 +164,7 @@ export class Registry {
     if ((lineage && lineage.workflow.runId !== runId) || (!lineage && claim?.value.runId !== runId)) return false;
     // Lineage first: the version stops existing at once, then its files go.
     await this.store.delete(keys.versionFile(model, version, LINEAGE_FILE));
-    for (const object of await this.store.list(keys.version(model, version))) await this.store.delete(object.key);
+    await deletePrefix(this.store, keys.version(model, version));
     return true;
   }
 

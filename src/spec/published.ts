@@ -5,8 +5,8 @@
  * and from then on refers to it by hash: publishing a new spec while a run is
  * in flight never changes the spec that run's version records.
  */
-import { ChecksumMismatchError, SpecError, SpecNotFoundError } from '../errors';
-import { keys, PreconditionFailedError, sha256, type ObjectStore } from '../store';
+import { SpecError, SpecNotFoundError } from '../errors';
+import { getVerified, keys, PreconditionFailedError, sha256, type ObjectStore } from '../store';
 import { parseModelSpec, type ModelSpec } from './model-spec';
 
 export { SpecNotFoundError };
@@ -22,9 +22,8 @@ function specBytes(spec: ModelSpec): Buffer {
   return Buffer.from(JSON.stringify(spec, null, 2) + '\n');
 }
 
-/** Stores bytes under their content key once; a second writer of the same bytes changes nothing. */
+/** Stores bytes under their content key once (create-once); a second writer of the same bytes changes nothing. */
 async function putContentAddressed(store: ObjectStore, key: string, body: Buffer): Promise<void> {
-  if (await store.head(key)) return;
   try {
     await store.put(key, body, { contentType: 'application/json', ifNoneMatch: true });
   } catch (error) {
@@ -66,10 +65,6 @@ export async function loadPublishedSpec(store: ObjectStore, model: string): Prom
 }
 
 /** The bytes of a published spec, checked against the hash they are stored under. */
-export async function readPublishedSpecBytes(store: ObjectStore, model: string, sha: string): Promise<Buffer> {
-  const key = keys.publishedSpec(model, sha);
-  const body = await store.get(key);
-  const actual = sha256(body);
-  if (actual !== sha) throw new ChecksumMismatchError(key, sha, actual);
-  return body;
+export function readPublishedSpecBytes(store: ObjectStore, model: string, sha: string): Promise<Buffer> {
+  return getVerified(store, keys.publishedSpec(model, sha), sha);
 }

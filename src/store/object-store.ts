@@ -28,6 +28,9 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
+import { ChecksumMismatchError } from '../errors';
+import { sha256 } from './sha';
+
 export { ObjectNotFoundError } from '../errors';
 
 /** A conditional write lost: someone else created or changed the object first. */
@@ -49,4 +52,23 @@ export async function getJsonIfExists<T>(store: ObjectStore, key: string): Promi
 
 export function putJson(store: ObjectStore, key: string, value: unknown, options: PutOptions = {}): Promise<{ etag: string }> {
   return store.put(key, JSON.stringify(value, null, 2) + '\n', { contentType: 'application/json', ...options });
+}
+
+/**
+ * An object whose bytes must be the ones recorded when it was written
+ * (content-addressed snapshots and specs, version artifacts): refused with
+ * ChecksumMismatchError when they are not.
+ */
+export async function getVerified(store: ObjectStore, key: string, expectedSha256: string): Promise<Buffer> {
+  const body = await store.get(key);
+  const actual = sha256(body);
+  if (actual !== expectedSha256) throw new ChecksumMismatchError(key, expectedSha256, actual);
+  return body;
+}
+
+/** Deletes every object under a prefix (a run's staging or checkpoints, a version being unregistered); returns how many. */
+export async function deletePrefix(store: ObjectStore, prefix: string): Promise<number> {
+  const objects = await store.list(prefix);
+  for (const o of objects) await store.delete(o.key);
+  return objects.length;
 }

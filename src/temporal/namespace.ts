@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isGrpcServiceError, type ConnectionLike } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 // gRPC status codes and Temporal's IndexedValueType, as the protocol numbers them.
 const GRPC_NOT_FOUND = 5;
 const GRPC_ALREADY_EXISTS = 6;
 const INDEXED_VALUE_TYPE_KEYWORD = 2;
 
-/** Perennial's search attributes: the Temporal UI filters runs by model, version, stage and trigger. */
-export const SEARCH_ATTRIBUTE_NAMES = ['PerennialModel', 'PerennialVersion', 'PerennialStage', 'PerennialTrigger'] as const;
 
 const isNotFound = (error: unknown) => isGrpcServiceError(error) && Number(error.code) === GRPC_NOT_FOUND;
 const isAlreadyExists = (error: unknown) => isGrpcServiceError(error) && Number(error.code) === GRPC_ALREADY_EXISTS;
@@ -35,7 +34,7 @@ export async function ensureNamespace(
   }
   // A new namespace reaches every part of the server a moment later: calls in it may say NotFound meanwhile.
   const { customAttributes } = await untilFound(() => operatorService.listSearchAttributes({ namespace }));
-  const missing = SEARCH_ATTRIBUTE_NAMES.filter((name) => !(name in (customAttributes ?? {})));
+  const missing = SEARCH_ATTRIBUTES.map((key) => key.name).filter((name) => !(name in (customAttributes ?? {})));
   if (missing.length > 0) {
     try {
       await operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, INDEXED_VALUE_TYPE_KEYWORD])) });

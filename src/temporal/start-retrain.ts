@@ -1,7 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { PerennialConfig } from '../config';
 import { checkName } from '../names';
-import { SA_MODEL, SA_TRIGGER, workflowIds, type RetrainInput } from '../../workflows/definitions';
+import { workflowIds, type RetrainInput } from '../../workflows/definitions';
+import { SA_MODEL, SA_TRIGGER } from './search-attributes';
 import type { RetrainingPipeline } from '../../workflows';
 
 export interface StartedRetrain {

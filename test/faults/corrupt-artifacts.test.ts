@@ -6,8 +6,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatCsv } from '../../src/data';
-import { bootstrapWeather, weatherRows } from '../../src/demo/weather';
+import { bootstrapWeather } from '../../src/demo/weather';
 import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
 import type { RetrainResult } from '../../workflows/definitions';
@@ -75,14 +74,7 @@ describe('corrupted artifacts', () => {
     const original = await h.store.get(lineage.data.snapshotKey);
     await h.store.put(lineage.data.snapshotKey, original.subarray(0, Math.floor(original.length / 2)));
     // New data, so the run merges the champion's snapshot with it.
-    const { columns, rows } = await weatherRows('New York');
-    await h.store.put(
-      keys.incomingBatch(model, 'new-york-2012.csv'),
-      formatCsv(
-        columns,
-        rows.filter((r) => String(r[1]).startsWith('2012-')),
-      ),
-    );
+    await bootstrapWeather(h.store, { model, location: 'New York', years: [2012] });
     try {
       const { type, message, attempts } = await failure('truncated');
       expect(type).toBe('ChecksumMismatchError');

@@ -4,32 +4,26 @@
  * state survives in the server's database, and the run ends as if nothing
  * happened — one version, promoted once, every row in it.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { publishSpec } from '../../src/spec';
 import { startRetrain } from '../../src/temporal';
 import { pipelineStatusQuery } from '../../workflows/definitions';
-import { createHarness, uniqueId, type Harness } from '../integration/harness';
+import { createHarness, expectStartedByScript, services, uniqueId, type Harness } from '../integration/harness';
+import { expectOneCleanPromotion } from './faults';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUTAGE_MS = 60_000;
 
 let h: Harness;
 
 beforeAll(async () => {
-  // Only a server this script started can be stopped by it (CI's always is).
-  expect(existsSync(`${ROOT}.data/run/temporal.pid`), 'Temporal was not started by scripts/services.sh').toBe(true);
+  expectStartedByScript('temporal');
   h = await createHarness();
 });
 
 afterAll(async () => {
-  await run('bash', ['scripts/services.sh', 'start'], { cwd: ROOT }); // leave Temporal running for the next file
+  await services('start'); // leave Temporal running for the next file
   await h?.close();
 });
 
@@ -48,16 +42,13 @@ describe('a 60 s Temporal outage in the middle of a run', { timeout: 400_000 }, 
         await sleep(250);
       }
       expect((await handle.query(pipelineStatusQuery)).stage).toBe('train');
-      await run('bash', ['scripts/services.sh', 'stop', 'temporal'], { cwd: ROOT });
+      await services('stop', 'temporal');
       await sleep(OUTAGE_MS);
-      const { stdout } = await run('bash', ['scripts/services.sh', 'start'], { cwd: ROOT });
+      const { stdout } = await services('start');
       expect(stdout).toMatch(/temporal: started/);
       const result = await handle.result();
       expect(result.outcome).toBe('promoted');
-      expect(await h.registry.listVersions(model)).toEqual(['v1']);
-      const aliases = await h.registry.getAliases(model);
-      expect(aliases.history.map((e) => `${e.action}:${e.from}->${e.to}`)).toEqual(['promote:null->v1']);
-      expect((await h.registry.getLineage(model, 'v1'))!.data.rows).toBe(1461);
+      await expectOneCleanPromotion(h, model);
     } finally {
       await worker.stop();
     }

@@ -7,7 +7,12 @@
  * watches show only their own work. Each test file gets its own task queues
  * and model names, so files never pick up each other's work.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { NativeConnection, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type PerennialConfig } from '../../src/config';
@@ -105,4 +110,17 @@ export async function createHarness(): Promise<Harness> {
       for (const c of connections) await c.close();
     },
   };
+}
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `scripts/services.sh <args>`, as a user runs it. */
+export function services(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('bash', ['scripts/services.sh', ...args], { cwd: ROOT });
+}
+
+/** Only a service the script started can be stopped by it (CI's always are): a fault test fails, not skips, otherwise. */
+export function expectStartedByScript(service: 'temporal' | 's3'): void {
+  expect(existsSync(`${ROOT}.data/run/${service}.pid`), `${service} was not started by scripts/services.sh`).toBe(true);
 }

@@ -155,14 +155,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
   it('a failure after register runs the compensations in reverse: registry and champion end as they were', async () => {
     // New data (New York 2012) and a gate that only asks to beat the baseline, so the
     // pipeline trains and registers v2 for sure; promote then fails.
-    const { columns, rows } = await weatherRows('New York');
-    await h.store.put(
-      keys.incomingBatch(model, 'new-york-2012.csv'),
-      formatCsv(
-        columns,
-        rows.filter((r) => String(r[1]).startsWith('2012-')),
-      ),
-    );
+    await bootstrapWeather(h.store, { model, location: 'New York', years: [2012] });
     const spec = await loadModelSpecFile(WEATHER_SPEC_PATH);
     await publishSpec(h.store, { ...spec, name: model, evaluation: { ...spec.evaluation, gate: { mustBeatBaseline: true } } });
     await worker.stop();
@@ -231,7 +224,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     const aliases = await h.registry.getAliases(model);
     for (const entry of aliases.history.filter((e) => e.action === 'promote' && e.to !== null)) {
       const lineage = await h.registry.getLineage(model, entry.to!);
-      if (lineage?.parent !== undefined) expect(lineage.parent, `${entry.to} promoted over ${entry.from}`).toBe(entry.from);
+      expect(lineage!.parent, `${entry.to} promoted over ${entry.from}`).toBe(entry.from);
     }
     // A run that lost the race says so and left no version behind.
     for (const loser of [a, b].filter((r) => r.outcome === 'rejected')) {

@@ -2,17 +2,10 @@
  * The services script as users run it: start is idempotent, and Temporal's
  * state survives a restart (persistent database under .data/).
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRetrain } from '../../src/temporal';
-import { createHarness, uniqueId, type Harness } from './harness';
+import { createHarness, expectStartedByScript, services, uniqueId, type Harness } from './harness';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const services = (...args: string[]) => run('bash', ['scripts/services.sh', ...args], { cwd: ROOT });
 let h: Harness;
 
 beforeAll(async () => {
@@ -32,7 +25,7 @@ describe('scripts/services.sh', () => {
 
   it('workflow histories survive a restart of the Temporal server', async () => {
     // Only a server this script started can be restarted by it (CI's always is).
-    expect(existsSync(`${ROOT}.data/run/temporal.pid`), 'Temporal was not started by scripts/services.sh').toBe(true);
+    expectStartedByScript('temporal');
     const worker = await h.startWorker();
     const model = `restart-${uniqueId()}`; // no spec: the pipeline fails at once, which is all we need
     const { handle } = await startRetrain(h.client, h.config, { model, trigger: 'manual' });

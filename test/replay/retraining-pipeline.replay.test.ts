@@ -22,13 +22,23 @@ const fixtureWorkflow = (file: string) => fileURLToPath(new URL(`./fixtures/${fi
 
 const ALL_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'];
 
-/** Each branch of RetrainingPipeline, what its recorded run scheduled and how it closed. */
+/**
+ * Each branch of RetrainingPipeline, what its recorded run scheduled and how it closed, per generation:
+ * the code before any patch (the folder itself), and after patch 'discard-run-leftovers' (a rejected or
+ * failed run removes its leftovers; a run whose champion moved ends rejected).
+ */
 const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'retraining-pipeline/promoted': { activities: ALL_STAGES, closed: 'COMPLETED' },
   'retraining-pipeline/unchanged': { activities: ['ingest', 'validate', 'snapshot'], closed: 'COMPLETED' },
   'retraining-pipeline/rejected': { activities: ALL_STAGES.slice(0, 6), closed: 'COMPLETED' },
   'retraining-pipeline/compensated': { activities: [...ALL_STAGES, 'revertPromotion', 'unregister'], closed: 'FAILED' },
   'retraining-pipeline/failed-validation': { activities: ['ingest', 'validate'], closed: 'FAILED' },
+  'retraining-pipeline/discard-run-leftovers/promoted': { activities: ALL_STAGES, closed: 'COMPLETED' },
+  'retraining-pipeline/discard-run-leftovers/unchanged': { activities: ['ingest', 'validate', 'snapshot'], closed: 'COMPLETED' },
+  'retraining-pipeline/discard-run-leftovers/rejected': { activities: [...ALL_STAGES.slice(0, 6), 'discardRun'], closed: 'COMPLETED' },
+  'retraining-pipeline/discard-run-leftovers/compensated': { activities: [...ALL_STAGES, 'revertPromotion', 'unregister', 'discardRun'], closed: 'FAILED' },
+  'retraining-pipeline/discard-run-leftovers/failed-validation': { activities: ['ingest', 'validate', 'discardRun'], closed: 'FAILED' },
+  'retraining-pipeline/discard-run-leftovers/champion-moved': { activities: [...ALL_STAGES, 'revertPromotion', 'unregister'], closed: 'COMPLETED' },
 };
 
 // Loaded at collection time, so each saved history is its own test.

@@ -16,7 +16,7 @@ import { mannWhitney } from './numerical/mann-whitney';
 import { cramerVonMises } from './numerical/cramer-von-mises';
 import { andersonKsamp } from './numerical/anderson';
 import { eppsSingleton } from './numerical/epps-singleton';
-import { binNumerical, binTable, hellingerNumerical, hellingerTable, jsValue, klValue, psiValue } from './binning';
+import { binNumerical, binTable, hellingerNumerical, hellingerTable, jsValue, klValue, psiValue, type Binned } from './binning';
 import { chiSquareContingency, chiSquareEvidently, fisherExact, gTest, tvdTest, zTest } from './categorical';
 
 export type Rule = '<' | '<=' | '>=' | '>';
@@ -66,6 +66,24 @@ const N = ['numerical'] as const satisfies readonly ColumnType[];
 const C = ['categorical'] as const satisfies readonly ColumnType[];
 const NC = ['numerical', 'categorical'] as const satisfies readonly ColumnType[];
 
+/**
+ * Evidently's binned distances (PSI, Jensen-Shannon, KL) on get_binned_data:
+ * Sturges bins over both samples for a numerical column with more than 20
+ * values, category shares otherwise; drift when the distance reaches 0.1.
+ */
+function binnedDistance(label: string, distance: (bins: Binned) => number): MethodDefinition {
+  return {
+    label,
+    types: NC,
+    score: 'distance',
+    defaultThreshold: 0.1,
+    rule: '>=',
+    source: 'evidently',
+    sorted: (ref, cur) => ({ statistic: distance(binNumerical(ref, cur)), p_value: null }),
+    counts: (t) => ({ statistic: distance(binTable(t)), p_value: null }),
+  };
+}
+
 const DEFINITIONS = {
   ks: {
     label: 'K-S p_value',
@@ -85,36 +103,9 @@ const DEFINITIONS = {
     source: 'evidently',
     sorted: wassersteinNorm,
   },
-  psi: {
-    label: 'PSI',
-    types: NC,
-    score: 'distance',
-    defaultThreshold: 0.1,
-    rule: '>=',
-    source: 'evidently',
-    sorted: (ref, cur) => ({ statistic: psiValue(binNumerical(ref, cur)), p_value: null }),
-    counts: (t) => ({ statistic: psiValue(binTable(t)), p_value: null }),
-  },
-  jensenshannon: {
-    label: 'Jensen-Shannon distance',
-    types: NC,
-    score: 'distance',
-    defaultThreshold: 0.1,
-    rule: '>=',
-    source: 'evidently',
-    sorted: (ref, cur) => ({ statistic: jsValue(binNumerical(ref, cur)), p_value: null }),
-    counts: (t) => ({ statistic: jsValue(binTable(t)), p_value: null }),
-  },
-  kl_div: {
-    label: 'Kullback-Leibler divergence',
-    types: NC,
-    score: 'distance',
-    defaultThreshold: 0.1,
-    rule: '>=',
-    source: 'evidently',
-    sorted: (ref, cur) => ({ statistic: klValue(binNumerical(ref, cur)), p_value: null }),
-    counts: (t) => ({ statistic: klValue(binTable(t)), p_value: null }),
-  },
+  psi: binnedDistance('PSI', psiValue),
+  jensenshannon: binnedDistance('Jensen-Shannon distance', jsValue),
+  kl_div: binnedDistance('Kullback-Leibler divergence', klValue),
   hellinger: {
     label: 'Hellinger distance',
     types: NC,
