@@ -8,7 +8,6 @@ const GRPC_NOT_FOUND = 5;
 const GRPC_ALREADY_EXISTS = 6;
 const INDEXED_VALUE_TYPE_KEYWORD = 2;
 
-
 const isNotFound = (error: unknown) => isGrpcServiceError(error) && Number(error.code) === GRPC_NOT_FOUND;
 const isAlreadyExists = (error: unknown) => isGrpcServiceError(error) && Number(error.code) === GRPC_ALREADY_EXISTS;
 
