@@ -4,7 +4,19 @@
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { DataValidationError, ObjectNotFoundError } from '../src/errors';
-import { applyWindow, describeRows, formatJsonl, parseCsv, parseJsonl, parseTable, snapshotCsv, sortRows, validateTable, type TypedRow } from '../src/data';
+import {
+  applyWindow,
+  describeRows,
+  formatJsonl,
+  listNames,
+  parseCsv,
+  parseJsonl,
+  parseTable,
+  snapshotCsv,
+  sortRows,
+  validateTable,
+  type TypedRow,
+} from '../src/data';
 import { keys, baseName, getJsonIfExists, getVerified, putJson, sha256, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
 import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
@@ -93,7 +105,8 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
           result = validateTable(await parseTable(body, batch.key, { onRowError: 'collect' }), spec.schema);
         } catch (error) {
           // Not readable at all (empty, not CSV/JSON): the whole batch is bad.
-          failures.push(`${batch.key}: ${(error as Error).message.replace(`${batch.key}: `, '')}`);
+          const message = (error as Error).message;
+          failures.push(message.startsWith(batch.key) ? message : `${batch.key}: ${message}`);
           await quarantineBatch(store, model, batch, body, [(error as Error).message], [], clock());
           continue;
         }
@@ -110,6 +123,9 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
           await quarantineBatch(store, model, batch, body, [why], result.errors, clock());
           rowsRejected += result.rowsRead;
           continue;
+        }
+        if (result.extraColumns.length > 0) {
+          log.warn('A batch has columns the schema does not name: neither checked nor kept', { batch: batch.key, columns: listNames(result.extraColumns) });
         }
         let quarantineKey: string | undefined;
         if (result.errors.length > 0) {

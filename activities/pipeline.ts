@@ -82,6 +82,13 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** Registers the candidate as an immutable version, once per workflow run. */
     register: heartbeating(async (input: RegisterInput): Promise<RegisterOutput> => {
       const { workflowId, runId } = currentRun();
+      // An attempt that died after registering (its result lost with its worker) cleared the staging:
+      // the version it registered is this run's answer.
+      const registered = await registry.findByRun(input.model, runId);
+      if (registered) {
+        await clearStaging(store, input.model, runId);
+        return registered;
+      }
       const artifacts = await collectBundle(store, { model: input.model, runId, evaluation: input.evaluation, specSha256: input.specSha256 });
       const lineage = await registry.register(
         input.model,

@@ -6,8 +6,11 @@
 # and cached per user in ~/.cache/perennial/bin, so a second start, also from a
 # fresh clone, costs nothing. A `temporal` on PATH is used instead of building;
 # TEMPORAL_ADDRESS or S3_ENDPOINT pointing elsewhere means "use that one, start nothing".
+# With --codec (or PERENNIAL_CODEC_SERVER=1), start also runs `perennial codec-server`
+# on 127.0.0.1:${PERENNIAL_CODEC_PORT:-8888} with PERENNIAL_CODEC_KEYS, and starts the dev
+# server with --ui-codec-endpoint pointing at it, so the UI shows encrypted payloads.
 #
-# usage: scripts/services.sh start | stop [temporal|s3|worker] | status | env
+# usage: scripts/services.sh start [--codec] | stop [temporal|s3|worker|codec] | status | env
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +24,10 @@ DATA=${PERENNIAL_DATA:-$ROOT/.data}
 RUN=$DATA/run
 LOGS=$DATA/logs
 mkdir -p "$RUN" "$LOGS"
+CODEC=${PERENNIAL_CODEC_SERVER:-0}
+CODEC_HOST=127.0.0.1
+CODEC_PORT=${PERENNIAL_CODEC_PORT:-8888}
+CODEC_ENDPOINT=http://$CODEC_HOST:$CODEC_PORT
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'services: %s\n' "$*" >&2; exit 1; }
@@ -62,11 +69,18 @@ pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null
 start_temporal() {
   if [ "${PERENNIAL_TEMPORAL_EXTERNAL:-}" = 1 ]; then say "temporal: using $TEMPORAL_ADDRESS (TEMPORAL_ADDRESS set)"; return; fi
   local host=${TEMPORAL_ADDRESS%:*} port=${TEMPORAL_ADDRESS##*:}
-  if port_open "$host" "$port"; then say "temporal: already running on $TEMPORAL_ADDRESS (reused)"; return; fi
+  if port_open "$host" "$port"; then
+    say "temporal: already running on $TEMPORAL_ADDRESS (reused)"
+    if [ "$CODEC" = 1 ] && ! ui_codec_endpoint | grep -qF "\"Endpoint\":\"$CODEC_ENDPOINT\""; then
+      say "temporal: its UI was not started with codec endpoint $CODEC_ENDPOINT; to restart it with it (state is kept): scripts/services.sh stop temporal && scripts/services.sh start --codec" >&2
+    fi
+    return
+  fi
   local bin; bin=$(temporal_bin)
   mkdir -p "$DATA/temporal"
   local attrs=()
   for a in PerennialModel PerennialVersion PerennialStage PerennialTrigger; do attrs+=(--search-attribute "$a=Keyword"); done
+  if [ "$CODEC" = 1 ]; then attrs+=(--ui-codec-endpoint "$CODEC_ENDPOINT"); fi
   nohup "$bin" server start-dev \
     --ip "$host" --port "$port" --ui-port "$TEMPORAL_UI_PORT" --http-port "$TEMPORAL_HTTP_PORT" \
     --db-filename "$DATA/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE" \
@@ -90,6 +104,21 @@ start_s3() {
   echo $! >"$RUN/s3.pid"
   wait_for s3 30 port_open "$host" "$port"
   say "s3: started on $S3_ENDPOINT, bucket '$S3_BUCKET' (pid $(cat "$RUN/s3.pid"), data in $DATA/s3)"
+}
+
+# The codec endpoint the running UI was started with (its settings API), as JSON.
+ui_codec_endpoint() {
+  node -e 'fetch(process.argv[1]).then((r) => r.json()).then((s) => console.log(JSON.stringify(s.Codec)), () => {})' \
+    "http://$TEMPORAL_UI_HOST:$TEMPORAL_UI_PORT/api/v1/settings" 2>/dev/null || true
+}
+
+start_codec() {
+  [ -n "${PERENNIAL_CODEC_KEYS:-}" ] || die "the codec server needs PERENNIAL_CODEC_KEYS, the workers' keys (see README, 'Encrypted payloads'); a first key: export PERENNIAL_CODEC_KEYS=\"k1:\$(openssl rand -base64 32)\""
+  if port_open "$CODEC_HOST" "$CODEC_PORT"; then say "codec: already running on $CODEC_ENDPOINT (reused)"; return; fi
+  nohup node "$ROOT/bin/perennial.mjs" codec-server --host "$CODEC_HOST" --port "$CODEC_PORT" >"$LOGS/codec.log" 2>&1 &
+  echo $! >"$RUN/codec.pid"
+  wait_for codec 30 port_open "$CODEC_HOST" "$CODEC_PORT"
+  say "codec: started on $CODEC_ENDPOINT (pid $(cat "$RUN/codec.pid"), log $LOGS/codec.log)"
 }
 
 stop_one() { # name
@@ -119,14 +148,21 @@ prebuild() {
 
 case "${1:-start}" in
   start)
+    case "${2:-}" in
+      --codec) CODEC=1 ;;
+      "") ;;
+      *) die "usage: scripts/services.sh start [--codec]" ;;
+    esac
     prebuild
     start_s3
+    if [ "$CODEC" = 1 ]; then start_codec; fi
     start_temporal
     say "Temporal UI: http://$TEMPORAL_UI_HOST:$TEMPORAL_UI_PORT/namespaces/$TEMPORAL_NAMESPACE/workflows"
     ;;
   stop)
     if [ -n "${2:-}" ]; then stop_one "$2"; exit 0; fi
     if [ -f "$RUN/worker.pid" ]; then stop_one worker; fi  # started by the demo
+    if [ -f "$RUN/codec.pid" ]; then stop_one codec; fi    # started by start --codec
     stop_one temporal
     stop_one s3
     ;;
@@ -134,12 +170,15 @@ case "${1:-start}" in
     for s in temporal s3; do
       if pid_alive "$s"; then say "$s: running (pid $(cat "$RUN/$s.pid"))"; else say "$s: not running from this script"; fi
     done
+    if pid_alive codec; then say "codec: running (pid $(cat "$RUN/codec.pid")) on $CODEC_ENDPOINT"; fi
     say "TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET"
     ;;
   env)
-    env | grep -E '^(TEMPORAL_|S3_|AWS_|PERENNIAL_)' | sort
+    # Credentials are shown as set, never printed (this output ends up in bug reports).
+    env | grep -E '^(TEMPORAL_|S3_|AWS_|PERENNIAL_)' | sort |
+      sed -E 's/^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PERENNIAL_CODEC_KEYS)=.+$/\1=<set, hidden>/'
     ;;
   *)
-    die "usage: scripts/services.sh start | stop [temporal|s3|worker] | status | env"
+    die "usage: scripts/services.sh start [--codec] | stop [temporal|s3|worker|codec] | status | env"
     ;;
 esac

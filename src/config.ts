@@ -3,7 +3,14 @@
  * loopback services that `npm run services` starts. Every value can be set
  * from the environment to point at another cluster or store (AWS S3 included).
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { DEFAULT_RETRY_BUDGET_MINUTES, TASK_QUEUE, trainingQueueFor } from './temporal/task-queues';
+
+/** One AES-256 key of the payload codec. The key is a KeyObject: printed or serialized, it shows no key material. */
+export interface CodecKey {
+  id: string;
+  key: KeyObject;
+}
 
 export interface PerennialConfig {
   temporalAddress: string;
@@ -21,6 +28,12 @@ export interface PerennialConfig {
     secretAccessKey?: string;
     forcePathStyle: boolean;
   };
+  /**
+   * Payload encryption (PERENNIAL_CODEC_KEYS): the first key encrypts, every
+   * key decrypts (an old key stays listed after a new one until its histories
+   * are gone). Absent: payloads reach the Temporal server as they are.
+   */
+  codecKeys?: CodecKey[];
 }
 
 export { TASK_QUEUE };
@@ -47,7 +60,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfi
       secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? (usingDefaultStore ? 'perennial-secret' : undefined),
       forcePathStyle: env.S3_FORCE_PATH_STYLE !== 'false' && endpoint !== 'aws',
     },
+    codecKeys: codecKeys(env, 'PERENNIAL_CODEC_KEYS'),
   };
+}
+
+const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * `<key id>:<base64 of 32 bytes>[,<key id>:<base64>...]`. Errors name the
+ * variable and the entry, never a key (nor a key id that does not parse: it
+ * may be a key pasted in the wrong place).
+ */
+function codecKeys(env: NodeJS.ProcessEnv, name: string): CodecKey[] | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const keys: CodecKey[] = [];
+  raw.split(',').forEach((entry, i) => {
+    const where = `${name} entry ${i + 1}`;
+    const colon = entry.indexOf(':');
+    if (colon < 0) throw new Error(`${where} is not <key id>:<base64 key>`);
+    const id = entry.slice(0, colon).trim();
+    const base64 = entry.slice(colon + 1).trim();
+    if (!KEY_ID.test(id)) throw new Error(`${where}: a key id is 1 to 32 letters, digits, '.', '_' or '-' (starting with a letter or digit)`);
+    if (keys.some((k) => k.id === id)) throw new Error(`${where}: key id '${id}' is listed twice`);
+    const bytes = Buffer.from(base64, 'base64');
+    if (!BASE64.test(base64) || bytes.length !== 32) {
+      throw new Error(`${where}: key '${id}' must be 32 bytes in base64 (44 characters; make one with 'openssl rand -base64 32')`);
+    }
+    keys.push({ id, key: createSecretKey(bytes) });
+    bytes.fill(0);
+  });
+  return keys;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -15,7 +15,11 @@ const QUOTED_MAX = 80;
  */
 export function quoteValue(value: string, max = QUOTED_MAX): string {
   const cut = value.length > max ? value.slice(0, max) : value;
-  const escaped = JSON.stringify(cut).slice(1, -1).replace(/'/g, "\\'");
+  const escaped = JSON.stringify(cut)
+    .slice(1, -1)
+    .replace(/'/g, "\\'")
+    // JSON leaves DEL and the C1 controls as they are; a terminal may act on them.
+    .replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return value.length > max ? `'${escaped}'... (${value.length} characters)` : `'${escaped}'`;
 }
 
@@ -33,7 +37,11 @@ export class DataError extends Error {
   readonly row?: number;
   readonly column?: string;
   constructor(message: string, where: { source: string; row?: number; column?: string }) {
-    const at = [where.source, where.row !== undefined ? `row ${where.row}` : undefined, where.column !== undefined ? `column '${where.column}'` : undefined]
+    const at = [
+      where.source,
+      where.row !== undefined ? `row ${where.row}` : undefined,
+      where.column !== undefined ? `column ${quoteValue(where.column)}` : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
     super(`${at}: ${message}`);

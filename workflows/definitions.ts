@@ -59,8 +59,12 @@ export interface RetrainResult {
 export const pipelineStatusQuery = defineQuery<PipelineStatus>('pipelineStatus');
 
 export const workflowIds = {
-  /** One retraining per model and trigger at a time; a new run reuses the id once the last one closed. */
-  retrain: (model: string, trigger: string) => `retrain/${model}/${trigger}`,
+  /**
+   * One retraining per model at a time, enforced by the server: a second start
+   * with the same id fails and joins the running one. A new run reuses the id
+   * once the last one closed (the trigger is a search attribute and in the summary).
+   */
+  retrain: (model: string) => `retrain/${model}`,
 };
 
 /**

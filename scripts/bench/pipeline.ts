@@ -25,7 +25,7 @@ const workers = await createWorkers({
   connection,
   config,
   deps: { store, registry: new Registry(store), clock: () => new Date(), code: detectCodeVersion() },
-  workflowBundle: await bundleWorkflows(),
+  workflowBundle: await bundleWorkflows(config),
 });
 const running = Promise.all([workers.main.run(), workers.training.run()]);
 const model = `bench-${id}`;

@@ -24,8 +24,10 @@ Commands:
   drift-stream --detector adwin|page-hinkley|kswin|ddm|eddm|hddm-a|hddm-w
         [--param name=value ...] --file <values.txt> [--json]
                          run a streaming drift detector over one number per line
+  codec-server [--port 8888] [--host 127.0.0.1] [--origins <url,url>]
+                         decode encrypted payloads for the Temporal UI (its codec endpoint) and the temporal CLI
 
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_ENDPOINT, S3_BUCKET, AWS_* (see README).`;
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_ENDPOINT, S3_BUCKET, AWS_*, PERENNIAL_CODEC_KEYS (see README).`;
 
 export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -43,6 +45,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./validate')).runValidateCommand(rest, io);
       case 'bootstrap':
         return await (await import('./bootstrap')).runBootstrapCommand(rest, io);
+      case 'codec-server':
+        return await (await import('./codec-server')).runCodecServerCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

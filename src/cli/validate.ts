@@ -1,4 +1,4 @@
-import { describeRows, inferSchema, readTableFile, validateTable, type TableSchema } from '../data';
+import { describeRows, inferSchema, listNames, readTableFile, validateTable, type TableSchema } from '../data';
 import { loadModelSpecFile } from '../spec';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
@@ -35,6 +35,7 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
           rowsAccepted: result.rows.length,
           rejectedRows: result.rejectedRows,
           batchErrors: result.batchErrors,
+          extraColumns: result.extraColumns,
           errors: result.errors,
           missing: result.missing,
         },
@@ -48,6 +49,7 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
     `${values.current}: ${result.rows.length} of ${result.rowsRead} rows pass the schema ${values.spec ? `of ${values.spec}` : `inferred from ${values.reference}`}`,
   );
   for (const problem of result.batchErrors) io.stdout(`  batch: ${problem}`);
+  if (result.extraColumns.length > 0) io.stdout(`  not in the schema, neither checked nor kept: ${listNames(result.extraColumns)}`);
   if (result.rejectedRows.length > 0) io.stdout(`  rejected: ${describeRows(result.rejectedRows)}`);
   for (const e of result.errors.slice(0, 50)) io.stdout(`  row ${e.row}${e.column ? `, column '${e.column}'` : ''}: ${e.reason}`);
   if (result.errors.length > 50) io.stdout(`  ... and ${result.errors.length - 50} more (use --json for all)`);

@@ -6,3 +6,4 @@ export * from './read';
 export * from './schema';
 export * from './validate';
 export * from './snapshot';
+export * from './text';

@@ -1,13 +1,17 @@
 import { DataError, type Cell, type RawTable } from './table';
 import type { ParseOptions } from './csv';
+import { cleanText, decodeText } from './text';
+
+/** NaN and Infinity as Python's json module writes them: not JSON. */
+const NON_JSON_NUMBER = /[:,[]\s*-?(NaN|Infinity)\s*[,}\]]/;
 
 /**
- * Reads JSON Lines: one object per line. Columns are the union of keys in
+ * Reads JSON Lines (UTF-8): one object per line. Columns are the union of keys in
  * order of first appearance; a missing key is null. A line that is not a JSON
  * object is a row error naming its line.
  */
 export function parseJsonl(text: string | Buffer, source: string, options: ParseOptions = {}): RawTable {
-  const content = (typeof text === 'string' ? text : text.toString('utf8')).replace(/^\uFEFF/, '');
+  const content = decodeText(text, source).replace(/^\uFEFF/, '');
   if (content.trim() === '') throw new DataError('the file is empty (no rows)', { source });
   const table: RawTable = { source, columns: [], rows: [], rowNumbers: [], rowErrors: [] };
   const objects: { line: number; value: Record<string, unknown> }[] = [];
@@ -21,7 +25,9 @@ export function parseJsonl(text: string | Buffer, source: string, options: Parse
       value = JSON.parse(line);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) reason = 'expected a JSON object';
     } catch (error) {
-      reason = `not valid JSON: ${(error as Error).message}`;
+      reason = NON_JSON_NUMBER.test(line)
+        ? 'not valid JSON: NaN and Infinity are not JSON values (write null for a missing value)'
+        : `not valid JSON: ${cleanText((error as Error).message)}`;
     }
     if (reason !== undefined) {
       if (options.onRowError === 'throw') throw new DataError(reason, { source, row: i + 1 });

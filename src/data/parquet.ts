@@ -1,6 +1,8 @@
 import { parquetMetadata, parquetRead, parquetSchema, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { quoteValue } from '../errors';
 import { DataError, type Cell, type RawTable } from './table';
+import { cleanText, listNames } from './text';
 
 export interface ParquetReadOptions {
   columns?: string[];
@@ -27,7 +29,7 @@ function openParquet(bytes: Uint8Array | ArrayBuffer, source: string): ParquetFi
     const metadata = parquetMetadata(file);
     return { file, metadata, columns: parquetSchema(metadata).children.map((c) => c.element.name), rows: Number(metadata.num_rows) };
   } catch (error) {
-    throw new DataError(`not a readable Parquet file: ${(error as Error).message}`, { source });
+    throw new DataError(`not a readable Parquet file: ${cleanText((error as Error).message)}`, { source });
   }
 }
 
@@ -35,7 +37,7 @@ function openParquet(bytes: Uint8Array | ArrayBuffer, source: string): ParquetFi
 function wantedColumns(all: string[], requested: string[] | undefined, source: string): string[] {
   const columns = requested ?? all;
   for (const column of columns) {
-    if (!all.includes(column)) throw new DataError(`no column '${column}'; the file has: ${all.join(', ')}`, { source, column });
+    if (!all.includes(column)) throw new DataError(`no column ${quoteValue(column)}; the file has: ${listNames(all)}`, { source, column });
   }
   return columns;
 }
@@ -45,17 +47,22 @@ export async function readParquet(bytes: Uint8Array | ArrayBuffer, source: strin
   const { file, metadata, columns: all } = openParquet(bytes, source);
   const columns = wantedColumns(all, options.columns, source);
   const rows: Cell[][] = [];
-  await parquetRead({
-    file,
-    metadata,
-    compressors,
-    columns,
-    rowStart: options.rowStart,
-    rowEnd: options.rowEnd,
-    onComplete: (data: unknown[][]) => {
-      for (const row of data) rows.push(row.map(parquetValueToCell));
-    },
-  });
+  try {
+    await parquetRead({
+      file,
+      metadata,
+      compressors,
+      columns,
+      rowStart: options.rowStart,
+      rowEnd: options.rowEnd,
+      onComplete: (data: unknown[][]) => {
+        for (const row of data) rows.push(row.map(parquetValueToCell));
+      },
+    });
+  } catch (error) {
+    // The footer read, the pages did not (truncated or damaged in the middle).
+    throw new DataError(`not a readable Parquet file: ${cleanText((error as Error).message)}`, { source });
+  }
   const start = options.rowStart ?? 0;
   return { source, columns, rows, rowNumbers: rows.map((_, i) => start + i + 1), rowErrors: [] };
 }
@@ -99,7 +106,7 @@ export async function readParquetSource(bytes: Uint8Array | ArrayBuffer, source:
       },
     });
   } catch (error) {
-    throw new DataError(`not a readable Parquet file: ${(error as Error).message}`, { source });
+    throw new DataError(`not a readable Parquet file: ${cleanText((error as Error).message)}`, { source });
   }
   const columns = new Map<string, SourceColumn>();
   for (const name of wanted) {

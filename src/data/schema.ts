@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quoteValue } from '../errors';
 import type { RawTable } from './table';
 
 /**
@@ -6,38 +7,64 @@ import type { RawTable } from './table';
  * from a reference sample (inferSchema) and checked against new data.
  */
 export const fieldSchema = z.discriminatedUnion('type', [
-  z.object({
-    name: z.string().min(1),
-    type: z.literal('number'),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    integer: z.boolean().optional(),
-    nullable: z.boolean().default(true),
-  }),
-  z.object({
-    name: z.string().min(1),
-    type: z.literal('category'),
-    /** Allowed values; any string when absent. */
-    values: z.array(z.string()).min(1).optional(),
-    nullable: z.boolean().default(true),
-  }),
-  z.object({
-    name: z.string().min(1),
-    type: z.literal('date'),
-    nullable: z.boolean().default(true),
-  }),
-  z.object({
-    name: z.string().min(1),
-    type: z.literal('string'),
-    nullable: z.boolean().default(true),
-  }),
+  z
+    .object({
+      name: z.string().min(1),
+      type: z.literal('number'),
+      min: z.number().optional(),
+      max: z.number().optional(),
+      integer: z.boolean().optional(),
+      nullable: z.boolean().default(true),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().min(1),
+      type: z.literal('category'),
+      /** Allowed values; any string when absent. */
+      values: z.array(z.string()).min(1).optional(),
+      nullable: z.boolean().default(true),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().min(1),
+      type: z.literal('date'),
+      nullable: z.boolean().default(true),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().min(1),
+      type: z.literal('string'),
+      nullable: z.boolean().default(true),
+    })
+    .strict(),
 ]);
 
-export const tableSchema = z.object({
-  fields: z.array(fieldSchema).min(1),
-  /** Largest share of missing values a column may have in one batch (0..1). */
-  maxMissingRate: z.number().min(0).max(1).default(0.2),
-});
+export const tableSchema = z
+  .object({
+    fields: z.array(fieldSchema).min(1),
+    /** Largest share of missing values a column may have in one batch (0..1). */
+    maxMissingRate: z.number().min(0).max(1).default(0.2),
+  })
+  .strict()
+  .superRefine((schema, ctx) => {
+    // What no batch could meet, or what would make one column two: refused here, not at every row.
+    const names = new Set<string>();
+    schema.fields.forEach((field, i) => {
+      if (names.has(field.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `field ${quoteValue(field.name)} is listed twice` });
+      names.add(field.name);
+      if (field.type === 'number' && field.min !== undefined && field.max !== undefined && field.min > field.max) {
+        ctx.addIssue({ code: 'custom', path: ['fields', i, 'max'], message: `max ${field.max} is below min ${field.min}: no value could pass` });
+      }
+      if (field.type === 'category' && field.values) {
+        const values = new Set<string>();
+        const twice = field.values.find((v) => values.size === values.add(v).size);
+        if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['fields', i, 'values'], message: `${quoteValue(twice)} is listed twice` });
+      }
+    });
+  });
 
 export type FieldSchema = z.infer<typeof fieldSchema>;
 export type TableSchema = z.infer<typeof tableSchema>;

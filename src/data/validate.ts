@@ -1,5 +1,7 @@
+import { quoteValue } from '../errors';
 import { isDateText, toNumber, type FieldSchema, type TableSchema } from './schema';
 import type { Cell, RawTable, RowError } from './table';
+import { listNames } from './text';
 
 /** A row after validation: numbers are numbers, dates ISO text, categories text, missing null. */
 export type TypedRow = Record<string, number | string | null>;
@@ -15,9 +17,26 @@ export interface ValidationResult {
   rejectedRows: number[];
   /** Problems with the batch as a whole: a missing column, too many missing values. */
   batchErrors: string[];
+  /** Columns of the file the schema does not name: neither checked nor kept (the batch itself keeps them). */
+  extraColumns: string[];
   /** Missing values per column among the rows read. */
   missing: Record<string, number>;
   rowsRead: number;
+}
+
+/** Text NaN, NA... : what other tools write for a missing value. */
+const MISSING_MARKERS = new Set(['nan', 'na', 'n/a', '#n/a', 'null', 'none']);
+
+/** Why a cell of a number column is not a number; values are quoted short and escaped (a 10 MB cell makes no 10 MB message). */
+function notANumber(cell: Cell): string {
+  if (typeof cell === 'number') return `expected a finite number, found ${cell}`;
+  const text = String(cell);
+  if (typeof cell === 'string' && MISSING_MARKERS.has(text.trim().toLowerCase())) {
+    return `expected a number, found ${quoteValue(text)} (leave a missing value empty, or null in JSON)`;
+  }
+  // '1e400' and 'Infinity' are numbers, but not ones a model can use.
+  if (typeof cell === 'string' && Math.abs(Number(text)) === Infinity) return `expected a finite number, found ${quoteValue(text)}`;
+  return `expected a number, found ${quoteValue(text)}`;
 }
 
 function checkCell(field: FieldSchema, cell: Cell): { value: number | string | null; problem?: string } {
@@ -27,7 +46,7 @@ function checkCell(field: FieldSchema, cell: Cell): { value: number | string | n
   switch (field.type) {
     case 'number': {
       const value = toNumber(cell);
-      if (value === undefined) return { value: null, problem: `expected a number, found '${String(cell)}'` };
+      if (value === undefined) return { value: null, problem: notANumber(cell) };
       if (field.integer && !Number.isInteger(value)) return { value, problem: `expected a whole number, found ${value}` };
       if (field.min !== undefined && value < field.min) return { value, problem: `${value} is below the minimum ${field.min}` };
       if (field.max !== undefined && value > field.max) return { value, problem: `${value} is above the maximum ${field.max}` };
@@ -36,17 +55,24 @@ function checkCell(field: FieldSchema, cell: Cell): { value: number | string | n
     case 'category': {
       const value = String(cell);
       if (field.values && !field.values.includes(value)) {
-        return { value, problem: `'${value}' is not one of the allowed values (${field.values.join(', ')})` };
+        return { value, problem: `${quoteValue(value)} is not one of the allowed values (${listNames(field.values, 10)})` };
       }
       return { value };
     }
     case 'date': {
       const value = String(cell);
-      return isDateText(value) ? { value } : { value: null, problem: `expected a date (YYYY-MM-DD), found '${value}'` };
+      return isDateText(value) ? { value } : { value: null, problem: `expected a date (YYYY-MM-DD), found ${quoteValue(value)}` };
     }
     case 'string':
       return { value: String(cell) };
   }
+}
+
+/** A header read as one column that holds ';' or tabs: a file written with another separator. */
+function separatorHint(table: RawTable): string {
+  const only = table.columns.length === 1 ? table.columns[0]! : '';
+  const separator = [';', '\t', '|'].find((s) => only.includes(s));
+  return separator ? `; the header looks separated by ${quoteValue(separator)}, but CSV files here are comma-separated` : '';
 }
 
 /**
@@ -61,12 +87,14 @@ export function validateTable(table: RawTable, schema: TableSchema): ValidationR
     errors: [...table.rowErrors],
     rejectedRows: table.rowErrors.map((e) => e.row),
     batchErrors: [],
+    extraColumns: table.columns.filter((c) => !schema.fields.some((f) => f.name === c)),
     missing: {},
     rowsRead: table.rows.length + table.rowErrors.length,
   };
   const positions = schema.fields.map((f) => table.columns.indexOf(f.name));
   schema.fields.forEach((field, i) => {
-    if (positions[i]! < 0) result.batchErrors.push(`column '${field.name}' is missing (the file has: ${table.columns.join(', ')})`);
+    if (positions[i]! < 0)
+      result.batchErrors.push(`column ${quoteValue(field.name)} is missing (the file has: ${listNames(table.columns)})${separatorHint(table)}`);
     result.missing[field.name] = 0;
   });
   if (result.batchErrors.length > 0) return result;
@@ -95,7 +123,7 @@ export function validateTable(table: RawTable, schema: TableSchema): ValidationR
       const rate = result.missing[field.name]! / table.rows.length;
       if (rate > schema.maxMissingRate) {
         result.batchErrors.push(
-          `column '${field.name}' is missing in ${(rate * 100).toFixed(1)}% of rows, above maxMissingRate ${(schema.maxMissingRate * 100).toFixed(1)}%`,
+          `column ${quoteValue(field.name)} is missing in ${(rate * 100).toFixed(1)}% of rows, above maxMissingRate ${(schema.maxMissingRate * 100).toFixed(1)}%`,
         );
       }
     }

@@ -4,29 +4,35 @@ import { z } from 'zod';
 export const datePart = z.enum(['month_cyclic', 'dayofyear_cyclic', 'dayofweek_cyclic', 'hour_cyclic', 'year']);
 export type DatePart = z.infer<typeof datePart>;
 
-export const numericFeature = z.object({
-  name: z.string().min(1),
-  kind: z.literal('numeric'),
-  /** Value put in place of a missing one: the training mean, median, or a constant. */
-  impute: z.union([z.enum(['mean', 'median']), z.number().finite()]).default('median'),
-  /** 'standard': (x - mean) / std with the population std of the (imputed) training column. */
-  scale: z.enum(['standard', 'none']).default('standard'),
-});
+export const numericFeature = z
+  .object({
+    name: z.string().min(1),
+    kind: z.literal('numeric'),
+    /** Value put in place of a missing one: the training mean, median, or a constant. */
+    impute: z.union([z.enum(['mean', 'median']), z.number().finite()]).default('median'),
+    /** 'standard': (x - mean) / std with the population std of the (imputed) training column. */
+    scale: z.enum(['standard', 'none']).default('standard'),
+  })
+  .strict();
 
-export const categoricalFeature = z.object({
-  name: z.string().min(1),
-  kind: z.literal('categorical'),
-  /** Value put in place of a missing one: the most frequent training value or a constant text. */
-  impute: z.string().min(1).default('most_frequent'),
-  /** Keep the N most frequent categories (ties: alphabetical); the rest, and unseen ones, go to '__other__'. */
-  maxCategories: z.number().int().min(1).optional(),
-});
+export const categoricalFeature = z
+  .object({
+    name: z.string().min(1),
+    kind: z.literal('categorical'),
+    /** Value put in place of a missing one: the most frequent training value or a constant text. */
+    impute: z.string().min(1).default('most_frequent'),
+    /** Keep the N most frequent categories (ties: alphabetical); the rest, and unseen ones, go to '__other__'. */
+    maxCategories: z.number().int().min(1).optional(),
+  })
+  .strict();
 
-export const dateFeature = z.object({
-  name: z.string().min(1),
-  kind: z.literal('date'),
-  parts: z.array(datePart).min(1),
-});
+export const dateFeature = z
+  .object({
+    name: z.string().min(1),
+    kind: z.literal('date'),
+    parts: z.array(datePart).min(1),
+  })
+  .strict();
 
 export const featureSchema = z.discriminatedUnion('kind', [numericFeature, categoricalFeature, dateFeature]);
 

@@ -5,7 +5,8 @@ import { tableSchema } from '../data/schema';
 import { gateSpec, TASKS } from '../metrics';
 import { modelParams } from '../model';
 import { featureSpec } from '../preprocess';
-import { SpecError } from '../errors';
+import { quoteValue, SpecError } from '../errors';
+import { cleanText, textProblem } from '../data/text';
 import { NAME_RULES } from '../names';
 
 export { SpecError };
@@ -51,30 +52,30 @@ export const modelSpecSchema = z
   .superRefine((spec, ctx) => {
     const fields = new Map(spec.schema.fields.map((f) => [f.name, f]));
     const label = fields.get(spec.label);
-    if (!label) ctx.addIssue({ code: 'custom', path: ['label'], message: `'${spec.label}' is not a field of schema.fields` });
+    if (!label) ctx.addIssue({ code: 'custom', path: ['label'], message: `${quoteValue(spec.label)} is not a field of schema.fields` });
     else if (spec.task === 'classification' && (label.type !== 'category' || !label.values)) {
       ctx.addIssue({ code: 'custom', path: ['label'], message: `a classification label must be a schema field of type 'category' with its allowed 'values'` });
     } else if (spec.task === 'regression' && label.type !== 'number') {
       ctx.addIssue({ code: 'custom', path: ['label'], message: `a regression label must be a schema field of type 'number'` });
     }
     if (!fields.has(spec.data.timeColumn))
-      ctx.addIssue({ code: 'custom', path: ['data', 'timeColumn'], message: `'${spec.data.timeColumn}' is not a field of schema.fields` });
+      ctx.addIssue({ code: 'custom', path: ['data', 'timeColumn'], message: `${quoteValue(spec.data.timeColumn)} is not a field of schema.fields` });
     spec.features.forEach((feature, i) => {
       const field = fields.get(feature.name);
-      if (!field) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `'${feature.name}' is not a field of schema.fields` });
+      if (!field) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `${quoteValue(feature.name)} is not a field of schema.fields` });
       else if (feature.name === spec.label)
-        ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `the label '${spec.label}' cannot also be a feature` });
+        ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `the label ${quoteValue(spec.label)} cannot also be a feature` });
       else if (feature.kind === 'numeric' && field.type !== 'number')
         ctx.addIssue({
           code: 'custom',
           path: ['features', i, 'kind'],
-          message: `'${feature.name}' is a ${field.type} field; a numeric feature needs a number field`,
+          message: `${quoteValue(feature.name)} is a ${field.type} field; a numeric feature needs a number field`,
         });
       else if (feature.kind === 'date' && field.type !== 'date')
         ctx.addIssue({
           code: 'custom',
           path: ['features', i, 'kind'],
-          message: `'${feature.name}' is a ${field.type} field; a date feature needs a date field`,
+          message: `${quoteValue(feature.name)} is a ${field.type} field; a date feature needs a date field`,
         });
     });
   });
@@ -99,17 +100,24 @@ export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec
 
 /** Reads a spec from a YAML or JSON file. */
 export async function loadModelSpecFile(path: string): Promise<ModelSpec> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw new SpecError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
   }
+  const problem = textProblem(bytes);
+  if (problem) throw new SpecError(path, [problem.line === undefined ? problem.reason : `line ${problem.line}: ${problem.reason}`]);
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   let value: unknown;
   try {
     value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new SpecError(path, [`not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message}`]);
+    // The parser's first line says what and where; the excerpt under it would quote the file.
+    const reason = (error as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw new SpecError(path, [`not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${cleanText(reason)}`]);
   }
+  if (value === null || value === undefined)
+    throw new SpecError(path, ['the file is empty: a spec needs at least name, task, label, data, schema and features']);
   return parseModelSpec(value, path);
 }

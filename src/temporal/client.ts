@@ -1,7 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type LoadedDataConverter } from '@temporalio/common';
 import type { PerennialConfig } from '../config';
+import { EncryptionCodec } from './codec';
+import { failureConverter } from './failure-converter';
 
-/** A Temporal client, with an error that says what to do when the server is not there. */
+/** A Temporal client, with an error that says what to do when the server is not there. Payloads are encrypted when keys are configured. */
 export async function connectClient(config: PerennialConfig): Promise<Client> {
   let connection: Connection;
   try {
@@ -12,5 +15,12 @@ export async function connectClient(config: PerennialConfig): Promise<Client> {
       { cause: error },
     );
   }
-  return new Client({ connection, namespace: config.temporalNamespace });
+  return new Client({ connection, namespace: config.temporalNamespace, dataConverter: clientDataConverter(config) });
+}
+
+/** The client's data converter: the encryption codec and encoded failure messages when PERENNIAL_CODEC_KEYS is set, else the SDK's defaults. */
+function clientDataConverter(config: PerennialConfig): LoadedDataConverter | undefined {
+  if (!config.codecKeys) return undefined;
+  // Loaded (converter instances, not module paths): a client needs no module loader.
+  return { payloadConverter: defaultPayloadConverter, failureConverter, payloadCodecs: [new EncryptionCodec(config.codecKeys)] };
 }

@@ -12,7 +12,11 @@ export interface StartedRetrain {
   started: boolean;
 }
 
-/** The retraining of `model` that is running now, if any (visibility finds it, the server's own record confirms it). */
+/**
+ * The retraining of `model` that is running now under another id, if any:
+ * runs started before ids were one per model were `retrain/<model>/<trigger>`
+ * (visibility finds them, the server's own record confirms it).
+ */
 async function runningRetrainOf(client: Client, model: string): Promise<string | undefined> {
   const query = `WorkflowType = 'RetrainingPipeline' AND ExecutionStatus = 'Running' AND ${SA_MODEL.name} = '${model}'`;
   for await (const execution of client.workflow.list({ query })) {
@@ -26,15 +30,16 @@ async function runningRetrainOf(client: Client, model: string): Promise<string |
 /**
  * Starts RetrainingPipeline, or joins the retraining already running for this
  * model (whatever its trigger): one run per model changes the registry at a
- * time. Two starts in the same instant can both start; promote's
- * compare-and-set then keeps the registry right.
+ * time. The id is one per model, so of starts in the same instant the server
+ * lets exactly one through and the others join it. Promote's compare-and-set
+ * still guards the registry against runs started some other way.
  */
 export async function startRetrain(client: Client, config: PerennialConfig, input: RetrainInput): Promise<StartedRetrain> {
   checkName('model', input.model);
   checkName('trigger', input.trigger);
   const running = await runningRetrainOf(client, input.model);
   if (running) return { handle: client.workflow.getHandle<typeof RetrainingPipeline>(running), workflowId: running, started: false };
-  const workflowId = workflowIds.retrain(input.model, input.trigger);
+  const workflowId = workflowIds.retrain(input.model);
   try {
     const handle = await client.workflow.start<typeof RetrainingPipeline>('RetrainingPipeline', {
       taskQueue: config.taskQueue,

@@ -1,16 +1,40 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { register as registerTsxForRequire } from 'tsx/cjs/api';
 import type { ActivityDeps } from '../../activities/deps';
 import { createPipelineActivities } from '../../activities/pipeline';
 import type { PerennialConfig } from '../config';
+import { EncryptionCodec } from '../temporal/codec';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+/** Failure messages inside the (encrypted) encoded attributes: loaded by path, by the worker and into the workflow bundle. */
+const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('../temporal/failure-converter.ts', import.meta.url));
 
 // Webpack's build report is noise for users; warnings and errors still show.
 const quietLogger = new DefaultLogger('WARN');
 
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+/** The workflow code, once; with payload encryption on (config.codecKeys), with the failure converter that encrypts failure messages too. */
+export function bundleWorkflows(config?: PerennialConfig): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: quietLogger,
+    ...(config?.codecKeys ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+  });
+}
+
+/**
+ * The worker's data converter: with PERENNIAL_CODEC_KEYS set, every payload
+ * is encrypted (see src/temporal/codec.ts) and so are failure messages;
+ * otherwise the SDK's defaults. A workflowBundle given with it must come from
+ * bundleWorkflows(config).
+ */
+function workerDataConverter(config: PerennialConfig): DataConverter | undefined {
+  if (!config.codecKeys) return undefined;
+  // The SDK require()s the failure converter: TypeScript needs tsx's require hook (the worker program has it; tests may not).
+  if (!('.ts' in createRequire(import.meta.url).extensions)) registerTsxForRequire();
+  return { payloadCodecs: [new EncryptionCodec(config.codecKeys)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 export interface WorkerOptions {
@@ -30,6 +54,7 @@ export async function createWorkflowWorker(options: WorkerOptions): Promise<Work
   return Worker.create({
     connection: options.connection,
     namespace: options.config.temporalNamespace,
+    dataConverter: workerDataConverter(options.config),
     activities: activitiesFor(options),
     taskQueue: options.config.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
@@ -42,6 +67,7 @@ export async function createTrainingWorker(options: WorkerOptions): Promise<Work
   return Worker.create({
     connection: options.connection,
     namespace: options.config.temporalNamespace,
+    dataConverter: workerDataConverter(options.config),
     activities: activitiesFor(options),
     taskQueue: options.config.trainingTaskQueue,
     maxConcurrentActivityTaskExecutions: options.trainingConcurrency ?? 2,

@@ -1,7 +1,11 @@
 /** What the fault tests share: the checks of a run that must end as if nothing happened. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { keys } from '../../src/store';
 import type { Harness } from '../integration/harness';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The run ended as if nothing had happened: v1 only, promoted once, every row of the 4 weather years in it, no leftovers. */
 export async function expectOneCleanPromotion(h: Harness, model: string): Promise<void> {
@@ -13,6 +17,10 @@ export async function expectOneCleanPromotion(h: Harness, model: string): Promis
   // Nothing left behind: the version holds its own copies, the staging and checkpoints are gone.
   expect(await h.store.list(keys.staging(model, lineage.workflow.runId))).toEqual([]);
   expect(await h.store.list(keys.checkpoints(model, lineage.workflow.runId))).toEqual([]);
+  // Nothing quarantined, one snapshot (re-running a data stage made the same content-addressed one).
+  expect(await h.store.list(keys.quarantine(model))).toEqual([]);
+  const snapshots = (await h.store.list(keys.snapshots(model))).map((o) => o.key).sort();
+  expect(snapshots).toEqual([lineage.data.snapshotKey, keys.snapshotManifest(model, lineage.data.snapshotSha256)].sort());
 }
 
 /** The highest attempt each activity type took in a run, from its history. */
@@ -30,4 +38,33 @@ export async function attemptsByActivity(h: Harness, workflowId: string): Promis
     }
   }
   return out;
+}
+
+/** When the activity of this type last completed in a run (from its history), or null. */
+export async function activityCompletedAt(h: Harness, workflowId: string, activityType: string): Promise<Date | null> {
+  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+  const typeBySchedule = new Map<string, string>();
+  let at: Date | null = null;
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) typeBySchedule.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed && typeBySchedule.get(String(completed.scheduledEventId)) === activityType) {
+      at = new Date(Number(event.eventTime!.seconds) * 1000 + Math.round((event.eventTime!.nanos ?? 0) / 1e6));
+    }
+  }
+  return at;
+}
+
+/** A program of this repository (`node --import tsx <path>`) in the harness's environment, its output collected. */
+export function startProgram(h: Harness, path: string, env: NodeJS.ProcessEnv = {}): ChildProcess & { output: string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path], {
+    cwd: ROOT,
+    env: { ...h.env, PERENNIAL_LOG_LEVEL: 'WARN', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & { output: string };
+  child.output = '';
+  child.stdout!.on('data', (d) => (child.output += d));
+  child.stderr!.on('data', (d) => (child.output += d));
+  return child;
 }

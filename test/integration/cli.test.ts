@@ -69,10 +69,8 @@ describe('perennial CLI', () => {
     const r = await perennial('retrain', '--model', model, '--wait');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`started: retrain/${model}/manual`);
-    expect(r.stdout).toMatch(
-      new RegExp(`Temporal UI: http://[^ ]+/namespaces/${h.config.temporalNamespace}/workflows/retrain%2F${model}%2Fmanual/[0-9a-f-]+/history`),
-    );
+    expect(r.stdout).toContain(`started: retrain/${model}`);
+    expect(r.stdout).toMatch(new RegExp(`Temporal UI: http://[^ ]+/namespaces/${h.config.temporalNamespace}/workflows/retrain%2F${model}/[0-9a-f-]+/history`));
     for (const stage of ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote']) {
       expect(r.stdout).toMatch(new RegExp(`✓ ${stage}\\s`));
     }
@@ -88,7 +86,7 @@ describe('perennial CLI', () => {
     const version = await perennial('registry', 'show', '--model', model, '--version', 'v1');
     const lineage = JSON.parse(version.stdout);
     expect(lineage.version).toBe('v1');
-    expect(lineage.workflow.id).toBe(`retrain/${model}/manual`);
+    expect(lineage.workflow.id).toBe(`retrain/${model}`);
     const missing = await perennial('registry', 'show', '--model', model, '--version', 'v9');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`model '${model}' has no version 'v9'; it has: v1`);
@@ -106,7 +104,7 @@ describe('perennial CLI', () => {
     expect((await h.registry.getAliases(model)).champion).toBe('v1');
     expect(await h.registry.listVersions(model)).toEqual(['v1']);
     // The rejected run left nothing behind: no staged candidate, no checkpoints.
-    const { runId } = await h.client.workflow.getHandle(`retrain/${model}/ci`).describe();
+    const { runId } = await h.client.workflow.getHandle(`retrain/${model}`).describe();
     expect(await h.store.list(keys.staging(model, runId))).toEqual([]);
     expect(await h.store.list(keys.checkpoints(model, runId))).toEqual([]);
   });
@@ -163,13 +161,17 @@ describe('perennial CLI', () => {
     );
     expect(Date.now() - started).toBeLessThan(20_000);
     // The run is still there, waiting for a worker: stopping the CLI did not stop it.
-    const run = h.client.workflow.getHandle(`retrain/${model}/no-worker`);
-    expect((await run.describe()).status.name).toBe('RUNNING');
+    const run = h.client.workflow.getHandle(`retrain/${model}`);
+    const waiting = await run.describe();
+    expect(waiting.status.name).toBe('RUNNING');
     // Another trigger for the same model joins the run in flight instead of racing it, and says so.
     const second = await runCli(['retrain', '--model', model, '--trigger', 'drift'], { env: { ...h.env, PERENNIAL_TASK_QUEUE: queue } });
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain(`a retraining of '${model}' is already running; joined it instead of starting another: retrain/${model}/no-worker`);
-    await expect(h.client.workflow.getHandle(`retrain/${model}/drift`).describe()).rejects.toThrow(/not found/i);
+    expect(second.stdout).toContain(`a retraining of '${model}' is already running; joined it instead of starting another: retrain/${model}`);
+    // Still the same run, started by the first trigger.
+    const after = await run.describe();
+    expect(after.runId).toBe(waiting.runId);
+    expect(after.searchAttributes.PerennialTrigger).toEqual(['no-worker']);
     await run.terminate('test: no worker will come');
   });
 });

@@ -28,9 +28,9 @@ export function uniqueId(): string {
   return randomBytes(4).toString('hex');
 }
 
-/** The test namespace and bucket, on whatever services the environment points at. */
-export function testConfig(): PerennialConfig {
-  const base = loadConfig();
+/** The test namespace and bucket, on whatever services the environment points at (`env` over the process's own). */
+export function testConfig(env: NodeJS.ProcessEnv = {}): PerennialConfig {
+  const base = loadConfig({ ...process.env, ...env });
   return {
     ...base,
     temporalNamespace: process.env.PERENNIAL_TEST_NAMESPACE ?? 'perennial-test',
@@ -38,20 +38,25 @@ export function testConfig(): PerennialConfig {
   };
 }
 
-let prepared: Promise<void> | undefined;
+const prepared = new Map<string, Promise<void>>();
 
-/** Creates the test namespace (with Perennial's search attributes) and the test bucket, once per process. */
+/** Creates the test namespace (with Perennial's search attributes) and the test bucket, once per process (and per store). */
 export function prepareTestServices(config: PerennialConfig = testConfig()): Promise<void> {
-  prepared ??= (async () => {
-    await S3Store.fromConfig(config).ensureBucket();
-    const client = await connectClient(config);
-    try {
-      await ensureNamespace(client.connection, config.temporalNamespace);
-    } finally {
-      await client.connection.close();
-    }
-  })();
-  return prepared;
+  const services = `${config.temporalAddress} ${config.temporalNamespace} ${config.s3.endpoint ?? 'aws'} ${config.s3.bucket}`;
+  let ready = prepared.get(services);
+  if (!ready) {
+    ready = (async () => {
+      await S3Store.fromConfig(config).ensureBucket();
+      const client = await connectClient(config);
+      try {
+        await ensureNamespace(client.connection, config.temporalNamespace);
+      } finally {
+        await client.connection.close();
+      }
+    })();
+    prepared.set(services, ready);
+  }
+  return ready;
 }
 
 export interface Harness {
@@ -66,24 +71,43 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** One workflow bundle per process, and one with the failure converter of payload encryption when a harness has keys. */
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 
-export async function createHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * Environment over the process's own, for this harness and the programs it
+   * spawns (h.env): another store and its credentials, PERENNIAL_CODEC_KEYS.
+   * Payloads are encrypted when PERENNIAL_CODEC_KEYS is set, here or in the
+   * environment; otherwise clients and workers are the SDK's defaults.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     // Failing workflows are expected in these tests, and so are the core's poll retries while a fault test stops a server.
     Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
     runtimeInstalled = true;
   }
-  const base = testConfig();
+  const base = testConfig(options.env);
   await prepareTestServices(base);
   const taskQueue = `perennial-test-${uniqueId()}`;
   const config: PerennialConfig = { ...base, taskQueue, trainingTaskQueue: `${taskQueue}-training` };
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_NAMESPACE: config.temporalNamespace, S3_BUCKET: config.s3.bucket, PERENNIAL_TASK_QUEUE: taskQueue };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    TEMPORAL_NAMESPACE: config.temporalNamespace,
+    S3_BUCKET: config.s3.bucket,
+    PERENNIAL_TASK_QUEUE: taskQueue,
+  };
   const store = S3Store.fromConfig(config);
   const registry = new Registry(store);
   const client = await connectClient(config);
   const deps: ActivityDeps = { store, registry, clock: () => new Date(), code: detectCodeVersion() };
-  bundle ??= bundleWorkflows();
+  const encrypted = config.codecKeys !== undefined;
+  if (!bundles.has(encrypted)) bundles.set(encrypted, bundleWorkflows(config));
+  const bundle = bundles.get(encrypted)!;
   const connections: NativeConnection[] = [];
   return {
     config,

@@ -13,6 +13,7 @@ import { bootstrapWeather, weatherRows, WEATHER_SPEC_PATH } from '../../src/demo
 import { keys, sha256 } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
 import { pipelineStatusQuery, type RetrainResult } from '../../workflows/definitions';
+import type { RetrainingPipeline } from '../../workflows';
 import { createHarness, uniqueId, type Harness } from './harness';
 
 let h: Harness;
@@ -86,7 +87,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     expect(lineage.params).toMatchObject({ hiddenUnits: [32, 16], epochs: 40, seed: 42 });
     expect(['tensorflow', 'wasm', 'cpu']).toContain(lineage.backend);
     expect(lineage.trigger).toBe('manual');
-    expect(lineage.workflow.id).toBe(`retrain/${model}/manual`);
+    expect(lineage.workflow.id).toBe(`retrain/${model}`);
     const description = await h.client.workflow.getHandle(lineage.workflow.id, lineage.workflow.runId).describe();
     expect(description.status.name).toBe('COMPLETED');
     // The run's staging area was emptied once the version held its own copies.
@@ -126,7 +127,7 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     expect(message).toContain("'hail' is not one of the allowed values");
     expect(message).toContain('expected 7 fields, found 3');
     // The UI shows where it failed: PerennialStage 'failed', and the validate stage marked failed.
-    const run = h.client.workflow.getHandle(`retrain/${model}/manual`);
+    const run = h.client.workflow.getHandle(`retrain/${model}`);
     expect((await run.describe()).searchAttributes.PerennialStage).toEqual(['failed']);
     const status = await run.query(pipelineStatusQuery);
     // The stage says why in the activity's own words, not 'Activity task failed'.
@@ -212,11 +213,37 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     worker = await h.startWorker();
   });
 
-  it('two runs of one model at once never promote a version over a champion it was not compared with', async () => {
-    // Both forced, with different triggers (two workflows), so they train side by side against the same champion.
+  it('ten starts of one model at once make one run: one version, promoted once, and every caller waits on that run', async () => {
+    const versionsBefore = await h.registry.listVersions(model);
+    const promotionsBefore = (await h.registry.getAliases(model)).history.length;
+    const triggers = Array.from({ length: 10 }, (_, i) => `storm-${i}`);
+    const starts = await Promise.all(triggers.map((trigger) => startRetrain(h.client, h.config, { model, trigger, force: true })));
+    // The server let exactly one start through; the nine others joined it.
+    expect(starts.filter((s) => s.started)).toHaveLength(1);
+    expect(new Set(starts.map((s) => s.workflowId))).toEqual(new Set([`retrain/${model}`]));
+    const results = await Promise.all(starts.map((s) => s.handle.result()));
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    const result = results[0]!;
+    expect(result.outcome).toBe('promoted');
+    expect(await h.registry.listVersions(model)).toEqual([...versionsBefore, result.version]);
+    const aliases = await h.registry.getAliases(model);
+    expect(aliases.history.slice(promotionsBefore).map((e) => `${e.action}:${e.to}`)).toEqual([`promote:${result.version}`]);
+    const winner = starts.find((s) => s.started)!;
+    expect((await winner.handle.describe()).searchAttributes.PerennialTrigger).toHaveLength(1);
+  });
+
+  it('two runs of one model started under their own ids (an older client, the temporal CLI) never promote a version over a champion it was not compared with', async () => {
+    // Started directly, with different ids, so they train side by side against the same champion.
+    const startDirect = (trigger: string) =>
+      h.client.workflow.start<typeof RetrainingPipeline>('RetrainingPipeline', {
+        taskQueue: h.config.taskQueue,
+        workflowId: `retrain/${model}/${trigger}`,
+        args: [{ model, trigger, force: true, retryBudgetMinutes: h.config.retryBudgetMinutes }],
+      });
     const before = (await h.registry.getAliases(model)).champion;
     const versionsBefore = await h.registry.listVersions(model);
-    const [a, b] = await Promise.all([retrain('race-a', true), retrain('race-b', true)]);
+    const [handleA, handleB] = await Promise.all([startDirect('race-a'), startDirect('race-b')]);
+    const [a, b] = await Promise.all([handleA.result(), handleB.result()]);
     expect([a.outcome, b.outcome].sort()).not.toContain('failed');
     const promoted = [a, b].filter((r) => r.outcome === 'promoted');
     expect(promoted.length).toBeGreaterThanOrEqual(1);
@@ -230,10 +257,8 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
     for (const loser of [a, b].filter((r) => r.outcome === 'rejected')) {
       expect(loser.message).toMatch(/was evaluated against champion v\d+, but the champion is now v\d+/);
     }
-    // Only promoted versions stay registered: the loser's version was unregistered. (A start that found
-    // the other run in flight joined it: then both results are the same run's.)
-    const promotedVersions = new Set(promoted.map((r) => r.version));
-    expect((await h.registry.listVersions(model)).length - versionsBefore.length).toBe(promotedVersions.size);
+    // Only promoted versions stay registered: the loser's version was unregistered.
+    expect((await h.registry.listVersions(model)).length - versionsBefore.length).toBe(promoted.length);
     expect(aliases.champion).not.toBe(before);
     expect(promoted.map((r) => r.version)).toContain(aliases.champion);
   });

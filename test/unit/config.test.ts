@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, TASK_QUEUE, workflowUrl } from '../../src/config';
 
@@ -81,11 +83,59 @@ describe('loadConfig', () => {
   });
 });
 
+describe('PERENNIAL_CODEC_KEYS', () => {
+  const k1 = randomBytes(32).toString('base64');
+  const k2 = randomBytes(32).toString('base64');
+
+  it('is off unless set', () => {
+    expect(loadConfig({}).codecKeys).toBeUndefined();
+    expect(loadConfig({ PERENNIAL_CODEC_KEYS: ' ' }).codecKeys).toBeUndefined();
+  });
+
+  it('reads <id>:<base64 key> entries in order: the first encrypts, all decrypt', () => {
+    const keys = loadConfig({ PERENNIAL_CODEC_KEYS: `2026-06:${k2}, 2026-01:${k1}` }).codecKeys!;
+    expect(keys.map((k) => k.id)).toEqual(['2026-06', '2026-01']);
+    expect(keys[0]!.key.export().toString('base64')).toBe(k2);
+    expect(keys[1]!.key.symmetricKeySize).toBe(32);
+  });
+
+  it('keeps the keys out of anything that prints or serializes the configuration', () => {
+    const config = loadConfig({ PERENNIAL_CODEC_KEYS: `k1:${k1}` });
+    expect(JSON.stringify(config)).not.toContain(k1);
+    expect(inspect(config, { depth: 10 })).not.toContain(k1);
+  });
+
+  it('refuses malformed entries, naming the variable and the entry but never a key', () => {
+    const cases: [string, string][] = [
+      [k1, 'PERENNIAL_CODEC_KEYS entry 1 is not <key id>:<base64 key>'],
+      [`${k1}:k1`, 'PERENNIAL_CODEC_KEYS entry 1: a key id is 1 to 32 letters, digits'],
+      [`k1:${k1},k1:${k2}`, "PERENNIAL_CODEC_KEYS entry 2: key id 'k1' is listed twice"],
+      [
+        `k1:${k1},k2:${k2.slice(0, 30)}`,
+        "PERENNIAL_CODEC_KEYS entry 2: key 'k2' must be 32 bytes in base64 (44 characters; make one with 'openssl rand -base64 32')",
+      ],
+      [`k1:${randomBytes(16).toString('base64')}`, "key 'k1' must be 32 bytes in base64"],
+      [`k1:${k1.replace(/[+/=]/g, '') + '%!'}`, "key 'k1' must be 32 bytes in base64"],
+      [`:${k1}`, 'PERENNIAL_CODEC_KEYS entry 1: a key id is'],
+    ];
+    for (const [value, message] of cases) {
+      let error: Error | undefined;
+      try {
+        loadConfig({ PERENNIAL_CODEC_KEYS: value });
+      } catch (e) {
+        error = e as Error;
+      }
+      expect(error?.message, value).toContain(message);
+      for (const key of [k1, k2, k2.slice(0, 30)]) expect(error?.message).not.toContain(key);
+    }
+  });
+});
+
 describe('workflowUrl', () => {
   const config = loadConfig({});
 
   it('encodes the slashes of a workflow id', () => {
-    expect(workflowUrl(config, 'retrain/weather/manual')).toBe('http://127.0.0.1:8233/namespaces/default/workflows/retrain%2Fweather%2Fmanual');
+    expect(workflowUrl(config, 'retrain/weather')).toBe('http://127.0.0.1:8233/namespaces/default/workflows/retrain%2Fweather');
   });
 
   it('points at the run history when a run id is given', () => {

@@ -29,7 +29,7 @@ export function testLineage(runId: string): Omit<Lineage, 'version' | 'artifacts
     seed: 42,
     backend: 'cpu',
     trigger: 'manual',
-    workflow: { id: `retrain/${MODEL}/manual`, runId },
+    workflow: { id: `retrain/${MODEL}`, runId },
     metrics,
   };
 }
