@@ -82,17 +82,10 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** Registers the candidate as an immutable version, once per workflow run. */
     register: heartbeating(async (input: RegisterInput): Promise<RegisterOutput> => {
       const { workflowId, runId } = currentRun();
-      // An attempt that died after registering (its result lost with its worker) cleared the staging:
-      // the version it registered is this run's answer.
-      const registered = await registry.findByRun(input.model, runId);
-      if (registered) {
-        await clearStaging(store, input.model, runId);
-        return registered;
-      }
-      const artifacts = await collectBundle(store, { model: input.model, runId, evaluation: input.evaluation, specSha256: input.specSha256 });
+      // Collected lazily: an attempt that died after registering cleared the staging, and its version is this run's answer.
       const lineage = await registry.register(
         input.model,
-        artifacts,
+        () => collectBundle(store, { model: input.model, runId, evaluation: input.evaluation, specSha256: input.specSha256 }),
         {
           model: input.model,
           task: input.spec.task,

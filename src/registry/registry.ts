@@ -70,10 +70,18 @@ export class Registry {
   /**
    * Registers a new version, once per workflow run: a retried or duplicated
    * call with the same run id returns the version registered the first time.
+   * `bundle` may be a function, called only when the run has no version yet.
    */
-  async register(model: string, artifacts: BundleArtifact[], lineage: Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>, now: Date): Promise<Lineage> {
+  async register(
+    model: string,
+    bundle: BundleArtifact[] | (() => Promise<BundleArtifact[]>),
+    lineage: Omit<Lineage, 'version' | 'artifacts' | 'createdAt'>,
+    now: Date,
+  ): Promise<Lineage> {
     const existing = await this.findByRun(model, lineage.workflow.runId);
     if (existing) return existing;
+    // Collected only now: a retry whose earlier attempt registered (and cleared what it registered from) never reads it.
+    const artifacts = typeof bundle === 'function' ? await bundle() : bundle;
     const runId = lineage.workflow.runId;
     const taken = await this.store.list(keys.versions(model));
     // A retry after a crash between claim and commit finds its own claim and finishes that version.

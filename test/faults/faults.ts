@@ -23,38 +23,40 @@ export async function expectOneCleanPromotion(h: Harness, model: string): Promis
   expect(snapshots).toEqual([lineage.data.snapshotKey, keys.snapshotManifest(model, lineage.data.snapshotSha256)].sort());
 }
 
-/** The highest attempt each activity type took in a run, from its history. */
-export async function attemptsByActivity(h: Harness, workflowId: string): Promise<Map<string, number>> {
+/** Each activity event of a run's history with the activity type it belongs to (from its scheduled event). */
+async function activityEvents(h: Harness, workflowId: string) {
   const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
   const typeBySchedule = new Map<string, string>();
-  const out = new Map<string, number>();
+  const out: { type: string; attempt?: number; completedAt?: Date }[] = [];
   for (const event of history.events ?? []) {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) typeBySchedule.set(String(event.eventId), scheduled.activityType?.name ?? '?');
     const started = event.activityTaskStartedEventAttributes;
-    if (started) {
-      const type = typeBySchedule.get(String(started.scheduledEventId)) ?? '?';
-      out.set(type, Math.max(out.get(type) ?? 0, started.attempt ?? 1));
+    if (started) out.push({ type: typeBySchedule.get(String(started.scheduledEventId)) ?? '?', attempt: started.attempt ?? 1 });
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed) {
+      const completedAt = new Date(Number(event.eventTime!.seconds) * 1000 + Math.round((event.eventTime!.nanos ?? 0) / 1e6));
+      out.push({ type: typeBySchedule.get(String(completed.scheduledEventId)) ?? '?', completedAt });
     }
   }
   return out;
 }
 
-/** When the activity of this type last completed in a run (from its history), or null. */
-export async function activityCompletedAt(h: Harness, workflowId: string, activityType: string): Promise<Date | null> {
-  const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-  const typeBySchedule = new Map<string, string>();
-  let at: Date | null = null;
-  for (const event of history.events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled) typeBySchedule.set(String(event.eventId), scheduled.activityType?.name ?? '?');
-    const completed = event.activityTaskCompletedEventAttributes;
-    if (completed && typeBySchedule.get(String(completed.scheduledEventId)) === activityType) {
-      at = new Date(Number(event.eventTime!.seconds) * 1000 + Math.round((event.eventTime!.nanos ?? 0) / 1e6));
-    }
-  }
-  return at;
+/** The highest attempt each activity type took in a run, from its history. */
+export async function attemptsByActivity(h: Harness, workflowId: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const { type, attempt } of await activityEvents(h, workflowId)) if (attempt) out.set(type, Math.max(out.get(type) ?? 0, attempt));
+  return out;
 }
+
+/** When the activity of this type last completed in a run, or null. */
+export async function activityCompletedAt(h: Harness, workflowId: string, activityType: string): Promise<Date | null> {
+  const completions = (await activityEvents(h, workflowId)).filter((e) => e.type === activityType && e.completedAt);
+  return completions.at(-1)?.completedAt ?? null;
+}
+
+/** The length of the outages the fault tests hold (S3, Temporal). */
+export const OUTAGE_MS = 60_000;
 
 /** A program of this repository (`node --import tsx <path>`) in the harness's environment, its output collected. */
 export function startProgram(h: Harness, path: string, env: NodeJS.ProcessEnv = {}): ChildProcess & { output: string } {

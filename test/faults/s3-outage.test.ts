@@ -14,9 +14,7 @@ import type { PromoteInput, RegisterInput } from '../../activities/types';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { startRetrain } from '../../src/temporal';
 import { createHarness, expectStartedByScript, services, uniqueId, type Harness } from '../integration/harness';
-import { attemptsByActivity, expectOneCleanPromotion } from './faults';
-
-const OUTAGE_MS = 60_000;
+import { attemptsByActivity, expectOneCleanPromotion, OUTAGE_MS } from './faults';
 
 let h: Harness;
 

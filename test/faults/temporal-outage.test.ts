@@ -11,9 +11,7 @@ import { publishSpec } from '../../src/spec';
 import { startRetrain } from '../../src/temporal';
 import { pipelineStatusQuery } from '../../workflows/definitions';
 import { createHarness, expectStartedByScript, services, uniqueId, type Harness } from '../integration/harness';
-import { expectOneCleanPromotion } from './faults';
-
-const OUTAGE_MS = 60_000;
+import { expectOneCleanPromotion, OUTAGE_MS } from './faults';
 
 let h: Harness;
 

@@ -5,9 +5,8 @@
  * Meanwhile, training in a child process leaves the worker free to answer
  * queries and keep heartbeating.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,22 +14,15 @@ import { publishSpec } from '../../src/spec';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { startRetrain } from '../../src/temporal';
 import { pipelineStatusQuery } from '../../workflows/definitions';
+import { startProgram } from '../faults/faults';
 import { createHarness, uniqueId, type Harness } from './harness';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let h: Harness;
 const model = `resume-${uniqueId()}`;
 const workers: ChildProcess[] = [];
 
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-    cwd: ROOT,
-    env: { ...h.env, PERENNIAL_LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  (child as ChildProcess & { output: string }).output = '';
-  child.stdout.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
-  child.stderr.on('data', (d) => ((child as ChildProcess & { output: string }).output += d));
+function startWorkerProcess(): ChildProcess & { output: string } {
+  const child = startProgram(h, 'src/worker/main.ts');
   workers.push(child);
   return child;
 }
@@ -90,7 +82,7 @@ describe('worker killed during training', () => {
     expect(later!.epoch).toBeGreaterThan(beat!.epoch);
 
     // Crash: no graceful shutdown, no chance to report.
-    const trainingPid = Number(/\(heavy work\).*; pid (\d+)/.exec((first as ChildProcess & { output: string }).output)![1]);
+    const trainingPid = Number(/\(heavy work\).*; pid (\d+)/.exec(first.output)![1]);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     // Its training process (and the training child under it) notice and exit: no orphan keeps the task.
@@ -124,7 +116,7 @@ describe('worker killed during training', () => {
 describe('worker program', () => {
   it('stops gracefully on SIGTERM and SIGINT', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const worker = startWorkerProcess() as ChildProcess & { output: string };
+      const worker = startWorkerProcess();
       for (let i = 0; i < 160 && !worker.output.includes('(heavy work)'); i++) await sleep(250);
       expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+' \(workflows, light activities\)/);
       expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+-training' \(heavy work\); tfjs backend (tensorflow|wasm|cpu)/);

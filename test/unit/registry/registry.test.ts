@@ -94,6 +94,13 @@ describe('Registry.register', () => {
     expect(await registry.listVersions(MODEL)).toEqual(['v1']);
   });
 
+  it('a retry whose run already registered does not collect the bundle again (its staging is gone)', async () => {
+    const { registry } = setup();
+    const first = await registry.register(MODEL, async () => artifacts(), lineage('run-a'), NOW);
+    const again = await registry.register(MODEL, () => Promise.reject(new Error('staging was cleared by the first attempt')), lineage('run-a'), NOW);
+    expect(again).toEqual(first);
+  });
+
   it('gives distinct versions to different runs racing', async () => {
     // Counts lost create-once writes, to show the runs really raced for a number.
     class CountingStore extends MemoryStore {
