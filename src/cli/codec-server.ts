@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Payload } from '@temporalio/common';
 import { loadConfig } from '../config';
+import { quoteValue } from '../errors';
 import { EncryptionCodec } from '../temporal/codec';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
@@ -92,7 +93,7 @@ function defaultOrigins(uiUrl: string): string[] {
 async function handle(codec: EncryptionCodec, origins: string[], request: IncomingMessage, response: ServerResponse): Promise<void> {
   const origin = request.headers.origin;
   if (origin !== undefined) {
-    if (!origins.includes(origin) && !origins.includes('*')) return reply(response, 403, { message: `origin '${printable(origin)}' is not allowed` });
+    if (!origins.includes(origin) && !origins.includes('*')) return reply(response, 403, { message: `origin ${quoteValue(origin)} is not allowed` });
     response.setHeader('Access-Control-Allow-Origin', origin);
     response.setHeader('Access-Control-Allow-Credentials', 'true');
     response.setHeader('Vary', 'Origin');
@@ -159,7 +160,7 @@ function fromJson(payload: JsonPayload, index: number): Payload {
   if (typeof payload !== 'object' || payload === null) throw new Error(`payloads[${index}] is not an object`);
   const metadata: Record<string, Uint8Array> = {};
   for (const [key, value] of Object.entries(payload.metadata ?? {})) {
-    if (typeof value !== 'string') throw new Error(`payloads[${index}].metadata.${printable(key)} is not base64 text`);
+    if (typeof value !== 'string') throw new Error(`payloads[${index}].metadata ${quoteValue(key)} is not base64 text`);
     metadata[key] = Buffer.from(value, 'base64');
   }
   if (payload.data != null && typeof payload.data !== 'string') throw new Error(`payloads[${index}].data is not base64 text`);
@@ -170,9 +171,4 @@ function toJson(payload: Payload): JsonPayload {
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(payload.metadata ?? {})) metadata[key] = Buffer.from(value).toString('base64');
   return { metadata, data: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') };
-}
-
-function printable(text: string): string {
-  const shown = text.replace(/[^\x20-\x7e]/g, '?');
-  return shown.length > 80 ? `${shown.slice(0, 80)}...` : shown;
 }

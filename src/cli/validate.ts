@@ -1,4 +1,5 @@
 import { describeRows, inferSchema, listNames, readTableFile, validateTable, type TableSchema } from '../data';
+import { quoteValue } from '../errors';
 import { loadModelSpecFile } from '../spec';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
@@ -51,7 +52,7 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
   for (const problem of result.batchErrors) io.stdout(`  batch: ${problem}`);
   if (result.extraColumns.length > 0) io.stdout(`  not in the schema, neither checked nor kept: ${listNames(result.extraColumns)}`);
   if (result.rejectedRows.length > 0) io.stdout(`  rejected: ${describeRows(result.rejectedRows)}`);
-  for (const e of result.errors.slice(0, 50)) io.stdout(`  row ${e.row}${e.column ? `, column '${e.column}'` : ''}: ${e.reason}`);
+  for (const e of result.errors.slice(0, 50)) io.stdout(`  row ${e.row}${e.column !== undefined ? `, column ${quoteValue(e.column)}` : ''}: ${e.reason}`);
   if (result.errors.length > 50) io.stdout(`  ... and ${result.errors.length - 50} more (use --json for all)`);
   return passed ? 0 : 1;
 }

@@ -16,6 +16,7 @@ import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'n
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { CodecKey } from '../config';
+import { quoteValue } from '../errors';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -68,7 +69,7 @@ export class EncryptionCodec implements PayloadCodec {
     const key = this.keys.get(id);
     if (!key) {
       throw new Error(
-        `a payload is encrypted with key '${shortId(id)}', which is not among the configured keys (${[...this.keys.keys()].map((k) => `'${k}'`).join(', ')}): ` +
+        `a payload is encrypted with key ${quoteValue(id, 40)}, which is not among the configured keys (${[...this.keys.keys()].map((k) => `'${k}'`).join(', ')}): ` +
           `list it in PERENNIAL_CODEC_KEYS after the current key`,
       );
     }
@@ -85,10 +86,4 @@ export class EncryptionCodec implements PayloadCodec {
     }
     return ProtoPayload.decode(plaintext);
   }
-}
-
-/** A key id read from a payload is data from the wire: quote a readable amount of it. */
-function shortId(id: string): string {
-  const printable = id.replace(/[^\x20-\x7e]/g, '?');
-  return printable.length > 40 ? `${printable.slice(0, 40)}...` : printable;
 }

@@ -8,11 +8,10 @@
  * wrote, and every run ends as if nothing had happened — one version,
  * promoted once, every row, no leftovers.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { startRetrain } from '../../src/temporal';
-import { createHarness, uniqueId, type Harness } from '../integration/harness';
+import { createHarness, uniqueId, waitFor, type Harness } from '../integration/harness';
 import { activityCompletedAt, attemptsByActivity, expectOneCleanPromotion, startProgram } from './faults';
 import { KILL_STAGES } from './holding-worker';
 
@@ -28,14 +27,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function waitFor(what: string, done: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; program output:\n${output().slice(-3000)}`);
-    await sleep(250);
-  }
-}
-
 describe('the worker program SIGKILLed during each stage', { timeout: 420_000 }, () => {
   it('every stage is retried after its timeout, and each run promotes exactly one version with every row and no leftovers', async () => {
     const id = uniqueId();
@@ -47,7 +38,7 @@ describe('the worker program SIGKILLed during each stage', { timeout: 420_000 },
     await waitFor(
       'the holding worker',
       () => holding.output.includes('holding worker: ready'),
-      120_000,
+      120,
       () => holding.output,
     );
     const startedAt = Date.now();
@@ -56,7 +47,7 @@ describe('the worker program SIGKILLed during each stage', { timeout: 420_000 },
     await waitFor(
       'every stage to be held',
       () => KILL_STAGES.every(held),
-      300_000,
+      300,
       () => holding.output,
     );
 
@@ -70,7 +61,7 @@ describe('the worker program SIGKILLed during each stage', { timeout: 420_000 },
     await waitFor(
       'the worker program',
       () => worker.output.includes('(heavy work)'),
-      120_000,
+      120,
       () => worker.output,
     );
     const results = await Promise.all(runs.map((run) => run.handle.result()));

@@ -18,7 +18,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
@@ -26,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/temporal/codec';
 import { startRetrain } from '../../src/temporal';
 import { historyToJSON } from '../replay/history-json';
-import { createHarness, uniqueId, type Harness } from './harness';
+import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const id = uniqueId();
@@ -70,14 +69,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, seconds: number): Promise<void> {
-  for (let i = 0; i < seconds * 4; i++) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`${what} did not happen within ${seconds}s`);
 }
 
 /** The S3 gateway scripts/services.sh builds, as a second instance of our own whose root keys are the recognizable ones. */

@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -147,4 +148,16 @@ export function services(...args: string[]): Promise<{ stdout: string; stderr: s
 /** Only a service the script started can be stopped by it (CI's always are): a fault test fails, not skips, otherwise. */
 export function expectStartedByScript(service: 'temporal' | 's3'): void {
   expect(existsSync(`${ROOT}.data/run/${service}.pid`), `${service} was not started by scripts/services.sh`).toBe(true);
+}
+
+/**
+ * Polls `check` every 250 ms until it holds; after `seconds`, fails naming
+ * `what` and, when given, the tail of a program's output.
+ */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, seconds: number, output?: () => string): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${seconds} s${output ? `; program output:\n${output().slice(-3000)}` : ''}`);
+    await sleep(250);
+  }
 }
