@@ -2,27 +2,16 @@
  * Data side of the pipeline: find new batches, validate and quarantine, build
  * content-addressed snapshots. Side effects only; the rules live in src/data.
  */
+import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { DataValidationError, ObjectNotFoundError } from '../src/errors';
-import {
-  applyWindow,
-  describeRows,
-  formatJsonl,
-  listNames,
-  parseCsv,
-  parseJsonl,
-  parseTable,
-  snapshotCsv,
-  sortRows,
-  validateTable,
-  type TypedRow,
-} from '../src/data';
-import { keys, baseName, getJsonIfExists, getVerified, putJson, sha256, type ObjectStore } from '../src/store';
+import { DataError, DataValidationError, ObjectNotFoundError } from '../src/errors';
+import { buildSnapshot, checkBatchFile, describeRows, listNames, readSnapshotTable, type ColumnTable } from '../src/data';
+import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
 import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
 import type { ActivityDeps } from './deps';
-
-const DATA_SUFFIX = /\.(csv|jsonl|ndjson|parquet)(\.gz)?$/i;
+import { withLocalFiles } from './local-files';
+import { DATA_SUFFIX } from './sources';
 
 export interface SnapshotManifest extends SnapshotRef {
   createdAt: string;
@@ -30,7 +19,8 @@ export interface SnapshotManifest extends SnapshotRef {
   window: ModelSpec['data']['window'];
 }
 
-export async function listNewBatches(store: ObjectStore, model: string, base: SnapshotRef | null): Promise<BatchRef[]> {
+/** New batches in incoming/ (a batch in incoming/<source>/ came from the spec's data source of that name). */
+export async function listNewBatches(store: ObjectStore, model: string, base: SnapshotRef | null, sources: string[] = []): Promise<BatchRef[]> {
   const known = new Set(base?.batches.map((b) => b.sha256) ?? []);
   const seen = new Set(base?.batches.filter((b) => b.etag).map((b) => `${b.key}|${b.etag}`) ?? []);
   const batches: BatchRef[] = [];
@@ -42,42 +32,38 @@ export async function listNewBatches(store: ObjectStore, model: string, base: Sn
     const sha = sha256(found.body);
     if (known.has(sha)) continue; // already in the base snapshot (same content, any name)
     known.add(sha);
-    batches.push({ key: object.key, sha256: sha, bytes: found.body.length, etag: found.etag });
+    const folder = object.key.slice(keys.incoming(model).length).split('/');
+    const source = folder.length > 1 && sources.includes(folder[0]!) ? folder[0] : undefined;
+    batches.push({ key: object.key, sha256: sha, bytes: found.body.length, etag: found.etag, ...(source ? { source } : {}) });
   }
   return batches;
 }
 
-// Snapshots are content-addressed, so a parsed one can be kept: preprocess,
-// train and evaluate of one run read the same snapshot on the same worker.
-const snapshotCache = new Map<string, TypedRow[]>();
-const SNAPSHOT_CACHE_SIZE = 4;
+// Snapshots are immutable, so a read one can be kept: preprocess, train and
+// evaluate of one run read the same snapshot, often on the same worker. Two
+// are kept: a table of millions of rows is hundreds of MB.
+const snapshotCache = new Map<string, ColumnTable>();
+const SNAPSHOT_CACHE_SIZE = 2;
 
-/** Reads a snapshot back as typed rows, its bytes checked against the sha256 it is named by (it was written from validated rows, so it validates). */
-export async function readSnapshotRows(store: ObjectStore, spec: ModelSpec, snapshot: { key: string; sha256: string }): Promise<TypedRow[]> {
-  // The ETag is in the key so an object changed in the store since (damaged, replaced) is read and checked again.
+/**
+ * A snapshot as typed columns in its time order, its bytes checked against the
+ * sha256 they were written with (a damaged or replaced file would silently
+ * train on other rows). The table is shared: callers must not change it.
+ */
+export async function readSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: SnapshotRef): Promise<ColumnTable> {
+  // The ETag is in the cache key so an object changed in the store since is read and checked again.
   const head = await store.head(snapshot.key);
   if (!head) throw new ObjectNotFoundError(snapshot.key, store.description);
   const cacheKey = `${store.description}|${snapshot.key}|${head.etag}|${schemaSha(spec)}`;
   const cached = snapshotCache.get(cacheKey);
-  if (cached) return cached.map((row) => ({ ...row }));
-  const rows = await parseSnapshot(store, spec, snapshot);
-  snapshotCache.set(cacheKey, rows);
+  if (cached) return cached;
+  const table = await withLocalFiles(store, async (files) => {
+    const path = await files.download(snapshot.key, snapshot.fileSha256 ?? snapshot.sha256);
+    return readSnapshotTable(path, spec.schema, snapshot.key);
+  });
+  snapshotCache.set(cacheKey, table);
   if (snapshotCache.size > SNAPSHOT_CACHE_SIZE) snapshotCache.delete(snapshotCache.keys().next().value!);
-  return rows.map((row) => ({ ...row }));
-}
-
-async function parseSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: { key: string; sha256: string }): Promise<TypedRow[]> {
-  // A truncated or altered snapshot would silently train on other rows: refuse it.
-  const body = await getVerified(store, snapshot.key, snapshot.sha256);
-  const table = parseCsv(body, snapshot.key, { onRowError: 'throw' });
-  const result = validateTable(table, spec.schema);
-  if (result.batchErrors.length > 0 || result.errors.length > 0) {
-    const first = result.batchErrors[0] ?? `${result.errors[0]!.column}: ${result.errors[0]!.reason}`;
-    throw new DataValidationError(
-      `snapshot ${snapshot.key} no longer meets the model's schema (${first}, ${describeRows(result.rejectedRows)}); was the schema changed? Retrain with the old schema or re-ingest the data`,
-    );
-  }
-  return result.rows;
+  return table;
 }
 
 function schemaSha(spec: ModelSpec): string {
@@ -100,27 +86,36 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
         const name = baseName(batch.key);
         const validatedKey = keys.validated(model, batch.sha256, schemaSha(spec));
         const body = await store.get(batch.key);
-        let result;
-        try {
-          result = validateTable(await parseTable(body, batch.key, { onRowError: 'collect' }), spec.schema);
-        } catch (error) {
-          // Not readable at all (empty, not CSV/JSON): the whole batch is bad.
-          const message = (error as Error).message;
-          failures.push(message.startsWith(batch.key) ? message : `${batch.key}: ${message}`);
-          await quarantineBatch(store, model, batch, body, [(error as Error).message], [], clock());
+        // Written once per batch and schema: a retried attempt finds it.
+        const writeValidated = !(await store.head(validatedKey));
+        const checked = await withLocalFiles(store, async (files) => {
+          const out = writeValidated ? files.path('validated.parquet') : undefined;
+          let outcome;
+          try {
+            outcome = await checkBatchFile(await files.write(name, body), spec.schema, { source: batch.key, errorBudget: spec.data.errorBudget, out });
+          } catch (error) {
+            // Anything but a DataError is a fault of ours (a bug, the disk): retried, and the batch stays where it is.
+            if (!(error instanceof DataError)) throw error;
+            // Not readable at all (empty, not CSV/JSON/Parquet): the whole batch is bad.
+            const message = error.message;
+            return { unreadable: message.startsWith(batch.key) ? message : `${batch.key}: ${message}` };
+          }
+          // Outside the try: a store that fails here is retried, never blamed on the batch.
+          if (out && !outcome.refusal) await store.put(validatedKey, await readFile(out), { contentType: 'application/vnd.apache.parquet' });
+          return outcome;
+        });
+        if ('unreadable' in checked) {
+          failures.push(checked.unreadable);
+          await quarantineBatch(store, model, batch, body, [checked.unreadable], [], clock());
           continue;
         }
-        const badShare = result.rowsRead === 0 ? 1 : result.rejectedRows.length / result.rowsRead;
-        if (result.batchErrors.length > 0 || badShare > spec.data.errorBudget) {
-          const why =
-            result.batchErrors.length > 0
-              ? result.batchErrors.join('; ')
-              : `${result.rejectedRows.length} of ${result.rowsRead} rows are invalid (${(badShare * 100).toFixed(1)}% > errorBudget ${(spec.data.errorBudget * 100).toFixed(1)}%)`;
+        const { result, refusal } = checked;
+        if (refusal) {
           const detail = result.errors.slice(0, 5).map((e) => `row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}`);
           failures.push(
-            `${batch.key}: ${why}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`,
+            `${batch.key}: ${refusal}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`,
           );
-          await quarantineBatch(store, model, batch, body, [why], result.errors, clock());
+          await quarantineBatch(store, model, batch, body, [refusal], result.errors, clock());
           rowsRejected += result.rowsRead;
           continue;
         }
@@ -139,19 +134,8 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
           });
           log.warn('Quarantined bad rows of a batch within the error budget', { batch: batch.key, rows: describeRows(result.rejectedRows) });
         }
-        if (!(await store.head(validatedKey))) {
-          const columns = spec.schema.fields.map((f) => f.name);
-          await store.put(
-            validatedKey,
-            formatJsonl(
-              columns,
-              result.rows.map((r) => columns.map((c) => r[c] ?? null)),
-            ),
-            { contentType: 'application/x-ndjson' },
-          );
-        }
-        accepted.push({ ...batch, validatedKey, rows: result.rows.length, rejectedRows: result.rejectedRows.length, quarantineKey });
-        rowsAccepted += result.rows.length;
+        accepted.push({ ...batch, validatedKey, rows: result.rowsAccepted, rejectedRows: result.rejectedRows.length, quarantineKey });
+        rowsAccepted += result.rowsAccepted;
         rowsRejected += result.rejectedRows.length;
       }
       if (failures.length > 0) {
@@ -165,41 +149,55 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       return { accepted, rowsAccepted, rowsRejected };
     },
 
-    /** Merges the base snapshot with the accepted batches under the window policy; same rows, same snapshot. */
+    /**
+     * Merges the base snapshot with the accepted batches under the window
+     * policy, as one Parquet file named by its rows' canonical hash: the same
+     * rows make the same snapshot, stored once.
+     */
     async snapshot({ model, spec, base, accepted }: SnapshotInput): Promise<SnapshotOutput> {
-      const rows: TypedRow[] = base ? await readSnapshotRows(store, spec, base) : [];
-      for (const batch of accepted) {
-        const table = parseJsonl(await store.get(batch.validatedKey), batch.validatedKey, { onRowError: 'throw' });
-        for (const row of validateTable(table, spec.schema).rows) rows.push(row);
-      }
-      const columns = spec.schema.fields.map((f) => f.name);
-      const windowed = applyWindow(sortRows(rows, columns, spec.data.timeColumn), spec.data.window, spec.data.timeColumn);
-      const csv = snapshotCsv(spec.schema, windowed);
-      const sha = sha256(csv);
-      const key = keys.snapshot(model, sha);
-      const batchesIn = [...(base?.batches ?? []), ...accepted.map(({ key: k, sha256: s, bytes, etag }) => ({ key: k, sha256: s, bytes, etag }))];
-      const manifestKey = keys.snapshotManifest(model, sha);
+      const built = await withLocalFiles(store, async (files) => {
+        const inputs = [];
+        if (base) inputs.push({ path: await files.download(base.key, base.fileSha256 ?? base.sha256), source: base.key });
+        for (const batch of accepted) inputs.push({ path: await files.download(batch.validatedKey), source: batch.validatedKey });
+        const out = files.path('snapshot.parquet');
+        const snapshot = await buildSnapshot(inputs, spec.schema, { window: spec.data.window, timeColumn: spec.data.timeColumn, out });
+        return { ...snapshot, bytes: await readFile(out) };
+      });
+      const key = keys.snapshot(model, built.id);
+      const batchesIn = [
+        ...(base?.batches ?? []),
+        ...accepted.map(({ key: k, sha256: s, bytes, etag, source }) => ({ key: k, sha256: s, bytes, etag, source })),
+      ];
+      const manifestKey = keys.snapshotManifest(model, built.id);
       const existing = await getJsonIfExists<SnapshotManifest>(store, manifestKey);
-      if (existing) return { ...existing.value, created: false };
-      await store.put(key, csv, { contentType: 'text/csv' });
+      if (existing) return { ...refOf(existing.value), created: false };
+      await store.put(key, built.bytes, { contentType: 'application/vnd.apache.parquet' });
       const manifest: SnapshotManifest = {
-        sha256: sha,
+        sha256: built.id,
         key,
-        rows: windowed.length,
+        fileSha256: built.fileSha256,
+        rows: built.rows,
+        timeRange: built.timeRange,
         batches: batchesIn,
         createdAt: clock().toISOString(),
-        columns,
+        columns: spec.schema.fields.map((f) => f.name),
         window: spec.data.window,
       };
       try {
         await putJson(store, manifestKey, manifest, { ifNoneMatch: true });
       } catch {
-        // A concurrent or earlier attempt wrote it: same content by construction.
-        return { ...(await getJsonIfExists<SnapshotManifest>(store, manifestKey))!.value, created: false };
+        // A concurrent or earlier attempt wrote it: same rows by construction.
+        return { ...refOf((await getJsonIfExists<SnapshotManifest>(store, manifestKey))!.value), created: false };
       }
-      return { sha256: sha, key, rows: windowed.length, batches: batchesIn, created: true };
+      return { ...refOf(manifest), created: true };
     },
   };
+}
+
+/** The reference the pipeline passes on (no creation time, columns or window). */
+export function refOf(manifest: SnapshotManifest): SnapshotRef {
+  const { sha256: id, key, fileSha256, rows, timeRange, batches } = manifest;
+  return { sha256: id, key, fileSha256, rows, timeRange, batches };
 }
 
 async function quarantineBatch(

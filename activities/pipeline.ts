@@ -3,14 +3,15 @@
  * Each is idempotent: a retry or a duplicate delivery never registers two
  * versions, promotes twice, or loses a row.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { ChampionMovedError } from '../src/errors';
 import { checkName } from '../src/names';
 import { clearStaging, collectBundle } from '../src/registry';
 import { loadPublishedSpec } from '../src/spec';
 import { deletePrefix, getJsonIfExists, keys } from '../src/store';
-import { createDatasetActivities, listNewBatches, type SnapshotManifest } from './datasets';
+import { createDatasetActivities, listNewBatches, refOf, type SnapshotManifest } from './datasets';
 import { withHeartbeat } from './heartbeat';
+import { pullSources } from './sources';
 import { createTrainingActivities } from './training';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
@@ -67,13 +68,23 @@ export function createPipelineActivities(deps: ActivityDeps) {
           base = (await getJsonIfExists<SnapshotManifest>(store, keys.snapshotManifest(model, lineage.data.snapshotSha256)))?.value ?? null;
         }
       }
-      const batches = await listNewBatches(store, model, base);
+      // The spec's other sources first: what they deliver lands in incoming/<source>/ and is listed with the rest.
+      for (const pulled of await pullSources(store, model, spec, clock())) {
+        if (pulled.copied.length > 0)
+          log.info('Pulled new batches from a data source', { source: pulled.source, copied: pulled.copied, unchanged: pulled.unchanged });
+      }
+      const batches = await listNewBatches(
+        store,
+        model,
+        base,
+        (spec.data.sources ?? []).map((s) => s.name),
+      );
       return {
         spec,
         specSha256,
         specKey,
         codeVersion: code.version + (code.dirty ? '-dirty' : ''),
-        base: base ? { sha256: base.sha256, key: base.key, rows: base.rows, batches: base.batches } : null,
+        base: base ? refOf(base) : null,
         batches,
         champion,
       };
@@ -92,6 +103,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
           data: {
             snapshotSha256: input.snapshot.sha256,
             snapshotKey: input.snapshot.key,
+            snapshotFileSha256: input.snapshot.fileSha256,
+            timeRange: input.snapshot.timeRange,
             rows: input.snapshot.rows,
             trainRows: input.preprocess.trainRows,
             holdoutRows: input.preprocess.holdoutRows,

@@ -5,15 +5,23 @@
  * heartbeat, so a retried attempt resumes from the last finished epoch.
  */
 import { Context, log } from '@temporalio/activity';
-import { timeHoldout, type TypedRow } from '../src/data';
+import { splitByTime, type ColumnTable } from '../src/data';
 import { DataValidationError } from '../src/errors';
 import { applyGate, type Metrics } from '../src/metrics';
-import { checkpointFromBytes, checkpointToBytes, runEvaluateInChild, runTrainingInChild, type Checkpoint, type ModelArtifacts } from '../src/model';
-import { encodeLabels, encodeRows, fitLabels, fitPreprocessor, labeledRows, type PreprocessorArtifact } from '../src/preprocess';
+import {
+  checkpointFromBytes,
+  checkpointToBytes,
+  columnarData,
+  runEvaluateInChild,
+  runTrainingInChild,
+  type Checkpoint,
+  type ModelArtifacts,
+} from '../src/model';
+import { fitTableLabels, fitTablePreprocessor, labeledRowIndexes, type PreprocessorArtifact } from '../src/preprocess';
 import { loadBundle, readModelArtifacts, readPreprocessor, stageModel, stagePreprocessor } from '../src/registry';
 import type { ModelSpec } from '../src/spec';
 import { deletePrefix, keys, putJson, type ObjectStore } from '../src/store';
-import { readSnapshotRows } from './datasets';
+import { readSnapshot } from './datasets';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type { EvaluateInput, EvaluateOutput, PreprocessInput, PreprocessOutput, SnapshotRef, TrainInput, TrainOutput } from './types';
@@ -23,19 +31,24 @@ interface TrainHeartbeat {
   checkpointKey: string;
 }
 
+/** The snapshot and its labeled rows split by time: indexes into the table, never copies of its rows. */
 async function splitSnapshot(store: ObjectStore, spec: ModelSpec, snapshot: SnapshotRef) {
-  const rows = labeledRows(await readSnapshotRows(store, spec, snapshot), spec.label);
-  return timeHoldout(rows, spec.evaluation.holdoutFraction, spec.data.timeColumn);
+  const table = await readSnapshot(store, spec, snapshot);
+  const labeled = labeledRowIndexes(table, spec.label);
+  return { table, ...splitByTime(table, labeled, spec.evaluation.holdoutFraction, spec.data.timeColumn) };
 }
 
 export function createTrainingActivities({ store, registry, backend }: ActivityDeps) {
   const runId = () => currentRun().runId;
 
-  /** Metrics and the trivial baseline of a model on rows, computed in a child process (in label units). */
-  async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, rows: TypedRow[], yTrain: Int32Array | Float32Array) {
-    const data = encodeRows(artifact, rows);
+  /**
+   * Metrics of a model on the holdout rows and the trivial baseline fitted on
+   * the training rows, in label units, computed in a child process that
+   * encodes the columns a chunk of rows at a time.
+   */
+  async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, table: ColumnTable, holdout: Int32Array, trainRows: Int32Array) {
     const { metrics, baseline } = await runEvaluateInChild(
-      { model, x: data.x, y: data.y, labels: artifact.labels, yTrain, backend },
+      { model, data: columnarData(table, artifact), artifact, rows: holdout, trainRows, backend },
       { signal: Context.current().cancellationSignal },
     );
     return { metrics, baseline };
@@ -44,12 +57,12 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
   return {
     /** Fits imputation, scaling, encoding and the labels on the training rows only (the holdout stays unseen). */
     async preprocess({ model, spec, snapshot }: PreprocessInput): Promise<PreprocessOutput> {
-      const { train, holdout, from } = await splitSnapshot(store, spec, snapshot);
+      const { table, train, holdout, from } = await splitSnapshot(store, spec, snapshot);
       const labelField = spec.schema.fields.find((f) => f.name === spec.label);
       const classes = labelField?.type === 'category' ? labelField.values : undefined;
       const artifact: PreprocessorArtifact = {
-        preprocessor: fitPreprocessor(train, spec.features),
-        labels: fitLabels(train, spec.label, spec.task, classes, { standardize: spec.task === 'regression' }),
+        preprocessor: fitTablePreprocessor(table, spec.features, train),
+        labels: fitTableLabels(table, spec.label, spec.task, classes, { standardize: spec.task === 'regression', rows: train }),
       };
       const key = await stagePreprocessor(store, model, runId(), artifact);
       return {
@@ -66,8 +79,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
     async train({ model, spec, snapshot, preprocess }: TrainInput): Promise<TrainOutput> {
       const context = Context.current();
       const artifact = await readPreprocessor(store, preprocess.preprocessorKey);
-      const { train } = await splitSnapshot(store, spec, snapshot);
-      const data = encodeRows(artifact, train);
+      const { table, train } = await splitSnapshot(store, spec, snapshot);
 
       // Resume from the newest checkpoint this run wrote. The heartbeat the server
       // holds may lag a few epochs behind (heartbeats are throttled), so the
@@ -88,14 +100,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       const started = Date.now();
       let previousKey: string | undefined = newest;
       const result = await runTrainingInChild(
-        {
-          ...data,
-          task: spec.task,
-          numClasses: artifact.labels.kind === 'classification' ? artifact.labels.classes.length : undefined,
-          params: spec.model,
-          resumeFrom,
-          backend,
-        },
+        { data: columnarData(table, artifact), artifact, trainRows: train, params: spec.model, resumeFrom, backend },
         {
           signal: context.cancellationSignal,
           onEpoch: async (epoch, logs, checkpoint) => {
@@ -126,14 +131,13 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
     async evaluate({ model, spec, snapshot, preprocess, train, champion }: EvaluateInput): Promise<EvaluateOutput> {
       const split = await splitSnapshot(store, spec, snapshot);
       const artifact = await readPreprocessor(store, preprocess.preprocessorKey);
-      const yTrain = encodeLabels(artifact.labels, split.train);
       const candidateModel = await readModelArtifacts(store, train.modelJsonKey, train.weightsKey);
       const scoreChampion = async (): Promise<Metrics | null> => {
         if (!champion) return null;
         // Checksums are verified and every file parsed before the champion is loaded.
         const bundle = await loadBundle(registry, model, champion.version);
         try {
-          return (await score(bundle.preprocessor, bundle.model, split.holdout, encodeLabels(bundle.preprocessor.labels, split.train))).metrics;
+          return (await score(bundle.preprocessor, bundle.model, split.table, split.holdout, split.train)).metrics;
         } catch (error) {
           throw new DataValidationError(
             `champion ${model}/${champion.version} cannot score the holdout rows (${(error as Error).message}): its classes or features no longer match the data; fix the data or the spec`,
@@ -146,7 +150,7 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       let candidate: Awaited<ReturnType<typeof score>>;
       let championMetrics: Metrics | null;
       try {
-        [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.holdout, yTrain), scoreChampion()]);
+        [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.table, split.holdout, split.train), scoreChampion()]);
       } finally {
         clearInterval(beat);
       }

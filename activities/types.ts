@@ -14,12 +14,19 @@ export interface BatchRef {
   bytes: number;
   /** The object's ETag when it was read: the same key and ETag need no new download to be recognized. */
   etag?: string;
+  /** The spec's data source it was pulled from (absent: delivered to incoming/ directly). */
+  source?: string;
 }
 
 export interface SnapshotRef {
+  /** The snapshot's id: a canonical hash of its rows (same rows, same id, whatever files they came in). Snapshots written before Parquet: the CSV file's sha256. */
   sha256: string;
   key: string;
+  /** sha256 of the Parquet file's bytes, checked on every read; absent for the older CSV snapshots, whose id is their file's sha256. */
+  fileSha256?: string;
   rows: number;
+  /** Oldest and newest value of the time column. */
+  timeRange?: { from: string; to: string } | null;
   /** Every batch (key and sha256) whose rows are in it. */
   batches: BatchRef[];
 }

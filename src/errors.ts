@@ -115,6 +115,18 @@ export class ChampionMovedError extends Error {
   }
 }
 
+/** A data source of the spec that cannot be pulled as configured (a 404, a refused login, a file that is not data): fix data.sources. */
+export class SourceError extends Error {
+  constructor(
+    readonly source: string,
+    readonly where: string,
+    problem: string,
+  ) {
+    super(`data source ${quoteValue(source)} (${where}): ${problem}`);
+    this.name = 'SourceError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,
@@ -136,6 +148,7 @@ export const PERMANENT_ERRORS = [
   ArtifactError,
   ChampionMovedError,
   ObjectNotFoundError,
+  SourceError,
 ] as const;
 
 /**

@@ -22,7 +22,8 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { readParquetSource, type SourceColumn, type SourceTable } from '../../src/data/parquet';
+import { dateText, type Column, type ColumnTable } from '../../src/data/columns';
+import { readColumnTable } from '../../src/data/read-columns';
 import { computeDrift, sampleRows, type ColumnSample, type DriftOptions, type DriftReport, type Sample } from '../../src/drift';
 import { buildSamples } from '../../src/drift/sample';
 import { mulberry32 } from '../../src/model/rng';
@@ -120,33 +121,51 @@ function syntheticSamples(rows: number): { reference: Sample; current: Sample; s
 
 // ---- flights --------------------------------------------------------------
 
-function subset(table: SourceTable, keep: Uint8Array, want: number, source: string): SourceTable {
-  const columns = new Map<string, SourceColumn>();
+/** The rows `keep` marks as a table of their own (typed arrays copied; text shares its dictionary). */
+function subset(table: ColumnTable, keep: Uint8Array, want: number, source: string): ColumnTable {
+  const index = new Int32Array(want);
+  let k = 0;
+  for (let i = 0; i < keep.length; i++) if (keep[i]) index[k++] = i;
+  const columns = new Map<string, Column>();
   for (const [name, column] of table.columns) {
-    if (column.kind === 'numbers') {
-      const out = new Float64Array(want);
-      let k = 0;
-      for (let i = 0; i < keep.length; i++) if (keep[i]) out[k++] = column.values[i]!;
-      columns.set(name, { kind: 'numbers', values: out });
+    if (column.kind === 'text') {
+      const codes = new Int32Array(want);
+      for (let j = 0; j < want; j++) codes[j] = column.codes[index[j]!]!;
+      columns.set(name, { kind: 'text', codes, dictionary: column.dictionary });
     } else {
-      const out = new Array(want);
-      let k = 0;
-      for (let i = 0; i < keep.length; i++) if (keep[i]) out[k++] = column.cells[i];
-      columns.set(name, { kind: 'cells', cells: out });
+      const values = new Float64Array(want);
+      for (let j = 0; j < want; j++) values[j] = column.values[index[j]!]!;
+      columns.set(name, { kind: column.kind, values });
     }
   }
-  return { source, rows: want, names: table.names, columns };
+  return { source, rows: want, names: table.names, columns, rowNumber: (j) => table.rowNumber(index[j]!) };
+}
+
+const DAY_MS = 86_400_000;
+
+/** 'YYYY-MM' of every row of a date column (ISO text or timestamps), 'null' when missing; each distinct day or text worked out once. */
+function monthsOf(date: Column): string[] {
+  if (date.kind === 'text') {
+    const months = date.dictionary.map((d) => d.slice(0, 7));
+    return Array.from(date.codes, (code) => (code < 0 ? 'null' : months[code]!));
+  }
+  if (date.kind !== 'date') throw new Error(`flights: date is expected as timestamps, found a ${date.kind} column`);
+  const byDay = new Map<number, string>();
+  return Array.from(date.values, (ms) => {
+    if (Number.isNaN(ms)) return 'null';
+    const day = Math.floor(ms / DAY_MS);
+    let month = byDay.get(day);
+    if (month === undefined) byDay.set(day, (month = dateText(day * DAY_MS).slice(0, 7)));
+    return month;
+  });
 }
 
 async function flightsSamples(notes: string[]): Promise<{ reference: Sample; current: Sample; readSeconds: number; prepareSeconds: number }> {
   const t0 = now();
-  const bytes = await readFile(FLIGHTS);
-  const table = await readParquetSource(bytes, FLIGHTS, { columns: ['date', 'delay', 'distance', 'origin', 'destination'] });
+  const table = await readColumnTable(FLIGHTS, { columns: ['date', 'delay', 'distance', 'origin', 'destination'] });
   const readSeconds = now() - t0;
   const t1 = now();
-  const date = table.columns.get('date')!;
-  if (date.kind !== 'cells') throw new Error('flights: date is expected as timestamps');
-  const months = date.cells.map((d) => String(d).slice(0, 7));
+  const months = monthsOf(table.columns.get('date')!);
   const present = [...new Set(months)].filter((m) => m !== 'null').sort();
   // whole months only (the file ends with a handful of rows at 2001-07-01 00:00)
   const counts = new Map<string, number>();

@@ -5,7 +5,7 @@
  *
  * For each TensorFlow.js backend that loads here (tensorflow = tfjs-node if
  * installed, wasm, cpu), trains in a child process exactly as the worker does
- * (runTrainingInChild, backend forced with PERENNIAL_TF_BACKEND):
+ * (runTrainingInChild on columns, backend forced with PERENNIAL_TF_BACKEND):
  *   - weather: Seattle rows of vega-datasets weather.csv, features
  *     precipitation, temp_max, temp_min, wind, month (cyclic) -> weather (5 classes), 10 epochs;
  *   - flights: first 200,000 rows of flights-3m.parquet, delay (regression,
@@ -13,7 +13,8 @@
  *     day and month (cyclic), 2 epochs, batch 256.
  * Reports training rows/s (rows x epochs / time inside fit), wall time
  * (fork + data transfer + backend load + training), scoring rows/s, and the
- * child-process start-up overhead.
+ * child-process start-up overhead. For 3,000,000 rows with the peak memory of
+ * each process, see scripts/bench/train-columns.ts.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,17 +22,29 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
-import { inferSchema, parseCsv, readParquet, validateTable, type TypedRow } from '../../src/data';
+import { inferSchema, readColumnTable, readValidated, rowsOf, type TypedRow } from '../../src/data';
+import { readParquet } from './legacy/parquet';
+import { tableFromRows } from '../../src/data/columns';
 import { classificationMetrics, majorityBaseline, regressionMetrics } from '../../src/metrics';
-import { BACKENDS, runInChild, runPredictInChild, runTrainingInChild, type BackendName, type ModelParamsInput } from '../../src/model';
+import {
+  BACKENDS,
+  columnarData,
+  runInChild,
+  runPredictInChild,
+  runTrainingInChild,
+  type BackendName,
+  type ColumnarData,
+  type ModelParamsInput,
+} from '../../src/model';
 import {
   decodeRegression,
-  encodeLabels,
-  fitLabels,
-  fitPreprocessor,
-  labeledRows,
-  transform,
+  encodeTable,
+  encodeTableLabels,
+  fitTableLabels,
+  fitTablePreprocessor,
+  labeledRowIndexes,
   type FeatureSpecInput,
+  type PreprocessorArtifact,
   type RegressionLabels,
 } from '../../src/preprocess';
 
@@ -47,15 +60,14 @@ const only = flags.backends?.split(',').map((b) => b.trim());
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function split<T>(rows: T[], fraction: number): [T[], T[]] {
-  const cut = Math.floor(rows.length * fraction);
-  return [rows.slice(0, cut), rows.slice(cut)];
-}
-
 interface Prepared {
   name: string;
   task: 'classification' | 'regression';
-  train: { x: Float32Array; rows: number; cols: number; y: Int32Array | Float32Array };
+  /** What the training child receives: the columns, the artifact, the training rows. */
+  data: ColumnarData;
+  artifact: PreprocessorArtifact;
+  trainRows: Int32Array;
+  train: { rows: number; cols: number; y: Int32Array | Float32Array };
   test: { x: Float32Array; rows: number; cols: number; y: Int32Array | Float32Array };
   classes?: string[];
   labels?: RegressionLabels;
@@ -73,18 +85,24 @@ function prepare(
   params: ModelParamsInput,
 ): Prepared {
   const started = performance.now();
-  const labeled = labeledRows(rows, label);
-  const [trainRows, testRows] = split(labeled, 0.8);
-  const pre = fitPreprocessor(trainRows, features);
-  const labels = fitLabels(trainRows, label, task, undefined, { standardize: task === 'regression' });
-  const tr = transform(pre, trainRows);
-  const te = transform(pre, testRows);
+  const table = tableFromRows(rows);
+  const labeled = labeledRowIndexes(table, label);
+  const cut = Math.floor(labeled.length * 0.8);
+  const trainRows = labeled.subarray(0, cut);
+  const testRows = labeled.subarray(cut);
+  const pre = fitTablePreprocessor(table, features, trainRows);
+  const labels = fitTableLabels(table, label, task, undefined, { standardize: task === 'regression', rows: trainRows });
+  const artifact: PreprocessorArtifact = { preprocessor: pre, labels };
+  const test = encodeTable(artifact, table, testRows);
   const prepSeconds = (performance.now() - started) / 1000;
   return {
     name,
     task,
-    train: { ...tr, y: encodeLabels(labels, trainRows) },
-    test: { ...te, y: encodeLabels(labels, testRows) },
+    data: columnarData(table, artifact),
+    artifact,
+    trainRows,
+    train: { rows: trainRows.length, cols: pre.columns.length, y: encodeTableLabels(labels, table, trainRows) },
+    test,
     classes: labels.kind === 'classification' ? labels.classes : undefined,
     labels: labels.kind === 'regression' ? labels : undefined,
     params,
@@ -95,9 +113,8 @@ function prepare(
 
 async function weather(): Promise<Prepared> {
   const file = dataFile('weather.csv');
-  const table = parseCsv(readFileSync(file), 'weather.csv');
-  const valid = validateTable(table, inferSchema(table));
-  const seattle = valid.rows.filter((r) => r.location === 'Seattle');
+  const { table } = await readValidated(file, inferSchema(await readColumnTable(file)));
+  const seattle = rowsOf(table!).filter((r) => r.location === 'Seattle');
   return prepare(
     'weather',
     seattle,
@@ -167,7 +184,7 @@ async function run(p: Prepared, backend: BackendName): Promise<void> {
   const t = performance.now();
   let firstEpochAt = 0;
   const result = await runTrainingInChild(
-    { ...p.train, task: p.task, numClasses: p.classes?.length, params: p.params },
+    { data: p.data, artifact: p.artifact, trainRows: p.trainRows, params: p.params },
     { env: { PERENNIAL_TF_BACKEND: backend }, onEpoch: () => void (firstEpochAt ||= performance.now() - t) },
   );
   const wall = (performance.now() - t) / 1000;

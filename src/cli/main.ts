@@ -14,8 +14,9 @@ Commands:
   registry list          models and their versions in the S3 registry
   registry show --model <name> [--version <v>]
                          one model's aliases, or one version's metrics and lineage
-  bootstrap [--model weather]
-                         put the demo's weather batches into S3 and register the model spec
+  bootstrap [--dataset weather|flights] [--model <name>] [--location Seattle|New York] [--every <n>]
+                         put a demo's batches into S3 and register its model spec (weather: a batch a year;
+                         flights: 3 million flights as a Parquet batch a month, every nth flight)
   validate --current <file> (--reference <file> [--strict-ranges] | --spec <model.yaml>) [--json]
                          check a batch against a schema inferred from a reference, or a model spec's
   drift --reference <file> --current <file> [--columns a,b] [--method auto|ks|...]

@@ -1,4 +1,4 @@
-import { describeRows, inferSchema, listNames, readTableFile, validateTable, type TableSchema } from '../data';
+import { describeRows, inferSchema, listNames, readColumnTable, validateFile, type TableSchema } from '../data';
 import { quoteValue } from '../errors';
 import { loadModelSpecFile } from '../spec';
 import { parseCommandArgs } from './args';
@@ -23,8 +23,8 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
   if (!values.reference === !values.spec) throw new Error('validate needs exactly one of --reference <file> (infer the schema) or --spec <model.yaml>');
   let schema: TableSchema;
   if (values.spec) schema = (await loadModelSpecFile(values.spec)).schema;
-  else schema = inferSchema(await readTableFile(values.reference!), { strictRanges: values['strict-ranges'] });
-  const result = validateTable(await readTableFile(values.current, { onRowError: 'collect' }), schema);
+  else schema = inferSchema(await readColumnTable(values.reference!), { strictRanges: values['strict-ranges'] });
+  const result = await validateFile(values.current, schema);
   const passed = result.batchErrors.length === 0 && result.errors.length === 0;
   if (values.json) {
     io.stdout(
@@ -33,7 +33,7 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
           passed,
           schema,
           rowsRead: result.rowsRead,
-          rowsAccepted: result.rows.length,
+          rowsAccepted: result.rowsAccepted,
           rejectedRows: result.rejectedRows,
           batchErrors: result.batchErrors,
           extraColumns: result.extraColumns,
@@ -47,7 +47,7 @@ export async function runValidateCommand(argv: string[], io: CliIo): Promise<num
     return passed ? 0 : 1;
   }
   io.stdout(
-    `${values.current}: ${result.rows.length} of ${result.rowsRead} rows pass the schema ${values.spec ? `of ${values.spec}` : `inferred from ${values.reference}`}`,
+    `${values.current}: ${result.rowsAccepted} of ${result.rowsRead} rows pass the schema ${values.spec ? `of ${values.spec}` : `inferred from ${values.reference}`}`,
   );
   for (const problem of result.batchErrors) io.stdout(`  batch: ${problem}`);
   if (result.extraColumns.length > 0) io.stdout(`  not in the schema, neither checked nor kept: ${listNames(result.extraColumns)}`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { quoteValue } from '../errors';
-import type { RawTable } from './table';
+import type { ColumnTable } from './columns';
 
 /**
  * The schema a batch must meet. Written by hand in a model spec, or inferred
@@ -94,51 +94,54 @@ export interface InferOptions {
 
 /**
  * Infers types, allowed categories and (optionally) ranges from a reference
- * table. One pass per column with running min/max: a reference of millions of
- * rows never becomes function arguments or a second copy of a column.
+ * table read by the engine. Each distinct text value is looked at once (the
+ * dictionary), so a reference of millions of rows costs one pass over codes.
  */
-export function inferSchema(table: RawTable, options: InferOptions = {}): TableSchema {
+export function inferSchema(table: ColumnTable, options: InferOptions = {}): TableSchema {
   const maxCategories = options.maxCategories ?? 50;
-  const rowCount = table.rows.length;
+  const rowCount = table.rows;
   let worstMissing = 0;
-  const fields: FieldSchema[] = table.columns.map((name, c) => {
-    let present = 0;
-    let allNumbers = true;
-    let allIntegers = true;
-    let allDates = true;
-    let min = Infinity;
-    let max = -Infinity;
-    const distinct = new Set<string>();
-    for (const row of table.rows) {
-      const v = row[c];
-      if (v === null || v === undefined) continue;
-      present += 1;
-      if (allNumbers) {
-        const n = toNumber(v);
-        if (n === undefined) allNumbers = false;
-        else {
-          if (n < min) min = n;
-          if (n > max) max = n;
-          if (!Number.isInteger(n)) allIntegers = false;
+  const fields: FieldSchema[] = table.names
+    .filter((name) => table.columns.has(name))
+    .map((name): FieldSchema => {
+      const column = table.columns.get(name)!;
+      let present = 0;
+      if (column.kind !== 'text') {
+        let min = Infinity;
+        let max = -Infinity;
+        let allIntegers = true;
+        for (const v of column.values) {
+          if (Number.isNaN(v)) continue;
+          present += 1;
+          if (v < min) min = v;
+          if (v > max) max = v;
+          if (!Number.isInteger(v)) allIntegers = false;
         }
+        worstMissing = Math.max(worstMissing, (rowCount - present) / Math.max(1, rowCount));
+        const nullable = present < rowCount;
+        if (column.kind === 'date' && present > 0) return { name, type: 'date', nullable };
+        if (present > 0) {
+          const field: FieldSchema = { name, type: 'number', nullable, integer: allIntegers };
+          if (options.strictRanges) {
+            field.min = min;
+            field.max = max;
+          }
+          return field;
+        }
+        return { name, type: 'category', values: undefined, nullable };
       }
-      if (allDates && !(typeof v === 'string' && isDateText(v))) allDates = false;
-      // Past maxCategories the column is free text: stop collecting its values.
-      if (distinct.size <= maxCategories) distinct.add(String(v));
-    }
-    worstMissing = Math.max(worstMissing, (rowCount - present) / Math.max(1, rowCount));
-    const nullable = present < rowCount;
-    if (present > 0 && allNumbers) {
-      const field: FieldSchema = { name, type: 'number', nullable, integer: allIntegers };
-      if (options.strictRanges) {
-        field.min = min;
-        field.max = max;
+      const used = new Uint8Array(column.dictionary.length);
+      for (const code of column.codes) {
+        if (code < 0) continue;
+        present += 1;
+        used[code] = 1;
       }
-      return field;
-    }
-    if (present > 0 && allDates) return { name, type: 'date', nullable };
-    if (distinct.size <= maxCategories) return { name, type: 'category', values: distinct.size > 0 ? [...distinct].sort() : undefined, nullable };
-    return { name, type: 'string', nullable };
-  });
+      const values = column.dictionary.filter((_, k) => used[k] === 1);
+      worstMissing = Math.max(worstMissing, (rowCount - present) / Math.max(1, rowCount));
+      const nullable = present < rowCount;
+      if (values.length > 0 && values.every(isDateText)) return { name, type: 'date', nullable };
+      if (values.length <= maxCategories) return { name, type: 'category', values: values.length > 0 ? values.sort() : undefined, nullable };
+      return { name, type: 'string', nullable };
+    });
   return { fields, maxMissingRate: Math.min(1, Math.max(0.2, worstMissing * 2)) };
 }

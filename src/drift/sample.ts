@@ -1,10 +1,8 @@
-import { formatOf, readFileBytes, readTableFile } from '../data/read';
-import { readParquetSource, type SourceColumn, type SourceTable } from '../data/parquet';
-import { DataError, type RawTable } from '../data/table';
+import { cellAt, type Column, type ColumnTable } from '../data/columns';
+import { readColumnTable } from '../data/read-columns';
+import { DataError } from '../data/table';
 import { isDateText, toNumber } from '../data/schema';
 import type { ColumnSample, ColumnType, Sample } from './types';
-
-export type { SourceTable } from '../data/parquet';
 
 /**
  * From files to the Samples the drift engine tests.
@@ -53,38 +51,6 @@ export interface SamplePair {
   skipped: SkippedColumn[];
 }
 
-/**
- * A RawTable as columns (only `wanted` ones, those the table has, when given;
- * `names` lists them all). Unreadable rows are an error naming file and row.
- */
-export function sourceFromTable(table: RawTable, wanted?: string[]): SourceTable {
-  const first = table.rowErrors[0];
-  if (first) {
-    const more = table.rowErrors.length - 1;
-    throw new DataError(`${first.reason}${more > 0 ? ` (and ${more} more unreadable row${more > 1 ? 's' : ''})` : ''}`, {
-      source: first.source,
-      row: first.row,
-      column: first.column,
-    });
-  }
-  const columns = new Map<string, SourceColumn>();
-  table.columns.forEach((name, c) => {
-    if (wanted && !wanted.includes(name)) return;
-    columns.set(name, { kind: 'cells', cells: table.rows.map((r) => r[c] ?? null), rowNumbers: table.rowNumbers });
-  });
-  return { source: table.source, rows: table.rows.length, names: [...table.columns], columns };
-}
-
-/**
- * Reads any supported file (CSV, JSONL, Parquet; gzipped when named .gz) as
- * columns, only `columns` when given. A Parquet file lacking one of them is an
- * error here; for CSV and JSONL buildSamples reports it.
- */
-export async function readSourceFile(path: string, options: { columns?: string[] } = {}): Promise<SourceTable> {
-  if (formatOf(path) === 'parquet') return readParquetSource(await readFileBytes(path), path, { columns: options.columns });
-  return sourceFromTable(await readTableFile(path), options.columns);
-}
-
 // ---- inference ----------------------------------------------------------
 
 interface Profile {
@@ -101,52 +67,64 @@ interface Profile {
 
 /** A column parsed once: what its cells are, and the number in each row (NaN when missing or not a number). */
 interface Parsed {
-  column: SourceColumn;
+  column: Column;
   profile: Profile;
   numbers: Float64Array;
+  rowNumber: (i: number) => number;
 }
 
-function parseColumn(column: SourceColumn): Parsed {
+/** What one distinct text value is (each value of a text column is looked at once, not once per row). */
+type TextClass = { kind: 'number'; value: number } | { kind: 'date' } | { kind: 'text' };
+
+function classify(text: string): TextClass {
+  const n = toNumber(text);
+  if (n !== undefined) return { kind: 'number', value: n };
+  return isDateText(text) ? { kind: 'date' } : { kind: 'text' };
+}
+
+function parseColumn(column: Column, rowNumber: (i: number) => number): Parsed {
   const p: Profile = { present: 0, missing: 0, numbers: 0, integers: 0, booleans: 0, dates: 0, texts: 0 };
-  if (column.kind === 'numbers') {
+  if (column.kind !== 'text') {
     for (const v of column.values) {
       if (Number.isNaN(v)) p.missing++;
-      else {
+      else if (column.kind === 'date') {
+        p.present++;
+        p.dates++;
+      } else {
         p.present++;
         p.numbers++;
         if (Number.isInteger(v)) p.integers++;
       }
     }
-    return { column, profile: p, numbers: column.values };
+    return { column, profile: p, numbers: column.kind === 'number' ? column.values : new Float64Array(column.values.length).fill(NaN), rowNumber };
   }
-  const { cells, rowNumbers } = column;
-  const numbers = new Float64Array(cells.length).fill(NaN);
-  for (let i = 0; i < cells.length; i++) {
-    const cell = cells[i];
-    if (cell === null || cell === undefined) {
+  const classes = column.dictionary.map(classify);
+  const numbers = new Float64Array(column.codes.length).fill(NaN);
+  for (let i = 0; i < column.codes.length; i++) {
+    const code = column.codes[i]!;
+    if (code < 0) {
       p.missing++;
       continue;
     }
     p.present++;
-    if (typeof cell === 'boolean') {
-      p.booleans++;
-      continue;
-    }
-    const n = toNumber(cell);
-    if (n !== undefined) {
-      numbers[i] = n;
+    const c = classes[code]!;
+    if (c.kind === 'number') {
+      numbers[i] = c.value;
       p.numbers++;
-      if (Number.isInteger(n)) p.integers++;
-      continue;
+      if (Number.isInteger(c.value)) p.integers++;
+    } else if (c.kind === 'date') p.dates++;
+    else {
+      p.texts++;
+      if (p.firstText === undefined) p.firstText = { row: rowNumber(i), value: column.dictionary[code]! };
     }
-    if (typeof cell === 'string' && isDateText(cell)) {
-      p.dates++;
-      continue;
-    }
-    p.texts++;
-    if (p.firstText === undefined) p.firstText = { row: rowNumbers?.[i] ?? i + 1, value: String(cell) };
   }
-  return { column, profile: p, numbers };
+  // JSON booleans arrive as the text true/false: categorical, as Evidently treats bool columns.
+  if (p.texts > 0 && column.dictionary.every((v, k) => classes[k]!.kind !== 'text' || v === 'true' || v === 'false')) {
+    p.booleans = p.texts;
+    p.texts = 0;
+    p.firstText = undefined;
+  }
+  return { column, profile: p, numbers, rowNumber };
 }
 
 function distinctNumbers(numbers: Float64Array, limit: number): number {
@@ -162,7 +140,7 @@ function distinctNumbers(numbers: Float64Array, limit: number): number {
 
 type Inferred = { type: ColumnType } | { skip: string };
 
-function inferType(name: string, ref: SourceTable, cur: SourceTable, refCol: Parsed, curCol: Parsed, limit: number): Inferred {
+function inferType(name: string, ref: ColumnTable, cur: ColumnTable, refCol: Parsed, curCol: Parsed, limit: number): Inferred {
   const pr = refCol.profile;
   const pc = curCol.profile;
   const present = pr.present + pc.present;
@@ -189,29 +167,27 @@ function inferType(name: string, ref: SourceTable, cur: SourceTable, refCol: Par
   return { type: 'categorical' };
 }
 
-function toNumerical(name: string, table: SourceTable, parsed: Parsed): Float64Array {
+function toNumerical(name: string, table: ColumnTable, parsed: Parsed): Float64Array {
   const { column, profile, numbers } = parsed;
-  if (column.kind === 'numbers' || profile.numbers === profile.present) return numbers;
+  if (column.kind === 'number' || profile.numbers === profile.present) return numbers;
   // a present cell that is not a number (possible when the type was given)
-  const i = column.cells.findIndex((cell, k) => cell !== null && cell !== undefined && Number.isNaN(numbers[k]!));
-  throw new DataError(`'${String(column.cells[i])}' is not a number, and the column is numerical`, {
+  let i = 0;
+  while (i < numbers.length && (cellAt(column, i) === null || !Number.isNaN(numbers[i]!))) i++;
+  throw new DataError(`'${String(cellAt(column, i))}' is not a number, and the column is numerical`, {
     source: table.source,
-    row: column.rowNumbers?.[i] ?? i + 1,
+    row: parsed.rowNumber(i),
     column: name,
   });
 }
 
 function toCategorical({ column, numbers }: Parsed): (string | null)[] {
-  if (column.kind === 'numbers') return Array.from(numbers, (v) => (Number.isNaN(v) ? null : String(v)));
-  return column.cells.map((cell, i) => {
-    if (cell === null || cell === undefined) return null;
-    if (typeof cell === 'string') {
-      // "1" and "1.0" are the same category
-      const n = numbers[i]!;
-      return Number.isNaN(n) ? cell : String(n);
-    }
-    return String(cell);
+  if (column.kind !== 'text') return Array.from(numbers, (v) => (Number.isNaN(v) ? null : String(v)));
+  // "1" and "1.0" are the same category
+  const categories = column.dictionary.map((text) => {
+    const n = toNumber(text);
+    return n === undefined ? text : String(n);
   });
+  return Array.from(column.codes, (code) => (code < 0 ? null : categories[code]!));
 }
 
 /**
@@ -220,7 +196,7 @@ function toCategorical({ column, numbers }: Parsed): (string | null)[] {
  * the column); without it, every reference column, and those absent from the
  * current file are skipped (as Evidently skips partially present columns).
  */
-export function buildSamples(reference: SourceTable, current: SourceTable, options: SampleOptions = {}): SamplePair {
+export function buildSamples(reference: ColumnTable, current: ColumnTable, options: SampleOptions = {}): SamplePair {
   const limit = options.maxUniqueAsCategorical ?? NUMBER_UNIQUE_AS_CATEGORICAL;
   const explicit = options.columns !== undefined;
   const names = options.columns ?? reference.names;
@@ -239,8 +215,8 @@ export function buildSamples(reference: SourceTable, current: SourceTable, optio
       skipped.push({ name, reason: `not in the current file ${current.source}` });
       continue;
     }
-    const refCol = parseColumn(reference.columns.get(name)!);
-    const curCol = parseColumn(curColumn);
+    const refCol = parseColumn(reference.columns.get(name)!, (i) => reference.rowNumber(i));
+    const curCol = parseColumn(curColumn, (i) => current.rowNumber(i));
     let type = options.types?.[name];
     if (type === undefined) {
       const inferred = inferType(name, reference, current, refCol, curCol, limit);
@@ -266,8 +242,8 @@ export function buildSamples(reference: SourceTable, current: SourceTable, optio
 /** Both files read and turned into Samples. */
 export async function readSamples(referencePath: string, currentPath: string, options: SampleOptions = {}): Promise<SamplePair> {
   const [reference, current] = await Promise.allSettled([
-    readSourceFile(referencePath, { columns: options.columns }),
-    readSourceFile(currentPath, { columns: options.columns }),
+    readColumnTable(referencePath, { columns: options.columns }),
+    readColumnTable(currentPath, { columns: options.columns }),
   ]);
   // both are read at once; an error in the reference is reported first
   if (reference.status === 'rejected') throw reference.reason;

@@ -2,5 +2,6 @@ export * from './backend';
 export * from './params';
 export * from './mlp';
 export * from './checkpoint-bytes';
+export * from './columnar';
 
 export * from './child';

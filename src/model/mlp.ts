@@ -60,24 +60,62 @@ export interface Dataset {
   y: Int32Array | Float32Array | number[];
 }
 
-export interface TrainInput extends Dataset {
+/**
+ * Rows the model reads a chunk at a time, so no array of every row's features
+ * is ever built (columnarSource encodes a column table on demand; denseSource
+ * wraps a Dataset).
+ */
+export interface RowSource {
+  rows: number;
+  cols: number;
+  /** Target of every row (class indexes or values): one number a row, small next to the features. */
+  y: Int32Array | Float32Array | number[];
+  /** Writes the features of `rows` (indexes 0..rows-1 of this source) into x, row-major, from x[0] on. */
+  features(rows: Uint32Array, x: Float32Array): void;
+}
+
+/** A dense matrix as a RowSource (checks its shape). */
+export function denseSource(name: string, d: Dataset): RowSource {
+  if (!Number.isInteger(d.rows) || d.rows <= 0) throw new Error(`${name}: rows must be a positive integer, got ${d.rows}`);
+  if (!Number.isInteger(d.cols) || d.cols <= 0) throw new Error(`${name}: cols must be a positive integer, got ${d.cols}`);
+  if (d.x.length !== d.rows * d.cols) throw new Error(`${name}: x has ${d.x.length} values, expected rows ${d.rows} x cols ${d.cols} = ${d.rows * d.cols}`);
+  const { x: all, cols } = d;
+  return {
+    rows: d.rows,
+    cols,
+    y: d.y,
+    features: (rows, x) => {
+      for (let k = 0; k < rows.length; k++) x.set(all.subarray(rows[k]! * cols, (rows[k]! + 1) * cols), k * cols);
+    },
+  };
+}
+
+/** Rows encoded at a time when training and scoring (rounded down to a multiple of batchSize). */
+export const DEFAULT_CHUNK_ROWS = 32_768;
+
+interface TrainCommon {
   task: Task;
   /** Number of classes (classification; default max(y) + 1). */
   numClasses?: number;
   params?: ModelParamsInput;
   /** Scored after each epoch (valLoss, valAccuracy), not trained on. */
-  validation?: Dataset;
+  validation?: Dataset | RowSource;
   resumeFrom?: Checkpoint;
+  /** Rows encoded and fitted at a time (default DEFAULT_CHUNK_ROWS, rounded down to a multiple of batchSize): bounds memory, not the result. */
+  chunkRows?: number;
 }
 
-export interface TrainOptions extends TrainInput {
+/** The training rows: a dense matrix (x, rows, cols, y) or a `source` read chunk by chunk. */
+export type TrainInput = TrainCommon & (Dataset | { source: RowSource });
+
+export type TrainOptions = TrainInput & {
   /** A loaded tfjs (from selectBackend); default: selectBackend(backend). */
   tf?: Tf;
   backend?: BackendName;
   /** Called after each epoch with a checkpoint to resume from; awaited before the next epoch. */
   onEpoch?: (epoch: number, logs: EpochLogs, checkpoint: Checkpoint) => void | Promise<void>;
   signal?: AbortSignal;
-}
+};
 
 export interface TrainResult {
   model: LayersModel;
@@ -88,21 +126,39 @@ export interface TrainResult {
   resumedFromEpoch: number | null;
 }
 
-function checkDataset(name: string, d: Dataset, task: Task, outputs: number): void {
-  if (!Number.isInteger(d.rows) || d.rows <= 0) throw new Error(`${name}: rows must be a positive integer, got ${d.rows}`);
-  if (!Number.isInteger(d.cols) || d.cols <= 0) throw new Error(`${name}: cols must be a positive integer, got ${d.cols}`);
-  if (d.x.length !== d.rows * d.cols) throw new Error(`${name}: x has ${d.x.length} values, expected rows ${d.rows} x cols ${d.cols} = ${d.rows * d.cols}`);
-  if (d.y.length !== d.rows) throw new Error(`${name}: y has ${d.y.length} labels for ${d.rows} rows`);
-  for (let i = 0; i < d.x.length; i++) {
-    if (!Number.isFinite(d.x[i]!))
-      throw new Error(`${name}: x row ${Math.floor(i / d.cols) + 1} column ${(i % d.cols) + 1} is ${d.x[i]} (features must be finite; impute missing values)`);
-  }
-  for (let i = 0; i < d.rows; i++) {
-    const v = d.y[i]!;
+function checkTargets(name: string, source: RowSource, task: Task, outputs: number): void {
+  if (source.y.length !== source.rows) throw new Error(`${name}: y has ${source.y.length} labels for ${source.rows} rows`);
+  for (let i = 0; i < source.rows; i++) {
+    const v = source.y[i]!;
     if (task === 'classification' ? !Number.isInteger(v) || v < 0 || v >= outputs : !Number.isFinite(v)) {
       throw new Error(`${name}: y[${i}] = ${v} is not ${task === 'classification' ? `a class index in 0..${outputs - 1}` : 'a finite number'}`);
     }
   }
+}
+
+/** Features must be finite (the preprocessor imputes; a hand-made matrix may not). `rows` names the source rows. */
+function checkFinite(name: string, x: Float32Array, rows: Uint32Array, cols: number): void {
+  for (let i = 0; i < rows.length * cols; i++) {
+    if (!Number.isFinite(x[i]!)) {
+      const row = rows[Math.floor(i / cols)]!;
+      throw new Error(`${name}: x row ${row + 1} column ${(i % cols) + 1} is ${x[i]} (features must be finite; impute missing values)`);
+    }
+  }
+}
+
+/** Rows per chunk: a multiple of the batch size, so the batches are those of one fit over the whole epoch. */
+function chunkSize(chunkRows: number | undefined, batchSize: number): number {
+  const wanted = chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!Number.isInteger(wanted) || wanted <= 0) throw new Error(`chunkRows must be a positive integer, got ${wanted}`);
+  return Math.max(batchSize, Math.floor(wanted / batchSize) * batchSize);
+}
+
+/** Targets of `rows` as the model's output rows: one-hot for classification. */
+function writeTargets(y: RowSource['y'], rows: Uint32Array, out: Float32Array, task: Task, outputs: number): void {
+  if (task === 'classification') {
+    out.fill(0, 0, rows.length * outputs);
+    for (let k = 0; k < rows.length; k++) out[k * outputs + y[rows[k]!]!] = 1;
+  } else for (let k = 0; k < rows.length; k++) out[k] = y[rows[k]!]!;
 }
 
 /**
@@ -275,12 +331,6 @@ export async function predict(model: LayersModel, x: Float32Array, options: { ch
   return out;
 }
 
-function oneHot(y: ArrayLike<number>, k: number): Float32Array {
-  const out = new Float32Array(y.length * k);
-  for (let i = 0; i < y.length; i++) out[i * k + y[i]!] = 1;
-  return out;
-}
-
 function balancedWeights(y: ArrayLike<number>, k: number): Record<number, number> {
   const counts = new Array<number>(k).fill(0);
   for (let i = 0; i < y.length; i++) counts[y[i]!]! += 1;
@@ -298,11 +348,47 @@ function backendOf(tf: Tf): BackendName {
   return name as BackendName;
 }
 
+function sourceOf(name: string, d: Dataset | RowSource): RowSource {
+  return 'features' in d ? d : denseSource(name, d);
+}
+
+/** Validation loss (and accuracy) over every row of `source`, a chunk at a time. */
+function validationLogs(tf: Tf, model: LayersModel, source: RowSource, task: Task, outputs: number, chunk: number): { valLoss: number; valAccuracy?: number } {
+  const { rows, cols } = source;
+  const size = Math.min(chunk, rows);
+  const x = new Float32Array(size * cols);
+  const y = new Float32Array(size * outputs);
+  const part = new Uint32Array(size);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < rows; start += size) {
+    const m = Math.min(size, rows - start);
+    const indexes = part.subarray(0, m);
+    for (let k = 0; k < m; k++) indexes[k] = start + k;
+    source.features(indexes, x);
+    checkFinite('validation data', x, indexes, cols);
+    writeTargets(source.y, indexes, y, task, outputs);
+    const [l, a] = tf.tidy(() => {
+      const pred = model.predict(tf.tensor2d(x.subarray(0, m * cols), [m, cols]), { batchSize: 2048 }) as TfModule.Tensor;
+      const truth = tf.tensor2d(y.subarray(0, m * outputs), [m, outputs]);
+      if (task === 'classification') {
+        return [tf.metrics.categoricalCrossentropy(truth, pred).sum().dataSync()[0]!, tf.metrics.categoricalAccuracy(truth, pred).sum().dataSync()[0]!];
+      }
+      return [tf.squaredDifference(truth, pred).sum().dataSync()[0]!, 0];
+    });
+    lossSum += l;
+    correct += a;
+  }
+  return task === 'classification' ? { valLoss: lossSum / rows, valAccuracy: correct / rows } : { valLoss: lossSum / rows };
+}
+
 /**
  * Trains the MLP with a fixed seed: the same data, params and backend give the
- * same weights. Each epoch shuffles with a permutation derived from
- * (seed, epoch) and runs one `fit` with shuffle off, so a run resumed from the
- * checkpoint of epoch e reproduces epochs e+1.. of the uninterrupted run.
+ * same weights. Each epoch shuffles the rows with a permutation derived from
+ * (seed, epoch), then encodes and fits them `chunkRows` at a time with shuffle
+ * off (chunks are whole batches, so the batches and weights do not depend on
+ * chunkRows); a run resumed from the checkpoint of epoch e reproduces epochs
+ * e+1.. of the uninterrupted run. Memory: one chunk of features, never all rows.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const backend = options.tf ? { tf: options.tf, name: backendOf(options.tf) } : await selectBackend(options.backend);
@@ -310,18 +396,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const params = parseModelParams(options.params);
   const { task } = options;
   if (task !== 'classification' && task !== 'regression') throw new Error(`task must be 'classification' or 'regression', got '${String(task)}'`);
+  const source = 'source' in options ? options.source : denseSource('training data', options);
+  if (!Number.isInteger(source.rows) || source.rows <= 0) throw new Error(`training data: rows must be a positive integer, got ${source.rows}`);
   let outputs = 1;
   if (task === 'classification') {
     let max = 0;
-    for (let i = 0; i < options.y.length; i++) max = Math.max(max, options.y[i]!);
+    for (let i = 0; i < source.y.length; i++) max = Math.max(max, source.y[i]!);
     outputs = options.numClasses ?? max + 1;
     if (outputs < 2) throw new Error(`classification needs at least 2 classes, got numClasses ${outputs}`);
   }
-  checkDataset('training data', options, task, outputs);
-  if (options.validation) {
-    checkDataset('validation data', options.validation, task, outputs);
-    if (options.validation.cols !== options.cols) throw new Error(`validation data has ${options.validation.cols} columns, training data ${options.cols}`);
+  checkTargets('training data', source, task, outputs);
+  const validation = options.validation ? sourceOf('validation data', options.validation) : undefined;
+  if (validation) {
+    checkTargets('validation data', validation, task, outputs);
+    if (validation.cols !== source.cols) throw new Error(`validation data has ${validation.cols} columns, training data ${source.cols}`);
   }
+  const chunk = chunkSize(options.chunkRows, params.batchSize);
 
   let model: LayersModel;
   let history: EpochRecord[] = [];
@@ -329,9 +419,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const resume = options.resumeFrom;
   if (resume) {
     if (resume.format !== 'perennial-checkpoint' || resume.version !== 1) throw new Error('resumeFrom is not a perennial checkpoint (format/version)');
-    if (resume.task !== task || resume.cols !== options.cols || resume.outputs !== outputs) {
+    if (resume.task !== task || resume.cols !== source.cols || resume.outputs !== outputs) {
       throw new Error(
-        `checkpoint does not match the data: checkpoint ${resume.task} with ${resume.cols} columns and ${resume.outputs} outputs, data ${task} with ${options.cols} columns and ${outputs} outputs`,
+        `checkpoint does not match the data: checkpoint ${resume.task} with ${resume.cols} columns and ${resume.outputs} outputs, data ${task} with ${source.cols} columns and ${outputs} outputs`,
       );
     }
     const differing = (Object.keys(params) as (keyof ModelParams)[]).filter(
@@ -347,7 +437,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // Rebuilt, then given the checkpoint's weights: the loaded model.json has
     // tfjs's own Dropout, and training needs the seeded one.
     const loaded = await loadModel(tf, resume.model);
-    model = buildModel(tf, options.cols, outputs, task, params);
+    model = buildModel(tf, source.cols, outputs, task, params);
     model.setWeights(loaded.getWeights());
     loaded.dispose();
     compile(tf, model, task, params);
@@ -357,74 +447,52 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     history = resume.history.map((h) => ({ ...h }));
     startEpoch = resume.epoch + 1;
   } else {
-    model = buildModel(tf, options.cols, outputs, task, params);
+    model = buildModel(tf, source.cols, outputs, task, params);
     compile(tf, model, task, params);
   }
 
-  const { rows, cols } = options;
-  const yFlat = task === 'classification' ? oneHot(options.y, outputs) : Float32Array.from(options.y);
+  const { rows, cols } = source;
   const yCols = task === 'classification' ? outputs : 1;
-  const classWeight = task === 'classification' && params.classWeight === 'balanced' ? balancedWeights(options.y, outputs) : undefined;
-  const xs = new Float32Array(rows * cols);
-  const ys = new Float32Array(rows * yCols);
-  let valX: TfModule.Tensor | undefined;
-  let valY: TfModule.Tensor | undefined;
-  if (options.validation) {
-    const v = options.validation;
-    valX = tf.tensor2d(v.x, [v.rows, v.cols]);
-    valY = task === 'classification' ? tf.tensor2d(oneHot(v.y, outputs), [v.rows, outputs]) : tf.tensor2d(Float32Array.from(v.y), [v.rows, 1]);
-  }
+  const classWeight = task === 'classification' && params.classWeight === 'balanced' ? balancedWeights(source.y, outputs) : undefined;
+  const size = Math.min(chunk, rows);
+  const xs = new Float32Array(size * cols);
+  const ys = new Float32Array(size * yCols);
 
   const dropouts = model.layers.filter((l): l is SeededDropoutLayer => typeof (l as Partial<SeededDropoutLayer>).startEpoch === 'function');
   let last: Checkpoint | undefined;
-  try {
-    for (let epoch = startEpoch; epoch <= params.epochs; epoch++) {
-      if (options.signal?.aborted) throw abortError(options.signal, 'training was aborted');
-      const started = performance.now();
-      const order = permutation(rows, mulberry32(hashSeed(params.seed, epoch, 1)));
-      for (let i = 0; i < rows; i++) {
-        const r = order[i]!;
-        xs.set(options.x.subarray(r * cols, (r + 1) * cols), i * cols);
-        ys.set(yFlat.subarray(r * yCols, (r + 1) * yCols), i * yCols);
-      }
-      const xt = tf.tensor2d(xs, [rows, cols]);
-      const yt = tf.tensor2d(ys, [rows, yCols]);
-      let loss: number;
+  for (let epoch = startEpoch; epoch <= params.epochs; epoch++) {
+    if (options.signal?.aborted) throw abortError(options.signal, 'training was aborted');
+    const started = performance.now();
+    const order = permutation(rows, mulberry32(hashSeed(params.seed, epoch, 1)));
+    // Once per epoch: the dropout masks then follow the batch count across chunks.
+    dropouts.forEach((d, i) => d.startEpoch(hashSeed(params.seed, epoch, 2, i)));
+    let lossSum = 0;
+    for (let start = 0; start < rows; start += size) {
+      const part = order.subarray(start, Math.min(rows, start + size));
+      const m = part.length;
+      source.features(part, xs);
+      checkFinite('training data', xs, part, cols);
+      writeTargets(source.y, part, ys, task, outputs);
+      const xt = tf.tensor2d(xs.subarray(0, m * cols), [m, cols]);
+      const yt = tf.tensor2d(ys.subarray(0, m * yCols), [m, yCols]);
       try {
-        dropouts.forEach((d, i) => d.startEpoch(hashSeed(params.seed, epoch, 2, i)));
         const h = await model.fit(xt, yt, { epochs: 1, batchSize: params.batchSize, shuffle: false, verbose: 0, classWeight });
-        loss = Number(h.history.loss?.[0]);
+        // fit reports the mean over its rows; weighted by rows, the chunks give the epoch's mean.
+        lossSum += Number(h.history.loss?.[0]) * m;
       } finally {
         xt.dispose();
         yt.dispose();
       }
-      const logs: EpochLogs = { loss, seconds: 0, rowsPerSecond: 0 };
-      if (valX && valY) {
-        const vx = valX;
-        const vy = valY;
-        const [vl, va] = tf.tidy(() => {
-          const pred = model.predict(vx, { batchSize: 2048 }) as TfModule.Tensor;
-          if (task === 'classification') {
-            const l = tf.metrics.categoricalCrossentropy(vy, pred).mean();
-            const a = tf.metrics.categoricalAccuracy(vy, pred).mean();
-            return [l.dataSync()[0]!, a.dataSync()[0]!];
-          }
-          return [tf.losses.meanSquaredError(vy, pred).dataSync()[0]!, undefined];
-        });
-        logs.valLoss = vl;
-        if (va !== undefined) logs.valAccuracy = va;
-      }
-      logs.seconds = (performance.now() - started) / 1000;
-      logs.rowsPerSecond = rows / Math.max(logs.seconds, 1e-9);
-      history.push({ epoch, ...logs });
-      if (options.onEpoch) {
-        last = await makeCheckpoint(model, { epoch, task, cols, outputs, params, backend: backend.name, history });
-        await options.onEpoch(epoch, logs, last);
-      }
     }
-  } finally {
-    valX?.dispose();
-    valY?.dispose();
+    const logs: EpochLogs = { loss: lossSum / rows, seconds: 0, rowsPerSecond: 0 };
+    if (validation) Object.assign(logs, validationLogs(tf, model, validation, task, outputs, chunk));
+    logs.seconds = (performance.now() - started) / 1000;
+    logs.rowsPerSecond = rows / Math.max(logs.seconds, 1e-9);
+    history.push({ epoch, ...logs });
+    if (options.onEpoch) {
+      last = await makeCheckpoint(model, { epoch, task, cols, outputs, params, backend: backend.name, history });
+      await options.onEpoch(epoch, logs, last);
+    }
   }
   // The last epoch's checkpoint already holds the final weights.
   const artifacts = last?.epoch === params.epochs ? last.model : await serializeModel(model);

@@ -2,11 +2,25 @@
 import type { BackendName } from './backend';
 import { selectBackend } from './backend';
 import { classificationMetrics, majorityBaseline, meanBaseline, regressionMetrics, type Baseline, type Metrics } from '../metrics';
-import { decodeRegression, type FittedLabels } from '../preprocess/labels';
-import { loadModel, modelShape, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts, type TrainInput } from './mlp';
+import { decodeRegression, encodeTableLabels, tableEncoder, type PreprocessorArtifact } from '../preprocess';
+import { columnarSource, tableOfData, type ColumnarData } from './columnar';
+import { DEFAULT_CHUNK_ROWS, loadModel, modelShape, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts } from './mlp';
+import type { ModelParamsInput } from './params';
 
-export interface ChildTrainInput extends TrainInput {
+export interface ChildTrainInput {
+  /** The feature and label columns: `columnarData(table, artifact)`. */
+  data: ColumnarData;
+  /** The fitted preprocessor and labels; the task and the classes come from `artifact.labels`. */
+  artifact: PreprocessorArtifact;
+  /** Table rows to train on, every one labeled (`labeledRowIndexes`); default every row. */
+  trainRows?: Int32Array;
+  /** Table rows scored after each epoch (valLoss, valAccuracy), never trained on. */
+  validationRows?: Int32Array;
+  params?: ModelParamsInput;
+  resumeFrom?: Checkpoint;
   backend?: BackendName;
+  /** Rows encoded and fitted at a time (default 32768, rounded down to a multiple of batchSize): bounds the child's memory. */
+  chunkRows?: number;
 }
 
 export interface ChildTrainResult {
@@ -14,6 +28,8 @@ export interface ChildTrainResult {
   history: EpochRecord[];
   backend: BackendName;
   resumedFromEpoch: number | null;
+  /** The child's peak resident memory (process.resourceUsage().maxRSS), bytes. */
+  peakRssBytes: number;
 }
 
 export interface EpochProgress {
@@ -41,14 +57,17 @@ export interface ChildPredictResult {
 
 export interface ChildEvaluateInput {
   model: ModelArtifacts;
-  x: Float32Array;
-  /** Targets as the model learned them (encodeLabels output). */
-  y: Int32Array | Float32Array | number[];
-  /** The fitted labels: class names, or the regression scaling (metrics are then in label units). */
-  labels: FittedLabels;
-  /** Training targets (same encoding) for the baseline; default: y. */
-  yTrain?: Int32Array | Float32Array | number[];
+  /** The feature and label columns: `columnarData(table, artifact)`. */
+  data: ColumnarData;
+  /** The model's preprocessor and labels: class names, or the regression scaling (metrics are then in label units). */
+  artifact: PreprocessorArtifact;
+  /** Table rows scored (the holdout), every one labeled; default every row. */
+  rows?: Int32Array;
+  /** Table rows the model was trained on: the baseline predicts from their labels; default `rows`. */
+  trainRows?: Int32Array;
   backend?: BackendName;
+  /** Rows encoded and scored at a time (default 32768). */
+  chunkRows?: number;
 }
 
 export interface ChildEvaluateResult {
@@ -57,6 +76,8 @@ export interface ChildEvaluateResult {
   backend: BackendName;
   rows: number;
   seconds: number;
+  /** The child's peak resident memory (process.resourceUsage().maxRSS), bytes. */
+  peakRssBytes: number;
 }
 
 /** Task name -> input, progress and result types. */
@@ -87,6 +108,50 @@ async function score(
   }
 }
 
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/**
+ * Scores rows of a column table a chunk at a time (features imputed as at
+ * serving), and encodes their labels and the training rows' (for the baseline).
+ */
+async function scoreTable(
+  i: ChildEvaluateInput,
+): Promise<{ output: Float32Array; y: Int32Array | Float32Array; yTrain?: Int32Array | Float32Array; backend: BackendName; seconds: number }> {
+  const table = tableOfData(i.data);
+  const y = encodeTableLabels(i.artifact.labels, table, i.rows);
+  const yTrain = i.trainRows ? encodeTableLabels(i.artifact.labels, table, i.trainRows) : undefined;
+  const encode = tableEncoder(i.artifact.preprocessor, table, { invalidValues: 'impute', absentColumns: 'impute' });
+  const backend = await selectBackend(i.backend);
+  const started = performance.now();
+  const model = await loadModel(backend.tf, i.model);
+  try {
+    const { outputs } = modelShape(model);
+    const n = y.length;
+    const cols = i.artifact.preprocessor.columns.length;
+    const chunk = Math.max(1, Math.min(n, i.chunkRows ?? DEFAULT_CHUNK_ROWS));
+    const x = new Float32Array(chunk * cols);
+    const all = i.rows ?? new Int32Array(0);
+    const part = new Int32Array(i.rows ? 0 : chunk);
+    const output = new Float32Array(n * outputs);
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      let rows: Int32Array;
+      if (i.rows) rows = all.subarray(start, start + m);
+      else {
+        rows = part.subarray(0, m);
+        for (let k = 0; k < m; k++) rows[k] = start + k;
+      }
+      encode(rows, x);
+      output.set(await predict(model, x.subarray(0, m * cols), { tf: backend.tf }), start * outputs);
+    }
+    return { output, y, yTrain, backend: backend.name, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Runs a task in the current process (the child calls this; tests may too). */
 export async function runTask<K extends ChildTaskName>(
   task: K,
@@ -97,13 +162,29 @@ export async function runTask<K extends ChildTaskName>(
     case 'train': {
       const i = input as ChildTrainInput;
       const backend = await selectBackend(i.backend);
+      const table = tableOfData(i.data);
+      const labels = i.artifact.labels;
+      // Fitted on these rows: a missing column or a bad value is a bug to report, not to impute.
+      const strict = { absentColumns: 'error', invalidValues: 'error' } as const;
       const r = await train({
-        ...i,
+        source: columnarSource(table, i.artifact, i.trainRows, strict),
+        validation: i.validationRows ? columnarSource(table, i.artifact, i.validationRows, strict) : undefined,
+        task: labels.kind,
+        numClasses: labels.kind === 'classification' ? labels.classes.length : undefined,
+        params: i.params,
+        resumeFrom: i.resumeFrom,
+        chunkRows: i.chunkRows,
         tf: backend.tf,
         onEpoch: (epoch, logs, checkpoint) => progress({ epoch, logs, checkpoint }),
       });
       r.model.dispose();
-      const result: ChildTrainResult = { model: r.artifacts, history: r.history, backend: backend.name, resumedFromEpoch: r.resumedFromEpoch };
+      const result: ChildTrainResult = {
+        model: r.artifacts,
+        history: r.history,
+        backend: backend.name,
+        resumedFromEpoch: r.resumedFromEpoch,
+        peakRssBytes: peakRss(),
+      };
       return result;
     }
     case 'predict': {
@@ -114,21 +195,28 @@ export async function runTask<K extends ChildTaskName>(
     }
     case 'evaluate': {
       const i = input as ChildEvaluateInput;
-      const scored = await score(i.model, i.x, i.backend);
-      const { output, backend } = scored;
+      const scored = await scoreTable(i);
+      const { output, y, yTrain, backend } = scored;
+      const labels = i.artifact.labels;
       const started = performance.now();
       let metrics: Metrics;
       let baseline: Baseline;
-      if (i.labels.kind === 'classification') {
-        metrics = classificationMetrics(i.y, output, i.labels.classes);
-        baseline = majorityBaseline(i.y, i.labels.classes, i.yTrain);
+      if (labels.kind === 'classification') {
+        metrics = classificationMetrics(y, output, labels.classes);
+        baseline = majorityBaseline(y, labels.classes, yTrain);
       } else {
-        const labels = i.labels;
-        const yTrue = decodeRegression(labels, i.y);
+        const yTrue = decodeRegression(labels, y);
         metrics = regressionMetrics(yTrue, decodeRegression(labels, output));
-        baseline = meanBaseline(yTrue, i.yTrain ? decodeRegression(labels, i.yTrain) : undefined);
+        baseline = meanBaseline(yTrue, yTrain ? decodeRegression(labels, yTrain) : undefined);
       }
-      const result: ChildEvaluateResult = { metrics, baseline, backend, rows: i.y.length, seconds: scored.seconds + (performance.now() - started) / 1000 };
+      const result: ChildEvaluateResult = {
+        metrics,
+        baseline,
+        backend,
+        rows: y.length,
+        seconds: scored.seconds + (performance.now() - started) / 1000,
+        peakRssBytes: peakRss(),
+      };
       return result;
     }
     case 'ping': {

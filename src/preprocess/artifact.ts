@@ -3,9 +3,10 @@
  * model version. Training writes it, evaluation and serving read it and apply
  * it exactly as training did.
  */
-import type { TypedRow } from '../data/validate';
-import { encodeLabels, type FittedLabels } from './labels';
-import { assertPreprocessor, transform, type FittedPreprocessor } from './preprocessor';
+import type { ColumnTable } from '../data/columns';
+import type { RowSelection } from './cells';
+import { encodeTableLabels, type FittedLabels } from './labels';
+import { assertPreprocessor, transformTable, type FittedPreprocessor } from './preprocessor';
 
 export interface PreprocessorArtifact {
   preprocessor: FittedPreprocessor;
@@ -36,8 +37,9 @@ export function parsePreprocessorArtifact(bytes: Buffer | string, source: string
   return { preprocessor: value.preprocessor, labels };
 }
 
-/** Features and labels of rows as the model sees them (missing or unseen values imputed, never a crash). */
-export function encodeRows(artifact: PreprocessorArtifact, rows: TypedRow[]) {
-  const { x, cols } = transform(artifact.preprocessor, rows, { invalidValues: 'impute', absentColumns: 'impute' });
-  return { x, rows: rows.length, cols, y: encodeLabels(artifact.labels, rows) };
+/** Features and labels of rows of a table (`rows`, default all) as the model sees them (missing or unseen values imputed, never a crash). */
+export function encodeTable(artifact: PreprocessorArtifact, table: ColumnTable, rows?: RowSelection) {
+  const { x, cols } = transformTable(artifact.preprocessor, table, { rows, invalidValues: 'impute', absentColumns: 'impute' });
+  const y = encodeTableLabels(artifact.labels, table, rows);
+  return { x, rows: y.length, cols, y };
 }

@@ -1,7 +1,13 @@
 import { median } from 'simple-statistics';
+import { tableFromRows, type Column, type ColumnTable } from '../data/columns';
+import { dateFieldsOfMs, type DateFields } from '../data/dates';
 import type { TypedRow } from '../data/validate';
-import { isMissing, meanStd } from './values';
+import { categoryReader, dateReader, namesOf, numberReader, rowForMessage, selectionSize, type OnInvalid, type RowSelection } from './cells';
 import { featureSpec, OTHER, type DatePart, type FeatureSpecInput } from './spec';
+import { meanStd } from './values';
+
+export { parseDateFields } from '../data/dates';
+export type { RowSelection } from './cells';
 
 /** Thrown when data does not fit the features: names the feature (and row) at fault. */
 export class FeatureError extends Error {
@@ -66,8 +72,9 @@ export interface FittedPreprocessor {
 
 export interface TransformOptions {
   /**
-   * A fitted column absent from every row of the batch: 'error' (default, a
-   * clear FeatureError) or 'impute' (serving a client that omits a field).
+   * A fitted column absent from the table (from every row of a batch of row
+   * objects): 'error' (default, a clear FeatureError) or 'impute' (serving a
+   * client that omits a field).
    */
   absentColumns?: 'error' | 'impute';
   /** A value of the wrong type (text in a numeric column, a malformed date): 'error' (default) or 'impute'. */
@@ -77,71 +84,6 @@ export interface TransformOptions {
 const PREPROCESSOR_VERSION = 1 as const;
 
 // ---------------------------------------------------------------- helpers
-
-/** A cell as a finite number, undefined when missing; throws (or returns NaN with impute) when not numeric. */
-function numericCell(name: string, v: unknown, row: number, invalid: 'error' | 'impute'): number | undefined {
-  if (isMissing(v)) return undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const n = Number(v);
-    if (Number.isFinite(n)) return n;
-  }
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (invalid === 'impute') return undefined;
-  throw new FeatureError(name, `expected a number, found ${JSON.stringify(v)}; fix the data or declare the feature as categorical`, row);
-}
-
-function categoryCell(v: unknown): string | undefined {
-  if (isMissing(v)) return undefined;
-  return typeof v === 'string' ? v : String(v);
-}
-
-const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/;
-
-export interface DateFields {
-  year: number;
-  month: number; // 1..12
-  day: number;
-  hour: number;
-  minute: number;
-  dayOfYear: number; // 1..365/366
-  daysInYear: number;
-  dayOfWeek: number; // Monday = 0 .. Sunday = 6 (as pandas)
-}
-
-/**
- * Date fields as written (wall-clock time of the text; an offset is not
- * applied), so a date means the same at training and serving whatever the
- * machine's time zone. Undefined when the text is not an ISO date.
- */
-export function parseDateFields(v: unknown): DateFields | undefined {
-  if (typeof v !== 'string') return undefined;
-  const m = DATE.exec(v.trim());
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = m[4] !== undefined ? Number(m[4]) : 0;
-  const minute = m[5] !== undefined ? Number(m[5]) : 0;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) return undefined;
-  const t = Date.UTC(year, month - 1, day);
-  const check = new Date(t);
-  if (check.getUTCDate() !== day) return undefined; // 2021-02-30
-  const start = Date.UTC(year, 0, 1);
-  const dayOfYear = Math.round((t - start) / 86_400_000) + 1;
-  const daysInYear = Math.round((Date.UTC(year + 1, 0, 1) - start) / 86_400_000);
-  const dayOfWeek = (check.getUTCDay() + 6) % 7;
-  return { year, month, day, hour, minute, dayOfYear, daysInYear, dayOfWeek };
-}
-
-function dateCell(name: string, v: unknown, row: number, invalid: 'error' | 'impute'): DateFields | undefined {
-  if (isMissing(v)) return undefined;
-  const d = parseDateFields(v);
-  if (d === undefined && invalid === 'error') {
-    throw new FeatureError(name, `expected an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM...), found ${JSON.stringify(v)}`, row);
-  }
-  return d;
-}
 
 function datePartColumns(name: string, part: DatePart): string[] {
   if (part === 'year') return [`${name}:year`];
@@ -160,49 +102,83 @@ function columnsOf(f: FittedFeature): string[] {
   }
 }
 
-function checkPresent(name: string, rows: TypedRow[], absent: 'error' | 'impute'): void {
-  if (rows.length === 0 || absent === 'impute') return;
-  if (!rows.some((r) => Object.prototype.hasOwnProperty.call(r, name))) {
-    const have = Object.keys(rows[0] ?? {});
+/** The feature's column; absent: a FeatureError, or undefined (every value missing) with absentColumns 'impute'. */
+function featureColumn(table: ColumnTable, name: string, absent: 'error' | 'impute'): Column | undefined {
+  const column = table.columns.get(name);
+  if (column || absent === 'impute' || table.rows === 0) return column;
+  throw new FeatureError(
+    name,
+    `column is absent from the data (the rows have: ${namesOf(table) || 'no columns'}); add it or remove the feature from the model spec`,
+  );
+}
+
+/** A column with every value missing (a feature absent from a batch, imputed). */
+function missingColumn(rows: number): Column {
+  return { kind: 'number', values: new Float64Array(rows).fill(NaN) };
+}
+
+function invalidNumber(table: ColumnTable, name: string, invalid: 'error' | 'impute'): OnInvalid {
+  if (invalid === 'impute') return () => {};
+  return (row, value) => {
     throw new FeatureError(
       name,
-      `column is absent from the data (the rows have: ${have.join(', ') || 'no columns'}); add it or remove the feature from the model spec`,
+      `expected a number, found ${JSON.stringify(value)}; fix the data or declare the feature as categorical`,
+      rowForMessage(table, row),
     );
-  }
+  };
 }
+
+function invalidDate(table: ColumnTable, name: string, invalid: 'error' | 'impute'): OnInvalid {
+  if (invalid === 'impute') return () => {};
+  return (row, value) => {
+    throw new FeatureError(name, `expected an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM...), found ${JSON.stringify(value)}`, rowForMessage(table, row));
+  };
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Most frequent first, ties alphabetical. */
+const byFrequency = (a: [string, number], b: [string, number]) => b[1] - a[1] || byName(a[0], b[0]);
 
 // ---------------------------------------------------------------- fit
 
 /**
  * Fits imputation values, scalers, category lists and date scalers on the
- * training rows. `features` is validated with `featureSpec` (defaults applied).
+ * training rows `rows` of `table` (default every row). `features` is
+ * validated with `featureSpec` (defaults applied). Memory: one Float64Array of
+ * the selected rows per numeric or date feature at a time, never row objects.
  */
-export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): FittedPreprocessor {
+export function fitTablePreprocessor(table: ColumnTable, features: FeatureSpecInput, rows?: RowSelection): FittedPreprocessor {
   const parsed = featureSpec.safeParse(features);
   if (!parsed.success) {
     throw new Error(`invalid feature spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  if (rows.length === 0) throw new Error('cannot fit a preprocessor on zero rows');
+  const n = selectionSize(table, rows);
+  if (n === 0) throw new Error('cannot fit a preprocessor on zero rows');
+  const rowAt = rows ? (k: number) => rows[k]! : (k: number) => k;
   const fitted: FittedFeature[] = parsed.data.map((f): FittedFeature => {
-    checkPresent(f.name, rows, 'error');
+    const column = featureColumn(table, f.name, 'error')!;
     switch (f.kind) {
       case 'numeric': {
-        const present: number[] = [];
-        rows.forEach((r, i) => {
-          const v = numericCell(f.name, r[f.name], i, 'error');
-          if (v !== undefined) present.push(v);
-        });
-        const missing = rows.length - present.length;
-        if (present.length === 0 && typeof f.impute !== 'number') {
+        const read = numberReader(column, invalidNumber(table, f.name, 'error'));
+        // Present values first, in row order, then the imputed ones: the order the row-based code summed them in.
+        const values = new Float64Array(n);
+        let present = 0;
+        for (let k = 0; k < n; k++) {
+          const v = read(rowAt(k));
+          if (!Number.isNaN(v)) values[present++] = v;
+        }
+        const missing = n - present;
+        if (present === 0 && typeof f.impute !== 'number') {
           throw new FeatureError(
             f.name,
             `every training value is missing, so its ${f.impute} cannot be computed; give a constant impute value or drop the feature`,
           );
         }
-        // simple-statistics' median is the mean of the two middle values for an even count.
-        const impute = typeof f.impute === 'number' ? f.impute : f.impute === 'mean' ? meanStd(present).mean : median(present);
-        const imputed = present.concat(new Array<number>(missing).fill(impute));
-        const { mean, std } = meanStd(imputed);
+        const observed = values.subarray(0, present);
+        // simple-statistics' median (the mean of the two middle values for an even count) selects on a typed copy.
+        const impute = typeof f.impute === 'number' ? f.impute : f.impute === 'mean' ? meanStd(observed).mean : median(observed as unknown as number[]);
+        values.fill(impute, present);
+        const { mean, std } = meanStd(values);
         return {
           kind: 'numeric',
           name: f.name,
@@ -215,14 +191,18 @@ export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): F
         };
       }
       case 'categorical': {
-        const counts = new Map<string, number>();
+        const reader = categoryReader(column);
+        const slotCounts: number[] = [];
         let missing = 0;
-        for (const r of rows) {
-          const v = categoryCell(r[f.name]);
-          if (v === undefined) missing++;
-          else counts.set(v, (counts.get(v) ?? 0) + 1);
+        for (let k = 0; k < n; k++) {
+          const slot = reader.slotOf(rowAt(k));
+          if (slot < 0) missing++;
+          else slotCounts[slot] = (slotCounts[slot] ?? 0) + 1;
         }
-        const byFrequency = (a: [string, number], b: [string, number]) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+        const counts = new Map<string, number>();
+        reader.names().forEach((name, slot) => {
+          if (slotCounts[slot]) counts.set(name, slotCounts[slot]);
+        });
         let impute: string;
         if (f.impute === 'most_frequent') {
           const top = [...counts.entries()].sort(byFrequency)[0];
@@ -232,7 +212,7 @@ export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): F
         if (missing > 0) counts.set(impute, (counts.get(impute) ?? 0) + missing);
         const ranked = [...counts.entries()].sort(byFrequency);
         const kept = f.maxCategories !== undefined ? ranked.slice(0, f.maxCategories) : ranked;
-        kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        kept.sort((a, b) => byName(a[0], b[0]));
         const otherCount = ranked.slice(kept.length).reduce((s, [, c]) => s + c, 0);
         return {
           kind: 'categorical',
@@ -247,14 +227,16 @@ export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): F
         };
       }
       case 'date': {
-        const years: number[] = [];
-        rows.forEach((r, i) => {
-          const d = dateCell(f.name, r[f.name], i, 'error');
-          if (d !== undefined) years.push(d.year);
-        });
-        if (years.length === 0) throw new FeatureError(f.name, 'every training value is missing; drop the feature or fix the data');
-        const { mean, std } = meanStd(years);
-        return { kind: 'date', name: f.name, parts: [...f.parts], yearMean: mean, yearStd: std, missingInTraining: rows.length - years.length };
+        const read = dateReader(column, invalidDate(table, f.name, 'error'));
+        const years = new Float64Array(n);
+        let present = 0;
+        for (let k = 0; k < n; k++) {
+          const ms = read(rowAt(k));
+          if (!Number.isNaN(ms)) years[present++] = new Date(ms).getUTCFullYear();
+        }
+        if (present === 0) throw new FeatureError(f.name, 'every training value is missing; drop the feature or fix the data');
+        const { mean, std } = meanStd(years.subarray(0, present));
+        return { kind: 'date', name: f.name, parts: [...f.parts], yearMean: mean, yearStd: std, missingInTraining: n - present };
       }
     }
   });
@@ -263,8 +245,13 @@ export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): F
     version: PREPROCESSOR_VERSION,
     features: fitted,
     columns: fitted.flatMap(columnsOf),
-    rowsFitted: rows.length,
+    rowsFitted: n,
   };
+}
+
+/** `fitTablePreprocessor` on row objects (small inputs: tests, requests). */
+export function fitPreprocessor(rows: TypedRow[], features: FeatureSpecInput): FittedPreprocessor {
+  return fitTablePreprocessor(tableFromRows(rows), features);
 }
 
 // ---------------------------------------------------------------- transform
@@ -281,74 +268,131 @@ export function assertPreprocessor(pre: unknown): asserts pre is FittedPreproces
 
 const TWO_PI = 2 * Math.PI;
 
+/** Writes a date's parts from x[c] on; a missing date (undefined) gives 0 for sin/cos and the mean year (0 once scaled). */
+function writeDateParts(x: Float32Array, c: number, f: FittedDate, d: DateFields | undefined): void {
+  for (const part of f.parts) {
+    if (part === 'year') {
+      x[c++] = d === undefined ? 0 : (d.year - f.yearMean) / f.yearStd;
+      continue;
+    }
+    if (d === undefined) {
+      x[c++] = 0;
+      x[c++] = 0;
+      continue;
+    }
+    const angle =
+      part === 'month_cyclic'
+        ? (TWO_PI * (d.month - 1)) / 12
+        : part === 'dayofyear_cyclic'
+          ? (TWO_PI * (d.dayOfYear - 1)) / d.daysInYear
+          : part === 'dayofweek_cyclic'
+            ? (TWO_PI * d.dayOfWeek) / 7
+            : (TWO_PI * (d.hour + d.minute / 60)) / 24;
+    x[c++] = Math.sin(angle);
+    x[c++] = Math.cos(angle);
+  }
+}
+
+/** Writes one feature's output columns for `n` rows: row k's values go from x[k * cols + offset] on. */
+type FeatureWriter = (rowAt: (k: number) => number, n: number, x: Float32Array, cols: number, offset: number) => void;
+
+function featureWriter(f: FittedFeature, column: Column, table: ColumnTable, invalid: 'error' | 'impute'): FeatureWriter {
+  switch (f.kind) {
+    case 'numeric': {
+      const read = numberReader(column, invalidNumber(table, f.name, invalid));
+      const scale = f.scale === 'standard';
+      return (rowAt, n, x, cols, offset) => {
+        for (let k = 0; k < n; k++) {
+          let v = read(rowAt(k));
+          if (Number.isNaN(v)) v = f.impute;
+          x[k * cols + offset] = scale ? (v - f.mean) / f.std : v;
+        }
+      };
+    }
+    case 'categorical': {
+      const reader = categoryReader(column);
+      const index = new Map(f.categories.map((c, j) => [c, j]));
+      const other = f.categories.length;
+      const imputed = index.get(f.impute) ?? other;
+      // Output column of each category slot, found once per distinct value.
+      const outOfSlot: number[] = [];
+      return (rowAt, n, x, cols, offset) => {
+        for (let k = 0; k < n; k++) {
+          const slot = reader.slotOf(rowAt(k));
+          let j = imputed;
+          if (slot >= 0) {
+            j = outOfSlot[slot] ?? -1;
+            if (j < 0) j = outOfSlot[slot] = index.get(reader.names()[slot]!) ?? other;
+          }
+          x[k * cols + offset + j] = 1;
+        }
+      };
+    }
+    case 'date': {
+      const read = dateReader(column, invalidDate(table, f.name, invalid));
+      return (rowAt, n, x, cols, offset) => {
+        for (let k = 0; k < n; k++) {
+          const ms = read(rowAt(k));
+          writeDateParts(x, k * cols + offset, f, Number.isNaN(ms) ? undefined : dateFieldsOfMs(ms));
+        }
+      };
+    }
+  }
+}
+
+function widthOf(f: FittedFeature): number {
+  return f.kind === 'numeric' ? 1 : f.kind === 'categorical' ? f.categories.length + 1 : f.parts.reduce((s, p) => s + (p === 'year' ? 1 : 2), 0);
+}
+
+/** Encodes rows of one table; see `tableEncoder`. */
+export type TableEncoder = (rows?: RowSelection, into?: Float32Array) => { x: Float32Array; rows: number; cols: number };
+
 /**
- * Turns rows into a dense row-major float32 matrix with the fitted columns.
- * The same function serves training and serving: a missing value is imputed,
- * an unseen category goes to the feature's '__other__' column, a missing date
- * gives 0 for its sin/cos parts and the training mean year.
+ * Prepares the transform of one table (checks columns, parses each text
+ * dictionary once) and returns a function that encodes any rows of it: call it
+ * chunk by chunk with a reused `into` (zeroed, then filled for rows.length x
+ * cols values) to keep memory bounded.
  */
-export function transform(pre: FittedPreprocessor, rows: TypedRow[], options: TransformOptions = {}): { x: Float32Array; rows: number; cols: number } {
+export function tableEncoder(pre: FittedPreprocessor, table: ColumnTable, options: TransformOptions = {}): TableEncoder {
   assertPreprocessor(pre);
   const absent = options.absentColumns ?? 'error';
   const invalid = options.invalidValues ?? 'error';
   const cols = pre.columns.length;
-  const n = rows.length;
-  const x = new Float32Array(n * cols);
-  let offset = 0;
-  for (const f of pre.features) {
-    checkPresent(f.name, rows, absent);
-    switch (f.kind) {
-      case 'numeric': {
-        const scale = f.scale === 'standard';
-        for (let i = 0; i < n; i++) {
-          let v = numericCell(f.name, rows[i]![f.name], i, invalid);
-          if (v === undefined) v = f.impute;
-          x[i * cols + offset] = scale ? (v - f.mean) / f.std : v;
-        }
-        offset += 1;
-        break;
-      }
-      case 'categorical': {
-        const index = new Map(f.categories.map((c, j) => [c, j]));
-        const other = f.categories.length;
-        for (let i = 0; i < n; i++) {
-          const v = categoryCell(rows[i]![f.name]) ?? f.impute;
-          x[i * cols + offset + (index.get(v) ?? other)] = 1;
-        }
-        offset += f.categories.length + 1;
-        break;
-      }
-      case 'date': {
-        for (let i = 0; i < n; i++) {
-          const d = dateCell(f.name, rows[i]![f.name], i, invalid);
-          let c = i * cols + offset;
-          for (const part of f.parts) {
-            if (part === 'year') {
-              x[c++] = d === undefined ? 0 : (d.year - f.yearMean) / f.yearStd;
-              continue;
-            }
-            if (d === undefined) {
-              x[c++] = 0;
-              x[c++] = 0;
-              continue;
-            }
-            const angle =
-              part === 'month_cyclic'
-                ? (TWO_PI * (d.month - 1)) / 12
-                : part === 'dayofyear_cyclic'
-                  ? (TWO_PI * (d.dayOfYear - 1)) / d.daysInYear
-                  : part === 'dayofweek_cyclic'
-                    ? (TWO_PI * d.dayOfWeek) / 7
-                    : (TWO_PI * (d.hour + d.minute / 60)) / 24;
-            x[c++] = Math.sin(angle);
-            x[c++] = Math.cos(angle);
-          }
-        }
-        offset += f.parts.reduce((s, p) => s + (p === 'year' ? 1 : 2), 0);
-        break;
-      }
-    }
-  }
-  if (offset !== cols) throw new Error(`preprocessor is inconsistent: features give ${offset} columns, columns lists ${cols}`);
-  return { x, rows: n, cols };
+  const width = pre.features.reduce((s, f) => s + widthOf(f), 0);
+  if (width !== cols) throw new Error(`preprocessor is inconsistent: features give ${width} columns, columns lists ${cols}`);
+  const writers = pre.features.map((f) => featureWriter(f, featureColumn(table, f.name, absent) ?? missingColumn(table.rows), table, invalid));
+  return (rows, into) => {
+    const n = selectionSize(table, rows);
+    if (into && into.length < n * cols) throw new Error(`transform: the output array holds ${into.length} values, ${n} rows need ${n * cols}`);
+    const x = into ?? new Float32Array(n * cols);
+    if (into) x.fill(0, 0, n * cols);
+    const rowAt = rows ? (k: number) => rows[k]! : (k: number) => k;
+    let offset = 0;
+    pre.features.forEach((f, i) => {
+      writers[i]!(rowAt, n, x, cols, offset);
+      offset += widthOf(f);
+    });
+    return { x, rows: n, cols };
+  };
+}
+
+/**
+ * Turns rows of a table into a dense row-major float32 matrix with the fitted
+ * columns (`options.rows`: which rows, default all; `options.into`: an array to
+ * write into). The same function serves training and serving: a missing value
+ * is imputed, an unseen category goes to the feature's '__other__' column, a
+ * missing date gives 0 for its sin/cos parts and the training mean year.
+ */
+export function transformTable(
+  pre: FittedPreprocessor,
+  table: ColumnTable,
+  options: TransformOptions & { rows?: RowSelection; into?: Float32Array } = {},
+): { x: Float32Array; rows: number; cols: number } {
+  return tableEncoder(pre, table, options)(options.rows, options.into);
+}
+
+/** `transformTable` on row objects (a request's rows, a test's rows). */
+export function transform(pre: FittedPreprocessor, rows: TypedRow[], options: TransformOptions = {}): { x: Float32Array; rows: number; cols: number } {
+  assertPreprocessor(pre);
+  return transformTable(pre, tableFromRows(rows), options);
 }

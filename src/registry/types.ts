@@ -33,8 +33,13 @@ export interface Lineage {
   createdAt: string;
   task: Task;
   data: {
+    /** The snapshot's id: the canonical hash of its rows (before Parquet snapshots: the CSV file's sha256). */
     snapshotSha256: string;
     snapshotKey: string;
+    /** sha256 of the snapshot file's bytes (Parquet snapshots). */
+    snapshotFileSha256?: string;
+    /** Oldest and newest value of the time column in the snapshot. */
+    timeRange?: { from: string; to: string } | null;
     rows: number;
     trainRows: number;
     holdoutRows: number;

@@ -21,6 +21,37 @@ export const windowPolicy = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('days'), days: z.number().int().min(1) }),
 ]);
 
+/**
+ * A place ingest pulls batches from on every run, besides the model's own
+ * incoming/ prefix: the data files under a prefix of an S3 bucket (this
+ * store's bucket unless named), or one file at an HTTP(S) URL (fetched again
+ * only when its ETag changed).
+ */
+export const dataSource = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('s3'),
+      name: z.string().regex(NAME_RULES.model.pattern, NAME_RULES.model.expected),
+      prefix: z.string().min(1),
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . and -)')
+        .optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('http'),
+      name: z.string().regex(NAME_RULES.model.pattern, NAME_RULES.model.expected),
+      url: z
+        .string()
+        .url()
+        .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL'),
+    })
+    .strict(),
+]);
+export type DataSource = z.infer<typeof dataSource>;
+
 export const modelSpecSchema = z
   .object({
     name: z.string().regex(NAME_RULES.model.pattern, NAME_RULES.model.expected),
@@ -34,6 +65,17 @@ export const modelSpecSchema = z
         window: windowPolicy.default({ kind: 'all' }),
         /** Share of a batch's rows that may be rejected before the whole batch is (0..1). */
         errorBudget: z.number().min(0).max(1).default(0.05),
+        /** Further places ingest pulls batches from on every run (optional: specs written before it hash as they did). */
+        sources: z
+          .array(dataSource)
+          .optional()
+          .superRefine((sources, ctx) => {
+            const seen = new Set<string>();
+            sources?.forEach((source, i) => {
+              if (seen.has(source.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `source ${quoteValue(source.name)} is named twice` });
+              seen.add(source.name);
+            });
+          }),
       })
       .strict(),
     schema: tableSchema,

@@ -32,10 +32,13 @@ export const keys = {
   /** Raw batches as they arrive (any name; .csv, .jsonl, .ndjson, .parquet, optionally .gz). */
   incoming: (model: string) => `${datasets(model)}incoming/`,
   incomingBatch: (model: string, fileName: string) => `${datasets(model)}incoming/${fileName}`,
+  /** What a data source of the spec delivered last (ETags), so an unchanged object is not pulled again. */
+  sourceState: (model: string, source: string) => `${datasets(model)}sources/${source}.json`,
+  validatedBatches: (model: string) => `${datasets(model)}validated/`,
   /** A batch's accepted rows, typed, for one schema: the same batch under another schema is validated again. */
-  validated: (model: string, batchSha: string, schemaSha: string) => `${datasets(model)}validated/${batchSha}-${schemaSha}.jsonl`,
+  validated: (model: string, batchSha: string, schemaSha: string) => `${keys.validatedBatches(model)}${batchSha}-${schemaSha}.parquet`,
   snapshots: (model: string) => `${datasets(model)}snapshots/`,
-  snapshot: (model: string, sha: string) => `${datasets(model)}snapshots/${sha}.csv`,
+  snapshot: (model: string, id: string) => `${datasets(model)}snapshots/${id}.parquet`,
   snapshotManifest: (model: string, sha: string) => `${datasets(model)}snapshots/${sha}.manifest.json`,
   quarantine: (model: string) => `${datasets(model)}quarantine/`,
   /** A rejected batch, named by its content so a re-sent batch of the same name never overwrites the first. */

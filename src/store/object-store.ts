@@ -26,6 +26,8 @@ export interface ObjectStore {
   put(key: string, body: Buffer | string, options?: PutOptions): Promise<{ etag: string }>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
+  /** The same server's bucket `bucket`, with the same credentials (a data source in another bucket); absent when the store has no buckets. */
+  inBucket?(bucket: string): ObjectStore;
 }
 
 import { ChecksumMismatchError } from '../errors';

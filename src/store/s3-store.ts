@@ -22,7 +22,7 @@ export class S3Store implements ObjectStore {
   constructor(
     readonly client: S3Client,
     readonly bucket: string,
-    endpoint = 'aws',
+    private readonly endpoint = 'aws',
   ) {
     this.description = `s3://${bucket} (${endpoint})`;
   }
@@ -39,6 +39,10 @@ export class S3Store implements ObjectStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     return new S3Store(client, s3.bucket, s3.endpoint ?? 'aws');
+  }
+
+  inBucket(bucket: string): S3Store {
+    return new S3Store(this.client, bucket, this.endpoint);
   }
 
   /** Creates the bucket when it does not exist yet (a test bucket, a new deployment). Idempotent. */

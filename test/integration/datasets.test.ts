@@ -50,13 +50,18 @@ describe('validate and snapshot on S3', () => {
     const first = await snapshot({ model, spec, base: null, accepted: out.accepted });
     expect(first.created).toBe(true);
     expect(first.rows).toBe(364);
-    expect(sha256(await h.store.get(first.key))).toBe(first.sha256);
+    // A Parquet file, checked by the sha256 of its bytes; named by the hash of its rows.
+    const stored = await h.store.get(first.key);
+    expect(stored.subarray(0, 4).toString()).toBe('PAR1');
+    expect(first.key).toBe(keys.snapshot(model, first.sha256));
+    expect(sha256(stored)).toBe(first.fileSha256);
+    expect(first.timeRange).toEqual({ from: '2013-01-01', to: '2013-12-31' });
 
     // Validating and snapshotting the same batch again (a retry) changes nothing.
     const again = await validate({ model, spec, batches });
     const second = await snapshot({ model, spec, base: null, accepted: again.accepted });
     expect(second).toMatchObject({ created: false, sha256: first.sha256, rows: 364 });
-    expect((await h.store.list(keys.snapshots(model))).length).toBe(2); // the CSV and its manifest
+    expect((await h.store.list(keys.snapshots(model))).length).toBe(2); // the Parquet file and its manifest
 
     // Other bytes (the good rows as JSON Lines) are a new batch relative to that snapshot.
     const asJsonl = formatJsonl(
@@ -66,6 +71,12 @@ describe('validate and snapshot on S3', () => {
     await h.store.put(keys.incomingBatch(model, '2013-copy.jsonl'), asJsonl);
     const next = await listNewBatches(h.store, model, first);
     expect(next.map((b) => b.key)).toEqual([keys.incomingBatch(model, '2013-copy.jsonl')]);
+
+    // ...but the same rows: alone they make the same snapshot, whatever the format.
+    const fromJsonl = await validate({ model, spec, batches: next });
+    expect(fromJsonl).toMatchObject({ rowsAccepted: 364, rowsRejected: 0 });
+    const same = await snapshot({ model, spec, base: null, accepted: fromJsonl.accepted });
+    expect(same).toMatchObject({ created: false, sha256: first.sha256, key: first.key, rows: 364 });
   });
 
   it('the same content under another name is not a new batch', async () => {

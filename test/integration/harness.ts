@@ -147,7 +147,8 @@ export function services(...args: string[]): Promise<{ stdout: string; stderr: s
 
 /** Only a service the script started can be stopped by it (CI's always are): a fault test fails, not skips, otherwise. */
 export function expectStartedByScript(service: 'temporal' | 's3'): void {
-  expect(existsSync(`${ROOT}.data/run/${service}.pid`), `${service} was not started by scripts/services.sh`).toBe(true);
+  const data = process.env.PERENNIAL_DATA ?? `${ROOT}.data`;
+  expect(existsSync(`${data}/run/${service}.pid`), `${service} was not started by scripts/services.sh (no pid file in ${data}/run)`).toBe(true);
 }
 
 /**

@@ -8,7 +8,10 @@ import { createPipelineActivities } from '../../activities/pipeline';
 import { loadModelSpecFile, loadPublishedSpec, publishSpec, type ModelSpec, type PublishedSpec } from '../../src/spec';
 import type { PromoteInput, TrainInput } from '../../activities/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatCsv } from '../../src/data';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatCsv, readSnapshotTable } from '../../src/data';
 import { bootstrapWeather, weatherRows, WEATHER_SPEC_PATH } from '../../src/demo/weather';
 import { keys, sha256 } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
@@ -74,10 +77,15 @@ describe('RetrainingPipeline on weather.csv (Seattle)', () => {
       expect(sha256(body), artifact.key).toBe(artifact.sha256);
       expect(body.length).toBe(artifact.bytes);
     }
-    // The snapshot is content-addressed: its bytes hash to its name, and it holds the four yearly batches.
+    // The snapshot is Parquet named by the hash of its rows; its bytes hash to the recorded file sha256, and it holds the four yearly batches.
     const snapshot = await h.store.get(lineage.data.snapshotKey);
-    expect(sha256(snapshot)).toBe(lineage.data.snapshotSha256);
-    expect(snapshot.toString().trim().split('\n').length - 1).toBe(lineage.data.rows);
+    expect(sha256(snapshot)).toBe(lineage.data.snapshotFileSha256);
+    expect(lineage.data.snapshotKey).toBe(keys.snapshot(model, lineage.data.snapshotSha256));
+    const file = join(await mkdtemp(join(tmpdir(), 'lineage-')), 'snapshot.parquet');
+    await writeFile(file, snapshot);
+    const table = await readSnapshotTable(file, (await loadModelSpecFile(WEATHER_SPEC_PATH)).schema, lineage.data.snapshotKey);
+    expect(table.rows).toBe(lineage.data.rows);
+    expect(lineage.data.timeRange).toEqual({ from: '2012-01-01', to: '2015-12-31' });
     expect(lineage.data.rows).toBe(1461);
     expect(lineage.data.trainRows + lineage.data.holdoutRows).toBe(1461);
     expect(lineage.data.batches.sort()).toEqual(['csv', 'csv', 'csv', 'jsonl'].map((ext, i) => keys.incomingBatch(model, `seattle-${2012 + i}.${ext}`)));

@@ -44,8 +44,8 @@ async function trainingHeartbeat(handle: WorkflowHandle): Promise<{ epoch: numbe
 beforeAll(async () => {
   h = await createHarness();
   const { spec } = await bootstrapWeather(h.store, { model });
-  // Long enough training to be killed in the middle of it.
-  await publishSpec(h.store, { ...spec, model: { ...spec.model, epochs: 200, batchSize: 16 } });
+  // Long enough training to be killed in the middle of it (about half a minute on two cores).
+  await publishSpec(h.store, { ...spec, model: { ...spec.model, epochs: 200, batchSize: 32 } });
 });
 
 afterAll(async () => {
@@ -115,15 +115,20 @@ describe('worker killed during training', () => {
 
 describe('worker program', () => {
   it('stops gracefully on SIGTERM and SIGINT', async () => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const worker = startWorkerProcess();
-      for (let i = 0; i < 160 && !worker.output.includes('(heavy work)'); i++) await sleep(250);
-      expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+' \(workflows, light activities\)/);
-      expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+-training' \(heavy work\); tfjs backend (tensorflow|wasm|cpu)/);
-      worker.kill(signal);
-      const code = await new Promise((resolve) => worker.once('exit', resolve));
-      expect(code).toBe(0);
-      expect(worker.output).toContain('perennial worker: stopped');
-    }
+    // Two workers at once, one per signal.
+    const signals = ['SIGTERM', 'SIGINT'] as const;
+    const started = signals.map(() => startWorkerProcess());
+    await Promise.all(
+      signals.map(async (signal, i) => {
+        const worker = started[i]!;
+        for (let k = 0; k < 160 && !worker.output.includes('(heavy work)'); k++) await sleep(250);
+        expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+' \(workflows, light activities\)/);
+        expect(worker.output).toMatch(/task queue 'perennial-test-[0-9a-f]+-training' \(heavy work\); tfjs backend (tensorflow|wasm|cpu)/);
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.kill(signal);
+        expect(await exited, signal).toBe(0);
+        expect(worker.output).toContain('perennial worker: stopped');
+      }),
+    );
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { tableFromRows } from '../../src/data/columns';
+import { weatherRows } from '../helpers/weather';
 import {
   ChildTaskError,
+  columnarData,
   loadModel,
   modelWeights,
   predict,
@@ -11,12 +14,17 @@ import {
   selectBackend,
   train,
   type Checkpoint,
+  type ChildTrainInput,
 } from '../../src/model';
-import { classificationMetrics, majorityBaseline, regressionMetrics } from '../../src/metrics';
-import { blobs, bytesToFloats, linear, maxAbsDiff } from './helpers';
+import { classificationMetrics, majorityBaseline, meanBaseline, regressionMetrics } from '../../src/metrics';
+import { decodeRegression, encodeTable, fitTableLabels, fitTablePreprocessor, labeledRowIndexes, type PreprocessorArtifact } from '../../src/preprocess';
+import { asTable, blobs, bytesToFloats, maxAbsDiff } from './helpers';
 
 const data = blobs(2000, 6);
 const params = { epochs: 5, hiddenUnits: [32, 16], batchSize: 64 };
+// The same rows as columns: the child encodes them back to exactly data.x and data.y.
+const blobsTable = asTable(data, 'classification');
+const input: ChildTrainInput = { data: columnarData(blobsTable.table, blobsTable.artifact), artifact: blobsTable.artifact, params };
 
 function alive(pid: number): boolean {
   try {
@@ -45,7 +53,7 @@ describe('runTrainingInChild', () => {
     let startup = 0;
     const started = Date.now();
     const result = await runTrainingInChild(
-      { ...data, task: 'classification', params },
+      { ...input, chunkRows: 512 },
       {
         onStart: (i) => (startup = i.startupMs),
         onEpoch: (epoch, logs, checkpoint) => {
@@ -64,13 +72,15 @@ describe('runTrainingInChild', () => {
     expect(result.history).toHaveLength(5);
     expect(result.resumedFromEpoch).toBeNull();
     expect(result.model.weights).toBeInstanceOf(Uint8Array);
+    expect(result.peakRssBytes).toBeGreaterThan(50e6);
     expect(startup).toBeGreaterThan(0);
     // The parent did nothing but wait: its timer fired throughout, including while epochs ran.
     expect(ticks - ticksAtFirstEpoch).toBeGreaterThanOrEqual(3);
     expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 50 / 3));
     expect(ticks).toBeGreaterThanOrEqual(10);
 
-    // Same backend, same seed: the child's weights equal an in-process run's.
+    // Same backend, same seed: the child's weights, trained from columns 512 rows at a time,
+    // equal an in-process run on the dense matrix in one chunk.
     const backend = await selectBackend(undefined, { log: () => {} });
     expect(result.backend).toBe(backend.name);
     const local = await train({ tf: backend.tf, ...data, task: 'classification', params });
@@ -83,65 +93,110 @@ describe('runTrainingInChild', () => {
     expect(scored.output).toEqual(await predict(await loadModel(backend.tf, result.model), data.x));
   });
 
+  it('trains on the selected rows only and scores the validation rows each epoch', async () => {
+    const trainRows = Int32Array.from({ length: 1500 }, (_, i) => i + 500);
+    const validationRows = Int32Array.from({ length: 500 }, (_, i) => i);
+    const result = await runTrainingInChild({ ...input, params: { ...params, epochs: 2 }, trainRows, validationRows });
+    for (const h of result.history) {
+      expect(h.valLoss).toBeGreaterThan(0);
+      expect(h.valAccuracy).toBeGreaterThan(0.5);
+      expect(h.valAccuracy).toBeLessThanOrEqual(1);
+    }
+    const backend = await selectBackend(undefined, { log: () => {} });
+    const part = { x: data.x.subarray(500 * data.cols), y: data.y.subarray(500), rows: 1500, cols: data.cols };
+    const local = await train({ tf: backend.tf, ...part, task: 'classification', params: { ...params, epochs: 2 } });
+    expect(maxAbsDiff([bytesToFloats(result.model.weights)], [bytesToFloats(local.artifacts.weights)])).toBe(0);
+  });
+
   it('aborting kills the child; a new child resumes from the last checkpoint and matches an uninterrupted run', async () => {
     const ac = new AbortController();
     let pid = 0;
     let last: Checkpoint | undefined;
     await expect(
-      runTrainingInChild(
-        { ...data, task: 'classification', params },
-        {
-          signal: ac.signal,
-          onStart: (i) => (pid = i.pid),
-          onEpoch: (epoch, _logs, checkpoint) => {
-            last = checkpoint;
-            if (epoch === 2) ac.abort(new Error('activity cancelled'));
-          },
+      runTrainingInChild(input, {
+        signal: ac.signal,
+        onStart: (i) => (pid = i.pid),
+        onEpoch: (epoch, _logs, checkpoint) => {
+          last = checkpoint;
+          if (epoch === 2) ac.abort(new Error('activity cancelled'));
         },
-      ),
+      }),
     ).rejects.toThrow('activity cancelled');
     expect(pid).toBeGreaterThan(0);
     expect(await waitUntil(() => !alive(pid), 5000)).toBe(true);
     expect(last?.epoch).toBe(2);
 
-    const resumed = await runTrainingInChild({ ...data, task: 'classification', params, resumeFrom: last });
+    const resumed = await runTrainingInChild({ ...input, resumeFrom: last });
     expect(resumed.resumedFromEpoch).toBe(2);
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5]);
-    const full = await runTrainingInChild({ ...data, task: 'classification', params });
+    const full = await runTrainingInChild(input);
     const backend = await selectBackend(undefined, { log: () => {} });
     const [a, b] = await Promise.all([loadModel(backend.tf, resumed.model), loadModel(backend.tf, full.model)]);
     expect(maxAbsDiff(modelWeights(a), modelWeights(b))).toBeLessThan(1e-5);
   });
 
-  it('evaluates in a child: metrics and baseline as computed in process, regression in label units', async () => {
-    const trained = await runTrainingInChild({ ...data, task: 'classification', params: { ...params, epochs: 2 } });
-    const labels = { kind: 'classification' as const, label: 'y', classes: ['a', 'b', 'c'], counts: [0, 0, 0] };
-    const ev = await runEvaluateInChild({ model: trained.model, x: data.x, y: data.y, labels });
+  it('evaluates weather in a child, chunk by chunk: metrics and baseline equal the dense path, regression in label units', async () => {
+    const rows = await weatherRows();
+    const table = tableFromRows(rows, { kinds: { date: 'date' } });
+    // Train on Seattle before 2015; score every other row, 500 rows at a time.
+    const isTrain = (i: number) => rows[i]!.location === 'Seattle' && String(rows[i]!.date) < '2015-01-01';
+    const trainRows = Int32Array.from(rows.keys()).filter(isTrain);
+    const holdout = Int32Array.from(rows.keys()).filter((i) => !isTrain(i));
+    expect(holdout.length).toBeGreaterThan(1500);
+    const features = [
+      { name: 'precipitation', kind: 'numeric' as const },
+      { name: 'wind', kind: 'numeric' as const },
+      { name: 'location', kind: 'categorical' as const },
+      { name: 'date', kind: 'date' as const, parts: ['month_cyclic' as const] },
+    ];
     const backend = await selectBackend(undefined, { log: () => {} });
-    const proba = await predict(await loadModel(backend.tf, trained.model), data.x);
-    expect(ev.metrics).toEqual(classificationMetrics(data.y, proba, labels.classes));
-    expect(ev.baseline).toEqual(majorityBaseline(data.y, labels.classes));
+    for (const [label, task] of [
+      ['weather', 'classification'],
+      ['temp_max', 'regression'],
+    ] as const) {
+      const artifact: PreprocessorArtifact = {
+        preprocessor: fitTablePreprocessor(table, features, trainRows),
+        labels: fitTableLabels(table, label, task, undefined, { standardize: task === 'regression', rows: trainRows }),
+      };
+      const data = columnarData(table, artifact);
+      expect([...data.columns.keys()]).toEqual(['precipitation', 'wind', 'location', 'date', label]);
+      const trained = await runTrainingInChild({ data, artifact, trainRows, params: { epochs: 3 } });
+      const ev = await runEvaluateInChild({ model: trained.model, data, artifact, rows: holdout, trainRows, chunkRows: 500 });
+      expect(ev.rows).toBe(holdout.length);
+      expect(ev.peakRssBytes).toBeGreaterThan(50e6);
 
-    const d = linear(1000);
-    const reg = { kind: 'regression' as const, label: 'y', standardize: true, mean: 100, std: 10 };
-    const r = await runTrainingInChild({ ...d, task: 'regression', params: { ...params, epochs: 3 } });
-    const e2 = await runEvaluateInChild({ model: r.model, x: d.x, y: d.y, labels: reg });
-    const pred = await predict(await loadModel(backend.tf, r.model), d.x);
-    const inUnits = regressionMetrics(
-      Array.from(d.y, (v) => v * 10 + 100),
-      Array.from(pred, (v) => v * 10 + 100),
-    );
-    expect(e2.metrics.task).toBe('regression');
-    if (e2.metrics.task === 'regression') {
-      expect(e2.metrics.rmse).toBeCloseTo(inUnits.rmse, 6);
-      expect(e2.metrics.r2).toBeCloseTo(inUnits.r2, 6);
+      // The dense path: every holdout row encoded at once, one predict.
+      const dense = encodeTable(artifact, table, holdout);
+      const yTrain = encodeTable(artifact, table, trainRows).y;
+      const out = await predict(await loadModel(backend.tf, trained.model), dense.x);
+      if (artifact.labels.kind === 'classification') {
+        expect(ev.metrics).toEqual(classificationMetrics(dense.y, out, artifact.labels.classes));
+        expect(ev.baseline).toEqual(majorityBaseline(dense.y, artifact.labels.classes, yTrain));
+      } else {
+        const yTrue = decodeRegression(artifact.labels, dense.y);
+        expect(ev.metrics).toEqual(regressionMetrics(yTrue, decodeRegression(artifact.labels, out)));
+        expect(ev.baseline).toEqual(meanBaseline(yTrue, decodeRegression(artifact.labels, yTrain)));
+        // In label units (°C), not standardized: the RMSE is a few degrees.
+        expect(ev.metrics.task === 'regression' && ev.metrics.rmse).toBeGreaterThan(1);
+      }
     }
   });
 
   it("rejects with the child's error message", async () => {
-    const error = await runTrainingInChild({ ...data, cols: 7, task: 'classification', params }).catch((e: unknown) => e);
+    const unlabeled = asTable(blobs(100, 3), 'classification');
+    unlabeled.table.columns.set('y', { kind: 'text', codes: Int32Array.from({ length: 100 }, (_, i) => (i === 4 ? -1 : 0)), dictionary: ['a'] });
+    const error = await runTrainingInChild({ data: columnarData(unlabeled.table, unlabeled.artifact), artifact: unlabeled.artifact, params }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ChildTaskError);
-    expect((error as Error).message).toBe('train failed in the child process: training data: x has 12000 values, expected rows 2000 x cols 7 = 14000');
+    expect((error as Error).message).toBe(
+      "train failed in the child process: label 'y' (row 5): is missing; drop unlabeled rows (labeledRowIndexes) before encoding",
+    );
+    expect(labeledRowIndexes(unlabeled.table, 'y')).toHaveLength(99);
+    const noFeature = { ...input.data, columns: new Map([...input.data.columns].filter(([name]) => name !== 'f2')) };
+    await expect(runTrainingInChild({ ...input, data: noFeature })).rejects.toThrow(
+      /train failed in the child process: feature 'f2': column is absent from the data \(the rows have: f0, f1, f3, f4, f5, y\)/,
+    );
     const bad = await runPredictInChild({ model: { modelJson: 'nope', weights: new Uint8Array(0) }, x: data.x }).catch((e: unknown) => e);
     expect((bad as Error).message).toMatch(/predict failed in the child process: loadModel: model.json is not JSON/);
   });
@@ -149,18 +204,15 @@ describe('runTrainingInChild', () => {
   it('an already-aborted signal never starts a child; a throwing progress callback stops it', async () => {
     const ac = new AbortController();
     ac.abort(new Error('shutting down'));
-    await expect(runTrainingInChild({ ...data, task: 'classification', params }, { signal: ac.signal })).rejects.toThrow('shutting down');
+    await expect(runTrainingInChild(input, { signal: ac.signal })).rejects.toThrow('shutting down');
     let pid = 0;
     await expect(
-      runTrainingInChild(
-        { ...data, task: 'classification', params },
-        {
-          onStart: (i) => (pid = i.pid),
-          onEpoch: () => {
-            throw new Error('heartbeat failed');
-          },
+      runTrainingInChild(input, {
+        onStart: (i) => (pid = i.pid),
+        onEpoch: () => {
+          throw new Error('heartbeat failed');
         },
-      ),
+      }),
     ).rejects.toThrow(/progress callback failed, child stopped: heartbeat failed/);
     expect(await waitUntil(() => !alive(pid), 5000)).toBe(true);
   });

@@ -1,5 +1,7 @@
 /** Synthetic data sets for the model tests (seeded, no files). */
+import { textColumn, type Column, type ColumnTable } from '../../src/data/columns';
 import { mulberry32 } from '../../src/model/rng';
+import { fitTableLabels, fitTablePreprocessor, type PreprocessorArtifact } from '../../src/preprocess';
 
 export function blobs(rows: number, cols = 4, seed = 1): { x: Float32Array; y: Int32Array; rows: number; cols: number } {
   const r = mulberry32(seed);
@@ -42,4 +44,36 @@ export function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
 
 export function bytesToFloats(bytes: Uint8Array): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/**
+ * A dense data set as a column table (feature columns f0.., label column y)
+ * and an artifact whose encoding gives back exactly its x and y: numeric
+ * features without scaling (float32 values survive float64 and back), classes
+ * 'a', 'b', 'c' for 0, 1, 2 (classification) or the raw target (regression).
+ */
+export function asTable(
+  d: { x: Float32Array; y: Int32Array | Float32Array; rows: number; cols: number },
+  task: 'classification' | 'regression',
+): { table: ColumnTable; artifact: PreprocessorArtifact } {
+  const columns = new Map<string, Column>();
+  for (let j = 0; j < d.cols; j++) {
+    columns.set(`f${j}`, { kind: 'number', values: Float64Array.from({ length: d.rows }, (_, i) => d.x[i * d.cols + j]!) });
+  }
+  columns.set(
+    'y',
+    task === 'classification'
+      ? textColumn(
+          Array.from(d.y, (v) => 'abc'[v]!),
+          d.rows,
+        )
+      : { kind: 'number', values: Float64Array.from(d.y) },
+  );
+  const table: ColumnTable = { source: 'test', rows: d.rows, names: [...columns.keys()], columns, rowNumber: (i) => i + 1 };
+  const features = Array.from({ length: d.cols }, (_, j) => ({ name: `f${j}`, kind: 'numeric' as const, scale: 'none' as const }));
+  const artifact: PreprocessorArtifact = {
+    preprocessor: fitTablePreprocessor(table, features),
+    labels: fitTableLabels(table, 'y', task),
+  };
+  return { table, artifact };
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  columnarSource,
   checkpointFromBytes,
   checkpointToBytes,
   loadModel,
@@ -13,7 +14,7 @@ import {
   type Checkpoint,
 } from '../../src/model';
 import { classificationMetrics, regressionMetrics } from '../../src/metrics';
-import { blobs, linear, maxAbsDiff } from './helpers';
+import { asTable, blobs, linear, maxAbsDiff } from './helpers';
 
 const quiet = { log: () => {} };
 let backend: Backend;
@@ -149,6 +150,45 @@ describe('train', () => {
       resumed.history.forEach((h, i) => expect(h.loss).toBeCloseTo(full.history[i]!.loss, 5));
     });
   }
+
+  it('streams in chunks: chunkRows changes neither the batches nor the weights (dropout masks included)', async () => {
+    const p = { ...params, epochs: 3, dropout: 0.2 };
+    const whole = await train({ tf: backend.tf, ...data, task: 'classification', params: p });
+    // 100 rows round down to 64 (one batch): 24 fits an epoch instead of one.
+    const chunked = await train({ tf: backend.tf, ...data, task: 'classification', params: p, chunkRows: 100 });
+    expect(maxAbsDiff(modelWeights(whole.model), modelWeights(chunked.model))).toBe(0);
+    chunked.history.forEach((h, i) => expect(h.loss).toBeCloseTo(whole.history[i]!.loss, 5));
+  });
+
+  it('trains on a column table a chunk at a time, with validation rows scored each epoch', async () => {
+    const { table, artifact } = asTable(data, 'classification');
+    const trainRows = Int32Array.from({ length: 1200 }, (_, i) => i);
+    const validationRows = Int32Array.from({ length: 300 }, (_, i) => 1200 + i);
+    const r = await train({
+      tf: backend.tf,
+      source: columnarSource(table, artifact, trainRows),
+      validation: columnarSource(table, artifact, validationRows),
+      task: 'classification',
+      params,
+      chunkRows: 256,
+    });
+    const dense = await train({
+      tf: backend.tf,
+      x: data.x.subarray(0, 1200 * 4),
+      y: data.y.subarray(0, 1200),
+      rows: 1200,
+      cols: 4,
+      task: 'classification',
+      params,
+    });
+    expect(maxAbsDiff(modelWeights(r.model), modelWeights(dense.model))).toBe(0);
+    // The last epoch's validation figures are those of the final model on the validation rows.
+    const proba = await predict(r.model, data.x.subarray(1200 * 4));
+    const m = classificationMetrics(data.y.subarray(1200), proba, ['a', 'b', 'c']);
+    const last = r.history.at(-1)!;
+    expect(last.valAccuracy).toBeCloseTo(m.accuracy, 6);
+    expect(last.valLoss).toBeCloseTo(m.logLoss, 4);
+  });
 
   it('a checkpoint round-trips through bytes (for the store) and still resumes', async () => {
     const cps: Checkpoint[] = [];

@@ -1,20 +1,13 @@
 // End to end on real data: Seattle weather -> preprocess -> train -> metrics -> gate.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inferSchema, parseCsv, validateTable } from '../../src/data';
+import { weatherRows } from '../helpers/weather';
 import { applyGate, classificationMetrics, majorityBaseline } from '../../src/metrics';
 import { loadModel, predict, selectBackend, train } from '../../src/model';
 import { encodeLabels, fitLabels, fitPreprocessor, transform } from '../../src/preprocess';
 
-const require = createRequire(import.meta.url);
-const file = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'weather.csv');
-
 describe('weather model (Seattle, vega-datasets)', () => {
   it('trains a classifier that beats the majority class and passes a gate; New York serves without errors', async () => {
-    const table = parseCsv(readFileSync(file), 'weather.csv');
-    const { rows } = validateTable(table, inferSchema(table));
+    const rows = await weatherRows();
     const seattle = rows.filter((r) => r.location === 'Seattle');
     expect(seattle.length).toBe(1461);
     const trainRows = seattle.filter((r) => String(r.date) < '2015-01-01');

@@ -13,6 +13,7 @@ import {
   InvalidNameError,
   NON_RETRYABLE,
   ObjectNotFoundError,
+  SourceError,
   quoteValue,
   SpecError,
   SpecNotFoundError,
@@ -146,6 +147,7 @@ describe('permanent errors and the retry policy', () => {
       new ArtifactError('k', 'x'),
       new ChampionMovedError('m', 'v2', 'v1', 'v3'),
       new ObjectNotFoundError('k', 'where'),
+      new SourceError('partner', 'https://example.com/feed.csv', 'answered 404 Not Found'),
     ];
     // Temporal reports an activity's error by its name: each must be one the policy refuses to retry.
     expect(thrown.map((e) => e.name).sort()).toEqual([...NON_RETRYABLE].sort());

@@ -1,15 +1,24 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCsv } from '../../../src/data/csv';
-import { parseJsonl } from '../../../src/data/jsonl';
-import { buildSamples, readSamples, sourceFromTable, type SourceTable } from '../../../src/drift/sample';
+import { readColumnTable } from '../../../src/data/read-columns';
+import { buildSamples, readSamples } from '../../../src/drift/sample';
 
 const FIX = 'test/fixtures/drift/cli/';
-const csv = (text: string, source = 'mem.csv'): SourceTable => sourceFromTable(parseCsv(text, source));
+const DIR = mkdtempSync(join(tmpdir(), 'perennial-sample-'));
+/** Text written to a file and read by the engine, named `source` in errors. */
+async function file(text: string, source: string, columns?: string[]) {
+  const path = join(DIR, source);
+  writeFileSync(path, text);
+  return readColumnTable(path, { source, columns });
+}
+const csv = (text: string, source = 'mem.csv') => file(text, source);
 const typesOf = (pair: ReturnType<typeof buildSamples>) => Object.fromEntries(pair.reference.columns.map((c) => [c.name, c.type]));
 
 describe('column types (Evidently: integer columns with at most 5 distinct values are categorical)', () => {
-  it('infers numerical, categorical, small-integer categorical and leaves dates out', () => {
-    const ref = csv(
+  it('infers numerical, categorical, small-integer categorical and leaves dates out', async () => {
+    const ref = await csv(
       'f,i5,i6,s,d,b\n0.5,1,1,a,2024-01-01,true\n1.5,2,2,b,2024-01-02,false\n2,3,3,a,2024-01-03,true\n3,4,4,c,2024-01-04,true\n4,5,5,a,2024-01-05,false\n5,5,6,b,2024-01-06,true\n',
     );
     const pair = buildSamples(ref, ref);
@@ -21,44 +30,45 @@ describe('column types (Evidently: integer columns with at most 5 distinct value
     expect(f.values).toBeInstanceOf(Float64Array);
   });
 
-  it('counts distinct integers in the reference (the current one only when the reference has none)', () => {
-    const ref = csv('k\n1\n2\n1\n');
-    const cur = csv('k\n1\n2\n3\n4\n5\n6\n7\n');
+  it('counts distinct integers in the reference (the current one only when the reference has none)', async () => {
+    const ref = await csv('k\n1\n2\n1\n');
+    const cur = await csv('k\n1\n2\n3\n4\n5\n6\n7\n');
     expect(typesOf(buildSamples(ref, cur))).toEqual({ k: 'categorical' });
     expect(typesOf(buildSamples(cur, ref))).toEqual({ k: 'numerical' });
-    expect(typesOf(buildSamples(csv('k\n\n\n'), cur))).toEqual({ k: 'numerical' });
+    expect(typesOf(buildSamples(await csv('k\n\n\n'), cur))).toEqual({ k: 'numerical' });
   });
 
-  it('lets the caller override the type', () => {
-    const ref = csv('k,z\n1,10\n2,20\n1,30\n');
+  it('lets the caller override the type', async () => {
+    const ref = await csv('k,z\n1,10\n2,20\n1,30\n');
     const pair = buildSamples(ref, ref, { types: { k: 'numerical', z: 'categorical' } });
     expect(typesOf(pair)).toEqual({ k: 'numerical', z: 'categorical' });
     expect(pair.current.columns[1]!.values).toEqual(['10', '20', '30']);
   });
 
-  it('names file, row and column when a column typed numerical holds text', () => {
-    const ref = csv('k,z\n1,a\n2,\n1,2024-01-01\n', 'ref.csv');
+  it('names file, row and column when a column typed numerical holds text', async () => {
+    const ref = await csv('k,z\n1,a\n2,\n1,2024-01-01\n', 'ref.csv');
     expect(() => buildSamples(ref, ref, { types: { z: 'numerical' } })).toThrow("ref.csv, row 2, column 'z': 'a' is not a number, and the column is numerical");
-    const dates = csv('z\n3\n\n2024-01-01\n', 'dates.csv');
+    const dates = await csv('z\n3\n\n2024-01-01\n', 'dates.csv');
     expect(() => buildSamples(dates, dates, { types: { z: 'numerical' } })).toThrow("dates.csv, row 4, column 'z': '2024-01-01' is not a number");
   });
 
-  it('builds only the columns asked for, yet knows every name', () => {
-    const table = sourceFromTable(parseCsv('a,b,c\n1,2,3\n', 'abc.csv'), ['c', 'a', 'nope']);
-    expect([...table.columns.keys()]).toEqual(['a', 'c']);
+  it('builds only the columns asked for, yet knows every name', async () => {
+    const table = await file('a,b,c\n1,2,3\n', 'abc.csv', ['c', 'a']);
+    expect([...table.columns.keys()]).toEqual(['c', 'a']);
     expect(table.names).toEqual(['a', 'b', 'c']);
+    await expect(file('a,b,c\n1,2,3\n', 'abc.csv', ['c', 'nope'])).rejects.toThrow("abc.csv, column 'nope': no column 'nope'; the file has: a, b, c");
   });
 
-  it('keeps missing values as NaN / null, never dropped', () => {
-    const ref = csv('x,c\n1.5,a\n,b\n2.5,\n');
+  it('keeps missing values as NaN / null, never dropped', async () => {
+    const ref = await csv('x,c\n1.5,a\n,b\n2.5,\n');
     const pair = buildSamples(ref, ref);
     expect(Array.from(pair.reference.columns[0]!.values as Float64Array)).toEqual([1.5, NaN, 2.5]);
     expect(pair.reference.columns[1]!.values).toEqual(['a', 'b', null]);
   });
 
-  it('treats "1" and "1.0" as one category, JSON numbers and CSV text alike', () => {
-    const ref = csv('k\n1\n2.0\n');
-    const cur = sourceFromTable(parseJsonl('{"k":1.0}\n{"k":2}\n', 'mem.jsonl'));
+  it('treats "1" and "1.0" as one category, JSON numbers and CSV text alike', async () => {
+    const ref = await csv('k\n1\n2.0\n');
+    const cur = await file('{"k":1.0}\n{"k":2}\n', 'mem.jsonl');
     const pair = buildSamples(ref, cur);
     expect(pair.reference.columns[0]!.values).toEqual(['1', '2']);
     expect(pair.current.columns[0]!.values).toEqual(['1', '2']);
@@ -66,14 +76,14 @@ describe('column types (Evidently: integer columns with at most 5 distinct value
 });
 
 describe('data errors name file, row and column', () => {
-  it('text in a numeric column', () => {
-    const ref = csv('x\n1.5\n2.5\n3.5\n', 'ref.csv');
-    const cur = csv('x\n1.5\nabout 3\n3.5\n', 'cur.csv');
+  it('text in a numeric column', async () => {
+    const ref = await csv('x\n1.5\n2.5\n3.5\n', 'ref.csv');
+    const cur = await csv('x\n1.5\nabout 3\n3.5\n', 'cur.csv');
     expect(() => buildSamples(ref, cur)).toThrow("cur.csv, row 3, column 'x': text 'about 3' in a numeric column");
   });
 
-  it('a text column with a few numbers is categorical, not an error', () => {
-    const ref = csv('c\nred\nblue\n3\n');
+  it('a text column with a few numbers is categorical, not an error', async () => {
+    const ref = await csv('c\nred\nblue\n3\n');
     expect(typesOf(buildSamples(ref, ref))).toEqual({ c: 'categorical' });
   });
 
@@ -85,15 +95,15 @@ describe('data errors name file, row and column', () => {
     await expect(readSamples(FIX + 'ref.csv', FIX + 'cur_shift.csv', { columns: ['x', 'nope'] })).rejects.toThrow(
       "ref.csv, column 'nope': no column 'nope'; the file has: x, y, color, level",
     );
-    const ref = csv('x,only_ref\n1,2\n', 'ref.csv');
-    const cur = csv('x\n1\n', 'cur.csv');
+    const ref = await csv('x,only_ref\n1,2\n', 'ref.csv');
+    const cur = await csv('x\n1\n', 'cur.csv');
     expect(() => buildSamples(ref, cur, { columns: ['only_ref'] })).toThrow("cur.csv, column 'only_ref': no column 'only_ref'");
     // without --columns, a column missing from the current file is skipped, as Evidently does
     expect(buildSamples(ref, cur).skipped).toEqual([{ name: 'only_ref', reason: 'not in the current file cur.csv' }]);
   });
 
-  it('a date column asked for by name', () => {
-    const t = csv('d,x\n2024-01-01,1\n2024-01-02,2\n', 'ref.csv');
+  it('a date column asked for by name', async () => {
+    const t = await csv('d,x\n2024-01-01,1\n2024-01-02,2\n', 'ref.csv');
     expect(() => buildSamples(t, t, { columns: ['d'] })).toThrow("ref.csv, column 'd': the column holds dates");
   });
 });

@@ -1,19 +1,23 @@
 /**
- * Bad input, one case per thing a careful user tries, through the readers and
- * the validator the pipeline's validate step uses (parseTable + validateTable)
- * and through `perennial validate`. Each case gets a verdict: the file refused
+ * Bad input, one case per thing a careful user tries, through the engine's
+ * reader and validator (readValidated, as the validate step and `perennial
+ * validate` use them, on the file written to disk) and through `perennial
+ * validate`. Each case gets a verdict: the file refused
  * as a whole (a DataError naming the file, and the line and column where they
  * apply), or rows rejected with their line, column and reason, the rest
  * accepted and none lost. Every message is short (a 10 MB field makes no 10 MB
  * message) and holds no raw control characters. Assertions are on messages and
  * outcomes only, so they keep holding when the readers are replaced.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main';
-import { parseTable, tableSchema, validateTable, type RowError, type TableSchema } from '../../../src/data';
+import { tableSchema, type TableSchema } from '../../../src/data/schema';
+import type { RowError } from '../../../src/data/table';
+import { readValidated } from '../../../src/data/validate';
 import { binaryBytes, damagedParquet, hugeField, latin1, parquetBytes, RAW_CONTROL, truncatedParquet, utf16 } from './bad-input-fixtures';
 
 /** The schema of every case unless it names its own; the same as SPEC_YAML's. */
@@ -80,6 +84,23 @@ const CASES: Case[] = [
     file: 'after-quote.csv',
     bytes: () => csv('2016-01-01,5,rain', '2016-01-02,"6"C,sun'),
     refused: { message: /not valid CSV: text after the closing '"' of a quoted field/, row: 3, column: 'temp' },
+  },
+  {
+    name: 'CSV: a stray quote in a file that quotes other fields properly',
+    file: 'stray-late.csv',
+    bytes: () => csv('2016-01-01,5,"rain"', '2016-01-02,6,"say ""sun"""', '2016-01-03,7,fo"g'),
+    refused: { message: /not valid CSV: a '"' inside the unquoted field 'fo': quote the whole field/, row: 4, column: 'weather' },
+  },
+  {
+    name: 'CSV: quoted fields with doubled quotes, edge spaces, and spaces or tabs around them (RFC 4180, read as the old reader did)',
+    file: 'quoted.csv',
+    bytes: () => csv('2016-01-01,5,"rain"', '"2016-01-02" , "6",\t"sun"\t', '2016-01-03,7," fog "', '2016-01-04,\t8\t,fog ', '2016-01-05,9,"say ""sun"""'),
+    rejected: [4, 6],
+    problems: [
+      [4, 'weather', /^' fog ' is not one of the allowed values \(rain, sun, fog\)$/],
+      [6, 'weather', /^'say \\"sun\\"' is not one of the allowed values/],
+    ],
+    rowsRead: 5,
   },
   {
     name: 'CSV: rows with too many and too few fields',
@@ -388,15 +409,33 @@ const CASES: Case[] = [
 
 type Verdict =
   | { refused: Error }
-  | { refused?: undefined; rowsRead: number; accepted: number; rejectedRows: number[]; errors: RowError[]; batchErrors: string[]; extraColumns: string[] };
+  | {
+      refused?: undefined;
+      rowsRead: number;
+      accepted: number;
+      /** File lines of the rows read as accepted (null when a batch error rejects the file whole). */
+      acceptedRows: number[] | null;
+      rejectedRows: number[];
+      errors: RowError[];
+      batchErrors: string[];
+      extraColumns: string[];
+    };
 
-/** What the pipeline's validate step makes of a file (the same calls). */
+const VERDICT_DIR = mkdtempSync(join(tmpdir(), 'perennial-verdict-'));
+afterAll(() => rmSync(VERDICT_DIR, { recursive: true, force: true }));
+
+/** What the pipeline's validate step makes of a file, named as its S3 key, written to disk as it is downloaded. */
 async function verdict(file: string, bytes: Buffer | string, schema: TableSchema): Promise<Verdict> {
+  const path = join(VERDICT_DIR, file);
+  await writeFile(path, bytes);
   try {
-    const result = validateTable(await parseTable(Buffer.from(bytes), file, { onRowError: 'collect' }), schema);
-    return { ...result, accepted: result.rows.length };
+    const { result, table } = await readValidated(path, schema, { source: file });
+    const acceptedRows = table && Array.from({ length: table.rows }, (_, i) => table.rowNumber(i));
+    return { ...result, accepted: result.rowsAccepted, acceptedRows };
   } catch (error) {
     return { refused: error as Error };
+  } finally {
+    await rm(path, { force: true });
   }
 }
 
@@ -422,7 +461,11 @@ describe('bad input through the readers and the validator', () => {
     if (v.refused) throw new Error(`expected the file to be read, it was refused: ${v.refused.message}`);
     expect(v.rowsRead).toBe(c.rowsRead);
     // Nothing lost: every row read is accepted or rejected with its line; a batch error rejects the batch whole.
-    if (v.batchErrors.length === 0) expect(v.accepted + v.rejectedRows.length).toBe(v.rowsRead);
+    if (v.batchErrors.length === 0) {
+      expect(v.accepted + v.rejectedRows.length).toBe(v.rowsRead);
+      expect(v.acceptedRows).toHaveLength(v.accepted);
+      expect(v.acceptedRows!.filter((line) => v.rejectedRows.includes(line))).toEqual([]);
+    } else expect(v.acceptedRows).toBeNull();
     expect(v.batchErrors.length).toBe(c.batch?.length ?? 0);
     c.batch?.forEach((pattern, i) => expect(v.batchErrors[i]).toMatch(pattern));
     if (c.rejected) expect(v.rejectedRows).toEqual(c.rejected);

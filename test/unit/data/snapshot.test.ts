@@ -1,147 +1,320 @@
-import { describe, expect, it } from 'vitest';
-import { tableSchema } from '../../../src/data/schema';
-import { applyWindow, snapshotCsv, sortRows, timeHoldout } from '../../../src/data/snapshot';
-import type { TypedRow } from '../../../src/data/validate';
+/**
+ * Training snapshots through the engine: buildSnapshot merges inputs (Parquet,
+ * or older CSV / JSON Lines, plain or gzipped), cuts them to the window, sorts
+ * them by time and names them by their rows (rowSetId); readSnapshotTable
+ * reads one back; splitByTime makes the time-based holdout. Every case writes
+ * its files under a temp directory, removed at the end.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cellAt, rowsOf, type ColumnTable } from '../../../src/data/columns';
+import { formatCsv } from '../../../src/data/csv';
+import { literal, withConnection } from '../../../src/data/engine';
+import { formatJsonl } from '../../../src/data/jsonl';
+import { tableSchema, type TableSchema } from '../../../src/data/schema';
+import { buildSnapshot, readSnapshotTable, rowSetId, splitByTime, type SnapshotInput, type WindowPolicy } from '../../../src/data/snapshot';
 
-const schema = tableSchema.parse({
+const DIR = mkdtempSync(join(tmpdir(), 'perennial-snapshot-'));
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+let files = 0;
+/** A fresh path named `name` (which may hold folders, like an S3 key) in its own temp directory. */
+function fresh(name: string): string {
+  const path = join(DIR, String(files++), name);
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
+}
+
+/** Writes `content` as the file `name` and returns it as a snapshot input, its name as the source. */
+function file(name: string, content: string | Buffer): SnapshotInput {
+  const path = fresh(name);
+  writeFileSync(path, content);
+  return { path, source: name };
+}
+
+const SCHEMA: TableSchema = tableSchema.parse({
   fields: [
-    { name: 'date', type: 'date' },
-    { name: 'v', type: 'number' },
-    { name: 'k', type: 'category' },
+    { name: 'date', type: 'date', nullable: false },
+    { name: 'temp', type: 'number' },
+    { name: 'weather', type: 'category', values: ['rain', 'sun', 'fog'] },
+    { name: 'note', type: 'string' },
   ],
+  maxMissingRate: 1,
 });
-const columns = ['date', 'v', 'k'];
+const COLUMNS = SCHEMA.fields.map((f) => f.name);
+type Row = [date: string, temp: number | null, weather: string | null, note: string | null];
 
-/** Every permutation of a small array. */
-function permutations<T>(items: T[]): T[][] {
-  if (items.length <= 1) return [items];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+/** Rows with what a reader can get wrong: a comma, quotes, edge spaces, a line break, a missing value, two rows a day. */
+const ROWS: Row[] = [
+  ['2012-01-03', 5.5, 'rain', 'wet, windy'],
+  ['2012-01-01', -2, 'sun', 'she said "hi"'],
+  ['2012-01-02', 0, 'fog', '  spaced  '],
+  ['2012-01-02', 12.25, 'sun', null],
+  ['2012-01-04', 7, null, 'two\nlines'],
+  ['2012-01-01', 3, 'fog', 'é'],
+];
+
+const csv = (rows: Row[]) => formatCsv(COLUMNS, rows);
+const jsonl = (rows: Row[]) => formatJsonl(COLUMNS, rows);
+
+/** The rows as Parquet, written by DuckDB (a date column, a double column, text). */
+async function parquet(name: string, rows: Row[], options: { gzip?: boolean } = {}): Promise<SnapshotInput> {
+  const path = fresh(name);
+  const sqlValue = (v: string | number | null, k: number) =>
+    v === null ? 'NULL' : k === 0 ? `DATE ${literal(String(v))}` : typeof v === 'number' ? `${v}::DOUBLE` : literal(v);
+  const values = rows.map((row) => `(${row.map(sqlValue).join(', ')})`).join(', ');
+  const plain = options.gzip ? `${path}.plain.parquet` : path;
+  await withConnection((c) => c.run(`COPY (SELECT * FROM (VALUES ${values}) t(${COLUMNS.join(', ')})) TO ${literal(plain)} (FORMAT parquet)`));
+  if (options.gzip) writeFileSync(path, gzipSync(readFileSync(plain)));
+  return { path, source: name };
 }
 
-/** One row per day from 2012-01-01, v = day number. */
-function days(n: number, start = '2012-01-01'): TypedRow[] {
-  const t0 = Date.parse(start);
-  return Array.from({ length: n }, (_, i) => ({ date: new Date(t0 + i * 86_400_000).toISOString().slice(0, 10), v: i + 1, k: 'x' }));
+/** A snapshot of `inputs` (window 'all' unless told), with its rows read back. */
+async function snapshot(inputs: SnapshotInput[], options: { window?: WindowPolicy; schema?: TableSchema; timeColumn?: string } = {}) {
+  const out = fresh('snapshot.parquet');
+  const schema = options.schema ?? SCHEMA;
+  const built = await buildSnapshot(inputs, schema, { window: options.window ?? { kind: 'all' }, timeColumn: options.timeColumn ?? 'date', out });
+  const table = await readSnapshotTable(out, schema, 'snapshot.parquet');
+  return { built, out, table, rows: rowsOf(table) };
 }
 
-describe('sortRows', () => {
-  const rows: TypedRow[] = [
-    { date: '2012-01-02', v: 2, k: 'b' },
-    { date: '2012-01-01', v: 10, k: 'a' },
-    { date: '2012-01-02', v: 1, k: 'z' },
-    { date: '2012-01-03', v: null, k: null },
-  ];
+/** The rejection of a promise, so a test can check its class and message together. */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected the promise to reject');
+    },
+    (error: unknown) => error as Error,
+  );
+}
 
-  it('orders by time, ties by full content', () => {
-    expect(sortRows(rows, columns, 'date')).toEqual([
-      { date: '2012-01-01', v: 10, k: 'a' },
-      { date: '2012-01-02', v: 1, k: 'z' },
-      { date: '2012-01-02', v: 2, k: 'b' },
-      { date: '2012-01-03', v: null, k: null },
+/** Every row index of a table, in its (time) order. */
+const all = (table: ColumnTable) => Int32Array.from({ length: table.rows }, (_, i) => i);
+const timesOf = (table: ColumnTable, indexes: Int32Array) => Array.from(indexes, (i) => cellAt(table.columns.get('date')!, i) as string);
+
+describe('buildSnapshot: the id is the rows', () => {
+  it('gives the same id and rows for the same rows in CSV, JSON Lines or Parquet, gzipped or not, split over files in any order', async () => {
+    const reversed = [...ROWS].reverse();
+    const [first, second] = [ROWS.slice(0, 3), ROWS.slice(3)];
+    const variants: Record<string, SnapshotInput[]> = {
+      csv: [file('old.csv', csv(ROWS))],
+      jsonl: [file('old.jsonl', jsonl(reversed))],
+      parquet: [await parquet('batch.parquet', ROWS)],
+      'csv.gz': [file('old.csv.gz', gzipSync(csv(reversed)))],
+      'jsonl.gz': [file('old.jsonl.gz', gzipSync(jsonl(ROWS)))],
+      'parquet.gz': [await parquet('batch.parquet.gz', reversed, { gzip: true })],
+      'csv + jsonl.gz': [file('a.csv', csv(first)), file('b.jsonl.gz', gzipSync(jsonl(second)))],
+      'jsonl.gz + csv': [file('b.jsonl.gz', gzipSync(jsonl(second))), file('a.csv', csv(first))],
+      'parquet + csv + jsonl': [await parquet('c.parquet', ROWS.slice(4)), file('a.csv', csv(ROWS.slice(0, 2))), file('b.jsonl', jsonl(ROWS.slice(2, 4)))],
+    };
+    const results = new Map<string, Awaited<ReturnType<typeof snapshot>>>();
+    for (const [name, inputs] of Object.entries(variants)) results.set(name, await snapshot(inputs));
+    const reference = results.get('csv')!;
+    expect(reference.built.rows).toBe(ROWS.length);
+    expect(reference.built.id).toMatch(/^[0-9a-f]{64}$/);
+    for (const [name, result] of results) {
+      expect({ name, id: result.built.id, rows: result.built.rows }).toEqual({ name, id: reference.built.id, rows: ROWS.length });
+      expect(result.rows, name).toEqual(reference.rows);
+    }
+    // The values as written, quoted ones with their spaces, the missing one missing.
+    expect(reference.rows).toContainEqual({ date: '2012-01-02', temp: 0, weather: 'fog', note: '  spaced  ' });
+    expect(reference.rows).toContainEqual({ date: '2012-01-01', temp: -2, weather: 'sun', note: 'she said "hi"' });
+    expect(reference.rows).toContainEqual({ date: '2012-01-04', temp: 7, weather: null, note: 'two\nlines' });
+  });
+
+  it('gives another id when one value changes, also only its edge spaces', async () => {
+    const base = await snapshot([file('base.csv', csv(ROWS))]);
+    const changed = (k: number, column: number, value: string | number | null) =>
+      ROWS.map((row, i) => (i === k ? (row.map((v, c) => (c === column ? value : v)) as Row) : row));
+    const variants: [string, Row[]][] = [
+      ['a number', changed(0, 1, 5.6)],
+      ['a category', changed(0, 2, 'sun')],
+      ['a date', changed(0, 0, '2012-01-05')],
+      ['a text made missing', changed(0, 3, null)],
+      ['edge spaces of a quoted text', changed(2, 3, 'spaced')],
+    ];
+    const ids = new Set([base.built.id]);
+    for (const [what, rows] of variants) {
+      const { built } = await snapshot([file('changed.csv', csv(rows))]);
+      expect(built.rows, what).toBe(ROWS.length);
+      expect(ids.has(built.id), `${what} should change the id`).toBe(false);
+      ids.add(built.id);
+    }
+  });
+
+  it('counts a duplicated row: it stays twice and the id changes', async () => {
+    const base = await snapshot([file('base.csv', csv(ROWS))]);
+    const twice = await snapshot([file('base.csv', csv(ROWS)), file('again.jsonl', jsonl([ROWS[0]!]))]);
+    expect(twice.built.rows).toBe(ROWS.length + 1);
+    expect(twice.built.id).not.toBe(base.built.id);
+    expect(twice.rows.filter((r) => r.note === 'wet, windy')).toHaveLength(2);
+  });
+
+  it('names the file by an id its own rows give back, and fingerprints its bytes', async () => {
+    const { built, out } = await snapshot([file('rows.csv', csv(ROWS))]);
+    const again = await withConnection((c) => rowSetId(c, `read_parquet(${literal(out)})`, SCHEMA));
+    expect(again).toEqual({ id: built.id, rows: ROWS.length });
+    expect(built.fileSha256).toBe(createHash('sha256').update(readFileSync(out)).digest('hex'));
+    expect(built.timeRange).toEqual({ from: '2012-01-01', to: '2012-01-04' });
+  });
+
+  it('says there is no time range for no rows', async () => {
+    const { built, rows } = await snapshot([]);
+    expect(built.rows).toBe(0);
+    expect(built.timeRange).toBeNull();
+    expect(rows).toEqual([]);
+  });
+});
+
+describe('buildSnapshot: order and windows', () => {
+  /** One row a day from 2012-01-01 for `n` days, temp = day number. */
+  const days = (n: number): Row[] => Array.from({ length: n }, (_, i) => [`2012-01-${String(i + 1).padStart(2, '0')}`, i + 1, 'sun', null]);
+
+  it('stores rows sorted by time (ties by every column), whatever the order of files and rows', async () => {
+    const shuffled = [ROWS[4]!, ROWS[1]!, ROWS[3]!];
+    const rest = [ROWS[5]!, ROWS[0]!, ROWS[2]!];
+    const { rows } = await snapshot([file('late.jsonl', jsonl(shuffled)), file('early.csv', csv(rest))]);
+    expect(rows.map((r) => [r.date, r.temp])).toEqual([
+      ['2012-01-01', -2],
+      ['2012-01-01', 3],
+      ['2012-01-02', 0],
+      ['2012-01-02', 12.25],
+      ['2012-01-03', 5.5],
+      ['2012-01-04', 7],
     ]);
   });
 
-  it('gives the same snapshot text for the same rows in any order', () => {
-    const expected = 'date,v,k\n2012-01-01,10,a\n2012-01-02,1,z\n2012-01-02,2,b\n2012-01-03,,\n';
-    const all = permutations(rows);
-    expect(all).toHaveLength(24);
-    for (const order of all) expect(snapshotCsv(schema, sortRows(order, columns, 'date'))).toBe(expected);
+  it("window 'rows' keeps the newest maxRows rows: the snapshot of those rows alone", async () => {
+    const rows = days(10);
+    const windowed = await snapshot([file('ten.csv', csv(rows))], { window: { kind: 'rows', maxRows: 3 } });
+    expect(windowed.rows.map((r) => r.date)).toEqual(['2012-01-08', '2012-01-09', '2012-01-10']);
+    const alone = await snapshot([file('three.csv', csv(rows.slice(7)))]);
+    expect(windowed.built.id).toBe(alone.built.id);
+    expect(windowed.built.timeRange).toEqual({ from: '2012-01-08', to: '2012-01-10' });
+    const more = await snapshot([file('ten.csv', csv(rows))], { window: { kind: 'rows', maxRows: 50 } });
+    expect(more.built.rows).toBe(10);
   });
 
-  it('does not reorder the array it is given', () => {
-    const copy = rows.map((r) => ({ ...r }));
-    sortRows(rows, columns, 'date');
-    expect(rows).toEqual(copy);
-  });
-
-  it('puts rows without a readable time first, and sorts numeric times as numbers', () => {
-    const mixed: TypedRow[] = [
-      { date: '2012-01-01', v: 1, k: 'a' },
-      { date: null, v: 2, k: 'a' },
-    ];
-    expect(sortRows(mixed, columns, 'date').map((r) => r.v)).toEqual([2, 1]);
-    const numeric: TypedRow[] = [{ t: 100 }, { t: 9 }, { t: 20 }];
-    expect(sortRows(numeric, ['t'], 't').map((r) => r.t)).toEqual([9, 20, 100]);
-  });
-});
-
-describe('snapshotCsv', () => {
-  it('writes the schema columns in schema order, whatever the row objects hold', () => {
-    const rows: TypedRow[] = [{ k: 'a,b', extra: 'ignored', v: 1.5, date: '2012-01-01' }];
-    expect(snapshotCsv(schema, rows)).toBe('date,v,k\n2012-01-01,1.5,"a,b"\n');
-  });
-});
-
-describe('applyWindow', () => {
-  const sorted = days(10); // 2012-01-01 .. 2012-01-10
-
-  it("'all' keeps every row", () => {
-    expect(applyWindow(sorted, { kind: 'all' }, 'date')).toEqual(sorted);
-  });
-
-  it("'rows' keeps the newest maxRows", () => {
-    expect(applyWindow(sorted, { kind: 'rows', maxRows: 3 }, 'date').map((r) => r.v)).toEqual([8, 9, 10]);
-    expect(applyWindow(sorted, { kind: 'rows', maxRows: 50 }, 'date')).toHaveLength(10);
-  });
-
-  it("'days' keeps the newest day and the days-1 before it, inclusive", () => {
-    expect(applyWindow(sorted, { kind: 'days', days: 3 }, 'date').map((r) => r.date)).toEqual(['2012-01-08', '2012-01-09', '2012-01-10']);
-    expect(applyWindow(sorted, { kind: 'days', days: 10 }, 'date')).toHaveLength(10);
-    expect(applyWindow(sorted, { kind: 'days', days: 9 }, 'date')[0]!.date).toBe('2012-01-02');
-  });
-
-  it("'days: 1' keeps every row of the newest day", () => {
-    const withTies = [...sorted, { date: '2012-01-10', v: 11, k: 'y' }];
-    expect(applyWindow(withTies, { kind: 'days', days: 1 }, 'date').map((r) => r.v)).toEqual([10, 11]);
-  });
-
-  it('counts days from the newest row, not from today, across gaps', () => {
-    const gappy: TypedRow[] = [
-      { date: '2011-12-01', v: 1, k: 'a' },
-      { date: '2011-12-30', v: 2, k: 'a' },
-      { date: '2011-12-31', v: 3, k: 'a' },
-      { date: '2012-01-02', v: 4, k: 'a' },
-    ];
-    // newest 2012-01-02, days 3 -> from 2011-12-31
-    expect(applyWindow(gappy, { kind: 'days', days: 3 }, 'date').map((r) => r.v)).toEqual([3, 4]);
-  });
-
-  it('returns an empty list for no rows', () => {
-    expect(applyWindow([], { kind: 'days', days: 3 }, 'date')).toEqual([]);
-    expect(applyWindow([], { kind: 'rows', maxRows: 3 }, 'date')).toEqual([]);
+  it("window 'days' keeps whole UTC days, counted back from the newest row (not from today)", async () => {
+    const schema = tableSchema.parse({
+      fields: [
+        { name: 'date', type: 'date' },
+        { name: 'v', type: 'number' },
+      ],
+    });
+    const text = [
+      'date,v',
+      '2012-01-07T23:59:59,1', // three days before the newest day: out of a 3-day window
+      '2012-01-08T00:00:00,2', // the first instant of the oldest day kept
+      '2012-01-08T12:00:00,3',
+      '2012-01-09,4',
+      '2012-01-10T01:00:00,5', // the newest day
+      '2012-01-10T23:00:00,6',
+    ].join('\n');
+    const window = async (days: number) => snapshot([file('times.csv', text)], { schema, window: { kind: 'days', days } });
+    const three = await window(3);
+    expect(three.rows.map((r) => r.v)).toEqual([2, 3, 4, 5, 6]);
+    expect(three.built.timeRange).toEqual({ from: '2012-01-08', to: '2012-01-10T23:00:00' });
+    expect((await window(1)).rows.map((r) => r.v)).toEqual([5, 6]);
+    expect((await window(30)).built.rows).toBe(6);
   });
 });
 
-describe('timeHoldout', () => {
-  it('holds out the newest fraction of rows', () => {
-    const { train, holdout, from } = timeHoldout(days(10), 0.2, 'date');
-    expect(train.map((r) => r.v)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(holdout.map((r) => r.v)).toEqual([9, 10]);
-    expect(from).toBe('2012-01-09');
+describe('buildSnapshot and readSnapshotTable: older CSV snapshots', () => {
+  it('reads an older CSV snapshot that meets the schema as typed rows', async () => {
+    const old = file('snapshots/old.csv', csv(ROWS));
+    const table = await readSnapshotTable(old.path, SCHEMA, old.source);
+    expect(table.rows).toBe(ROWS.length);
+    expect(table.columns.get('temp')!.kind).toBe('number');
+    expect(table.columns.get('date')!.kind).toBe('date');
+    expect(rowsOf(table)[0]).toEqual({ date: '2012-01-03', temp: 5.5, weather: 'rain', note: 'wet, windy' });
   });
 
-  it('keeps rows at the boundary time together in the holdout', () => {
-    // dates 01..07, 08, 08, 09: the cut at index 8 falls inside 2012-01-08
-    const rows = days(8);
-    rows.push({ date: '2012-01-08', v: 9, k: 'x' }, { date: '2012-01-09', v: 10, k: 'x' });
-    const { train, holdout, from } = timeHoldout(rows, 0.2, 'date');
-    expect(train.map((r) => r.v)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(holdout.map((r) => r.v)).toEqual([8, 9, 10]);
-    expect(from).toBe('2012-01-08');
-    expect(train.some((r) => r.date === '2012-01-08')).toBe(false);
+  it('refuses an older CSV snapshot that breaks the schema, naming the file and the problem', async () => {
+    const bad = file('snapshots/2012-01-04.csv', csv([...ROWS.slice(0, 2), ['2012-01-05', 4, 'hail', null]]));
+    const built = await rejection(
+      buildSnapshot([file('ok.csv', csv(ROWS)), bad], SCHEMA, { window: { kind: 'all' }, timeColumn: 'date', out: fresh('never.parquet') }),
+    );
+    expect(built.name).toBe('DataError');
+    expect(built.message).toMatch(
+      /^snapshots\/2012-01-04\.csv: no longer meets the model's schema \(row 4: 'hail' is not one of the allowed values \(rain, sun, fog\)\)/,
+    );
+    const read = await rejection(readSnapshotTable(bad.path, SCHEMA, bad.source));
+    expect(read.name).toBe('DataError');
+    expect(read.message).toMatch(/^snapshots\/2012-01-04\.csv: no longer meets the model's schema/);
   });
 
-  it('always keeps at least one row on each side', () => {
-    const tiny = timeHoldout(days(10), 0.01, 'date');
+  it('refuses an older CSV snapshot without a column of the schema, naming the file and the column', async () => {
+    const bad = file('snapshots/old-schema.csv', 'date,temp,weather\n2012-01-01,5,rain\n');
+    const error = await rejection(buildSnapshot([bad], SCHEMA, { window: { kind: 'all' }, timeColumn: 'date', out: fresh('never.parquet') }));
+    expect(error.name).toBe('DataError');
+    expect(error.message).toMatch(
+      /^snapshots\/old-schema\.csv: no longer meets the model's schema \(column 'note' is missing \(the file has: date, temp, weather\)\)/,
+    );
+  });
+});
+
+describe('splitByTime', () => {
+  /** `perDay` rows on each of `n` days (at the given times of day), v numbering them in time order. */
+  function dayRows(n: number, times: string[]): string {
+    const lines = ['date,v'];
+    for (let d = 0; d < n; d++) for (const t of times) lines.push(`2012-02-${String(d + 1).padStart(2, '0')}${t},${lines.length}`);
+    return lines.join('\n') + '\n';
+  }
+  const schema = tableSchema.parse({
+    fields: [
+      { name: 'date', type: 'date' },
+      { name: 'v', type: 'number' },
+    ],
+  });
+  const dayOf = (time: string) => time.slice(0, 10);
+
+  /** The split of a snapshot of `text`, with the days on each side. */
+  async function split(text: string, fraction: number) {
+    // Rows handed over shuffled: the snapshot puts them in time order.
+    const lines = text.trim().split('\n');
+    const shuffled = [lines[0]!, ...lines.slice(1).reverse()].join('\n');
+    const { table } = await snapshot([file('rows.csv', shuffled)], { schema });
+    const { train, holdout, from } = splitByTime(table, all(table), fraction, 'date');
+    return { table, train, holdout, from, trainTimes: timesOf(table, train), holdoutTimes: timesOf(table, holdout) };
+  }
+
+  it('holds out the newest fraction of the rows, in time order', async () => {
+    const { table, train, holdout, from, trainTimes, holdoutTimes } = await split(dayRows(10, ['']), 0.2);
+    expect(train.length + holdout.length).toBe(table.rows);
+    expect(holdoutTimes).toEqual(['2012-02-09', '2012-02-10']);
+    expect(trainTimes).toEqual(Array.from({ length: 8 }, (_, i) => `2012-02-${String(i + 1).padStart(2, '0')}`));
+    expect(from).toBe('2012-02-09');
+  });
+
+  it('never splits a day between training and holdout rows (dates)', async () => {
+    // Three rows a day: a cut at 80% of 24 rows falls inside the 7th day.
+    const { trainTimes, holdoutTimes, from } = await split(dayRows(8, ['', '', '']), 0.2);
+    const trainDays = new Set(trainTimes.map(dayOf));
+    expect(holdoutTimes.filter((t) => trainDays.has(dayOf(t)))).toEqual([]);
+    expect(holdoutTimes.length).toBeGreaterThanOrEqual(Math.ceil(24 * 0.2));
+    expect(trainTimes.every((t) => t < holdoutTimes[0]!)).toBe(true);
+    expect(from).toBe(holdoutTimes[0]);
+  });
+
+  it('never splits a day between training and holdout rows (date-times)', async () => {
+    // Four rows a day at different hours: a cut at 70% of 20 rows falls inside the 4th day.
+    const { trainTimes, holdoutTimes } = await split(dayRows(5, ['T06:00:00', 'T12:00:00', 'T18:00:00', 'T23:00:00']), 0.3);
+    const trainDays = new Set(trainTimes.map(dayOf));
+    expect(holdoutTimes.filter((t) => trainDays.has(dayOf(t)))).toEqual([]);
+    expect(trainTimes.every((t) => t < holdoutTimes[0]!)).toBe(true);
+  });
+
+  it('keeps at least one row on each side, and refuses fewer than 2 rows, saying how many there are', async () => {
+    const tiny = await split(dayRows(10, ['']), 0.01);
     expect([tiny.train.length, tiny.holdout.length]).toEqual([9, 1]);
-    const huge = timeHoldout(days(10), 0.99, 'date');
+    const huge = await split(dayRows(10, ['']), 0.99);
     expect([huge.train.length, huge.holdout.length]).toEqual([1, 9]);
-    const two = timeHoldout(days(2), 0.5, 'date');
-    expect([two.train.map((r) => r.v), two.holdout.map((r) => r.v)]).toEqual([[1], [2]]);
-  });
-
-  it('refuses fewer than 2 rows, saying how many there are', () => {
-    expect(() => timeHoldout(days(1), 0.2, 'date')).toThrow('a time-based holdout needs at least 2 rows, the snapshot has 1');
-    expect(() => timeHoldout([], 0.2, 'date')).toThrow('the snapshot has 0');
+    const { table } = await snapshot([file('one.csv', 'date,v\n2012-01-01,1\n')], { schema });
+    expect(() => splitByTime(table, all(table), 0.2, 'date')).toThrow('a time-based holdout needs at least 2 rows, the snapshot has 1');
   });
 });

@@ -1,9 +1,38 @@
-import { describe, expect, it } from 'vitest';
-import { parseCsv } from '../../../src/data/csv';
-import { parseJsonl } from '../../../src/data/jsonl';
+/**
+ * Checking files against a schema through the engine (validateFile,
+ * readValidated) and inferring a schema from a table read by it (inferSchema).
+ * Each case writes its text to a temp file and names it `source`, so results
+ * and messages show the names the assertions expect.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rowsOf, type ColumnTable } from '../../../src/data/columns';
+import { readColumnTable, type ReadColumnsOptions } from '../../../src/data/read-columns';
 import { inferSchema, isDateText, tableSchema, toNumber, type TableSchema } from '../../../src/data/schema';
-import type { RawTable } from '../../../src/data/table';
-import { describeRows, validateTable } from '../../../src/data/validate';
+import { describeRows, readValidated, validateFile } from '../../../src/data/validate';
+
+const DIR = mkdtempSync(join(tmpdir(), 'perennial-validate-'));
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+let files = 0;
+/** Writes `content` to a fresh temp file called `name` and returns its path. */
+function write(name: string, content: string): string {
+  const dir = join(DIR, String(files++));
+  mkdirSync(dir);
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** `content` checked as the file `name`: the result and the accepted rows, typed. */
+const validated = (name: string, content: string, schema: TableSchema) => readValidated(write(name, content), schema, { source: name });
+const validate = (name: string, content: string, schema: TableSchema) => validateFile(write(name, content), schema, { source: name });
+const read = (name: string, content: string, options: ReadColumnsOptions = {}) => readColumnTable(write(name, content), { source: name, ...options });
+
+/** The file line of every row. */
+const lines = (table: ColumnTable): number[] => Array.from({ length: table.rows }, (_, i) => table.rowNumber(i));
 
 const weatherSchema: TableSchema = tableSchema.parse({
   fields: [
@@ -50,7 +79,7 @@ describe('isDateText and toNumber', () => {
   });
 });
 
-describe('validateTable', () => {
+describe('validateFile and readValidated', () => {
   // line 1 header; each later comment is the file line.
   const csv = [
     'date,temp,count,weather,note', //   1
@@ -64,25 +93,32 @@ describe('validateTable', () => {
     '2012-01-09,,,sun,', //              9 ok: missing nullable values
     '2012-01-10,51,0,rain,v', //        10 above max
   ].join('\n');
-  const table = parseCsv(csv + '\n', 'batch.csv');
   const schema: TableSchema = { ...weatherSchema, maxMissingRate: 1 };
-  const result = validateTable(table, schema);
+  let once: ReturnType<typeof validated> | undefined;
+  /** Checked once, when a test first asks. */
+  const checked = () => (once ??= validated('batch.csv', csv + '\n', schema));
 
-  it('keeps good rows, typed, with their file line', () => {
-    expect(result.rows).toEqual([
+  it('keeps good rows, typed, with their file line', async () => {
+    const { result, table } = await checked();
+    expect(table).not.toBeNull();
+    expect(table!.columns.get('date')!.kind).toBe('date');
+    expect(rowsOf(table!)).toEqual([
       { date: '2012-01-01', temp: 5.5, count: 3, weather: 'rain', note: 'first' },
       { date: '2012-01-09', temp: null, count: null, weather: 'sun', note: null },
     ]);
-    expect(result.rowNumbers).toEqual([2, 9]);
+    expect(lines(table!)).toEqual([2, 9]);
+    expect(result.rowsAccepted).toBe(2);
     expect(result.rowsRead).toBe(9);
     expect(result.source).toBe('batch.csv');
+    expect(table!.source).toBe('batch.csv');
   });
 
-  it('names row, column and reason for every problem', () => {
+  it('names row, column and reason for every problem, in file order', async () => {
+    const { result } = await checked();
     const problems = result.errors.map((e) => `${e.row}|${e.column ?? '-'}|${e.reason}`);
     expect(problems).toEqual([
-      '4|-|expected 5 fields, found 4',
       "3|temp|expected a number, found 'abc'",
+      '4|-|expected 5 fields, found 4',
       '5|temp|-60 is below the minimum -40',
       "5|weather|'hail' is not one of the allowed values (rain, sun)",
       '6|date|is missing and the schema does not allow it',
@@ -93,84 +129,102 @@ describe('validateTable', () => {
     expect(result.errors.every((e) => e.source === 'batch.csv')).toBe(true);
   });
 
-  it('lists rejected rows once each, sorted (reader errors included)', () => {
+  it('lists rejected rows once each, sorted (reader errors included)', async () => {
+    const { result } = await checked();
     expect(result.rejectedRows).toEqual([3, 4, 5, 6, 7, 8, 10]);
   });
 
-  it('counts missing values per column among the rows read', () => {
-    // rows read by the parser: lines 2,3,5,6,7,8,9,10 (line 4 is ragged)
+  it('counts missing values per column among the rows read', async () => {
+    const { result } = await checked();
+    // rows read by the reader: lines 2,3,5,6,7,8,9,10 (line 4 is ragged)
     expect(result.missing).toEqual({ date: 1, temp: 1, count: 1, weather: 0, note: 2 });
     expect(result.batchErrors).toEqual([]);
+    expect(result.extraColumns).toEqual([]);
   });
 
-  it('reports a missing column as a batch error and checks no rows', () => {
-    const t = parseCsv('date,weather\n2012-01-01,rain\n', 'nocol.csv');
-    const r = validateTable(t, weatherSchema);
-    expect(r.batchErrors).toEqual([
-      "column 'temp' is missing (the file has: date, weather)",
-      "column 'count' is missing (the file has: date, weather)",
-      "column 'note' is missing (the file has: date, weather)",
+  it('validateFile gives the same result as readValidated', async () => {
+    expect(await validate('batch.csv', csv + '\n', schema)).toEqual((await checked()).result);
+  });
+
+  it('reports a missing column as a batch error and checks no rows', async () => {
+    const { result, table } = await validated('nocol.csv', 'date,weather,extra\n2012-01-01,rain,1\n', weatherSchema);
+    expect(result.batchErrors).toEqual([
+      "column 'temp' is missing (the file has: date, weather, extra)",
+      "column 'count' is missing (the file has: date, weather, extra)",
+      "column 'note' is missing (the file has: date, weather, extra)",
     ]);
-    expect(r.rows).toEqual([]);
-    expect(r.errors).toEqual([]);
-    expect(r.missing).toEqual({ date: 0, temp: 0, count: 0, weather: 0, note: 0 });
+    expect(result.extraColumns).toEqual(['extra']);
+    expect(result.rowsAccepted).toBe(0);
+    expect(table).toBeNull();
+    expect(result.errors).toEqual([]);
+    expect(result.missing).toEqual({ date: 0, temp: 0, count: 0, weather: 0, note: 0 });
   });
 
-  it('reports a column missing in more than maxMissingRate of the rows', () => {
+  it('reports a column missing in more than maxMissingRate of the rows', async () => {
     // temp missing in 2 of 5 rows = 40% > 20%; note missing in 1 of 5 = 20%, not above.
-    const t = parseCsv(
-      'date,temp,count,weather,note\n2012-01-01,,1,sun,a\n2012-01-02,,1,sun,b\n2012-01-03,3,1,sun,\n2012-01-04,4,1,sun,d\n2012-01-05,5,1,sun,e\n',
+    const r = await validate(
       'holes.csv',
+      'date,temp,count,weather,note\n2012-01-01,,1,sun,a\n2012-01-02,,1,sun,b\n2012-01-03,3,1,sun,\n2012-01-04,4,1,sun,d\n2012-01-05,5,1,sun,e\n',
+      weatherSchema,
     );
-    const r = validateTable(t, weatherSchema);
     expect(r.batchErrors).toEqual(["column 'temp' is missing in 40.0% of rows, above maxMissingRate 20.0%"]);
     expect(r.missing.temp).toBe(2);
     expect(r.missing.note).toBe(1);
     // The rows themselves are fine: the batch decision belongs to the caller.
-    expect(r.rows).toHaveLength(5);
+    expect(r.rowsAccepted).toBe(5);
+    expect(r.rejectedRows).toEqual([]);
+    expect(r.errors).toEqual([]);
   });
 
-  it('says when a file has a header but no rows', () => {
-    const r = validateTable(parseCsv('date,temp,count,weather,note\n', 'header.csv'), weatherSchema);
-    expect(r.batchErrors).toEqual(['the file has a header but no rows']);
-    expect(r.rowsRead).toBe(0);
-    expect(r.rows).toEqual([]);
+  it('says when a file has a header but no rows', async () => {
+    const { result, table } = await validated('header.csv', 'date,temp,count,weather,note\n', weatherSchema);
+    expect(result.batchErrors).toEqual(['the file has a header but no rows']);
+    expect(result.rowsRead).toBe(0);
+    expect(result.rowsAccepted).toBe(0);
+    expect(table).toBeNull();
   });
 
-  it('does not call a file with only unreadable rows empty; lists them instead', () => {
-    const r = validateTable(parseCsv('date,temp,count,weather,note\n1,2\n3\n', 'allbad.csv'), weatherSchema);
+  it('does not call a file with only unreadable rows empty; lists them instead', async () => {
+    const r = await validate('allbad.csv', 'date,temp,count,weather,note\n1,2\n3\n', weatherSchema);
     expect(r.batchErrors).toEqual([]);
     expect(r.rejectedRows).toEqual([2, 3]);
     expect(r.rowsRead).toBe(2);
+    expect(r.rowsAccepted).toBe(0);
   });
 
-  it('validates JSONL values by type: numbers stay numbers, wrong JSON types are named', () => {
-    const t = parseJsonl(
+  it('validates JSONL values by type: numbers (and numeric strings) are numbers, wrong JSON types are named', async () => {
+    const { result, table } = await validated(
+      'b.jsonl',
       [
         '{"date":"2012-01-01","temp":5,"count":2,"weather":"sun","note":"n"}',
         '{"date":"2012-01-02","temp":true,"count":2,"weather":"sun"}',
         '{"date":20120103,"temp":"7","count":2,"weather":"rain"}',
+        '{"date":"2012-01-04","temp":"7","count":"3","weather":"rain"}',
       ].join('\n'),
-      'b.jsonl',
+      { ...weatherSchema, maxMissingRate: 1 },
     );
-    const r = validateTable(t, { ...weatherSchema, maxMissingRate: 1 });
-    expect(r.rows).toEqual([{ date: '2012-01-01', temp: 5, count: 2, weather: 'sun', note: 'n' }]);
-    expect(r.errors.map((e) => `${e.row}|${e.column}|${e.reason}`)).toEqual([
+    expect(rowsOf(table!)).toEqual([
+      { date: '2012-01-01', temp: 5, count: 2, weather: 'sun', note: 'n' },
+      { date: '2012-01-04', temp: 7, count: 3, weather: 'rain', note: null },
+    ]);
+    expect(lines(table!)).toEqual([1, 4]);
+    expect(result.errors.map((e) => `${e.row}|${e.column}|${e.reason}`)).toEqual([
       "2|temp|expected a number, found 'true'",
       "3|date|expected a date (YYYY-MM-DD), found '20120103'",
     ]);
+    expect(result.errors.every((e) => e.source === 'b.jsonl')).toBe(true);
   });
 
-  it('accepts any text in a category without values and in a string field', () => {
+  it('accepts any text in a category without values and in a string field', async () => {
     const schema = tableSchema.parse({
       fields: [
         { name: 'city', type: 'category' },
         { name: 'comment', type: 'string' },
       ],
     });
-    const r = validateTable(parseCsv('city,comment\nAnywhere,"free, text"\n', 'c.csv'), schema);
-    expect(r.rows).toEqual([{ city: 'Anywhere', comment: 'free, text' }]);
-    expect(r.errors).toEqual([]);
+    const { result, table } = await validated('c.csv', 'city,comment\nAnywhere,"free, text"\n', schema);
+    expect(rowsOf(table!)).toEqual([{ city: 'Anywhere', comment: 'free, text' }]);
+    expect(result.errors).toEqual([]);
   });
 });
 
@@ -190,20 +244,20 @@ describe('describeRows', () => {
 });
 
 describe('inferSchema', () => {
-  const table: RawTable = parseCsv(
-    [
-      'date,temp,count,weather,note,empty',
-      '2012-01-01,1.5,3,rain,alpha,',
-      '2012-01-02,-2,4,sun,beta,',
-      '2012-01-03,,5,rain,gamma,',
-      '2012-01-04,0.5,6,sun,delta,',
-      '2012-01-05,3,7,rain,epsilon,',
-    ].join('\n'),
-    'ref.csv',
-  );
+  const REF = [
+    'date,temp,count,weather,note,empty',
+    '2012-01-01,1.5,3,rain,alpha,',
+    '2012-01-02,-2,4,sun,beta,',
+    '2012-01-03,,5,rain,gamma,',
+    '2012-01-04,0.5,6,sun,delta,',
+    '2012-01-05,3,7,rain,epsilon,',
+  ].join('\n');
+  let once: ReturnType<typeof read> | undefined;
+  /** Read once, when a test first asks. */
+  const reference = () => (once ??= read('ref.csv', REF));
 
-  it('infers number, integer, date, category and string fields with nullability', () => {
-    const schema = inferSchema(table, { maxCategories: 3 });
+  it('infers number, integer, date, category and string fields with nullability', async () => {
+    const schema = inferSchema(await reference(), { maxCategories: 3 });
     expect(schema.fields).toEqual([
       { name: 'date', type: 'date', nullable: false },
       { name: 'temp', type: 'number', nullable: true, integer: false },
@@ -214,43 +268,60 @@ describe('inferSchema', () => {
     ]);
   });
 
-  it('sets maxMissingRate to twice the worst column, between 0.2 and 1', () => {
+  it('sets maxMissingRate to twice the worst column, between 0.2 and 1', async () => {
     // 'empty' is missing in every row: 2 x 1.0, capped at 1.
-    expect(inferSchema(table).maxMissingRate).toBe(1);
-    const noEmpty: RawTable = { ...table, columns: table.columns.slice(0, 5), rows: table.rows.map((r) => r.slice(0, 5)) };
+    expect(inferSchema(await reference()).maxMissingRate).toBe(1);
     // worst is temp: 1 of 5 = 0.2, doubled 0.4.
+    const noEmpty = await read('ref.csv', REF, { columns: ['date', 'temp', 'count', 'weather', 'note'] });
     expect(inferSchema(noEmpty).maxMissingRate).toBeCloseTo(0.4, 12);
-    const full: RawTable = { ...table, columns: ['count'], rows: table.rows.map((r) => [r[2]!]) };
+    const full = await read('ref.csv', REF, { columns: ['count'] });
+    expect(inferSchema(full).fields.map((f) => f.name)).toEqual(['count']);
     expect(inferSchema(full).maxMissingRate).toBe(0.2);
   });
 
-  it('records observed min and max only with strictRanges', () => {
-    const loose = inferSchema(table);
+  it('records observed min and max only with strictRanges', async () => {
+    const loose = inferSchema(await reference());
     const temp = loose.fields.find((f) => f.name === 'temp');
     expect(temp).not.toHaveProperty('min');
     expect(temp).not.toHaveProperty('max');
-    const strict = inferSchema(table, { strictRanges: true });
+    const strict = inferSchema(await reference(), { strictRanges: true });
     expect(strict.fields.find((f) => f.name === 'temp')).toMatchObject({ type: 'number', min: -2, max: 3 });
     expect(strict.fields.find((f) => f.name === 'count')).toMatchObject({ type: 'number', min: 3, max: 7 });
   });
 
-  it('infers strict ranges from a 1,000,000-row reference (no data-sized spread)', () => {
+  it('infers strict ranges from a 1,000,000-row reference (no data-sized spread)', async () => {
     const n = 1_000_000;
-    const rows: RawTable['rows'] = new Array(n);
-    const rowNumbers: number[] = new Array(n);
+    const delay = new Float64Array(n);
+    const codes = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      rows[i] = [((i * 7919) % n) - 500_000, i % 3 === 0 ? 'rain' : 'sun'];
-      rowNumbers[i] = i + 2;
+      delay[i] = ((i * 7919) % n) - 500_000;
+      codes[i] = i % 3 === 0 ? 0 : 1;
     }
-    const big: RawTable = { source: 'big.csv', columns: ['delay', 'weather'], rows, rowNumbers, rowErrors: [] };
+    const big: ColumnTable = {
+      source: 'big.csv',
+      rows: n,
+      names: ['delay', 'weather'],
+      columns: new Map([
+        ['delay', { kind: 'number', values: delay }],
+        ['weather', { kind: 'text', codes, dictionary: ['rain', 'sun'] }],
+      ]),
+      rowNumber: (i) => i + 2,
+    };
     const schema = inferSchema(big, { strictRanges: true });
     expect(schema.fields[0]).toEqual({ name: 'delay', type: 'number', nullable: false, integer: true, min: -500_000, max: 499_999 });
     expect(schema.fields[1]).toEqual({ name: 'weather', type: 'category', values: ['rain', 'sun'], nullable: false });
-    expect(validateTable(big, tableSchema.parse(schema)).rejectedRows).toEqual([]);
-  });
+    // The same rows written as a file pass the schema inferred from them.
+    const text = new Array<string>(n + 1);
+    text[0] = 'delay,weather';
+    for (let i = 0; i < n; i++) text[i + 1] = `${delay[i]},${codes[i] === 0 ? 'rain' : 'sun'}`;
+    const result = await validate('big.csv', text.join('\n') + '\n', tableSchema.parse(schema));
+    expect(result.rejectedRows).toEqual([]);
+    expect(result.batchErrors).toEqual([]);
+    expect(result.rowsAccepted).toBe(n);
+  }, 60_000);
 
-  it('with the default maxCategories a small text column is a category with sorted values', () => {
-    const schema = inferSchema(table);
+  it('with the default maxCategories a small text column is a category with sorted values', async () => {
+    const schema = inferSchema(await reference());
     expect(schema.fields.find((f) => f.name === 'note')).toEqual({
       name: 'note',
       type: 'category',
@@ -259,23 +330,24 @@ describe('inferSchema', () => {
     });
   });
 
-  it('produces a schema that tableSchema accepts and that its own table passes', () => {
-    const schema = tableSchema.parse(inferSchema(table, { strictRanges: true }));
-    const result = validateTable(table, schema);
+  it('produces a schema that tableSchema accepts and that its own file passes', async () => {
+    const schema = tableSchema.parse(inferSchema(await reference(), { strictRanges: true }));
+    const { result, table: accepted } = await validated('ref.csv', REF, schema);
     expect(result.errors).toEqual([]);
     expect(result.batchErrors).toEqual([]);
-    expect(result.rows).toHaveLength(5);
+    expect(result.rowsAccepted).toBe(5);
+    expect(accepted!.rows).toBe(5);
+    expect(lines(accepted!)).toEqual([2, 3, 4, 5, 6]);
   });
 
-  it('with strictRanges, a value outside the reference range is rejected', () => {
-    const schema = inferSchema(table, { strictRanges: true });
-    const next = parseCsv('date,temp,count,weather,note,empty\n2012-02-01,3.5,5,sun,beta,\n', 'next.csv');
-    const result = validateTable(next, schema);
+  it('with strictRanges, a value outside the reference range is rejected', async () => {
+    const schema = inferSchema(await reference(), { strictRanges: true });
+    const result = await validate('next.csv', 'date,temp,count,weather,note,empty\n2012-02-01,3.5,5,sun,beta,\n', schema);
     expect(result.errors.map((e) => e.reason)).toEqual(['3.5 is above the maximum 3']);
   });
 
-  it('reads JSON types: numbers as numbers, booleans as a category', () => {
-    const t = parseJsonl('{"x":1,"ok":true,"when":"2012-01-01T00:00:00Z"}\n{"x":2.5,"ok":false,"when":"2012-01-02T00:00:00Z"}\n', 'j.jsonl');
+  it('reads JSON types: numbers as numbers, booleans as a category', async () => {
+    const t = await read('j.jsonl', '{"x":1,"ok":true,"when":"2012-01-01T00:00:00Z"}\n{"x":2.5,"ok":false,"when":"2012-01-02T00:00:00Z"}\n');
     expect(inferSchema(t).fields).toEqual([
       { name: 'x', type: 'number', nullable: false, integer: false },
       { name: 'ok', type: 'category', values: ['false', 'true'], nullable: false },

@@ -1,8 +1,9 @@
+/** The Parquet reader before the data engine (hyparquet, in JavaScript), kept as the benchmarks' "before". */
 import { parquetMetadata, parquetRead, parquetSchema, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { quoteValue } from '../errors';
-import { DataError, type Cell, type RawTable } from './table';
-import { cleanText, listNames } from './text';
+import { quoteValue } from '../../../src/errors';
+import { DataError, type Cell, type RawTable } from '../../../src/data/table';
+import { cleanText, listNames } from '../../../src/data/text';
 
 export interface ParquetReadOptions {
   columns?: string[];

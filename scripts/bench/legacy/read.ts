@@ -1,20 +1,11 @@
+/** The file readers before the data engine (src/data/load.ts), kept as the read benchmark's "before". */
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parseCsv, type ParseOptions } from './csv';
+import { parseCsv, type ParseOptions } from '../../../src/data/csv';
+import { formatOf, type DataFormat } from '../../../src/data/format';
+import { DataError, type RawTable } from '../../../src/data/table';
 import { parseJsonl } from './jsonl';
 import { readParquet } from './parquet';
-import { DataError, type RawTable } from './table';
-
-export type DataFormat = 'csv' | 'jsonl' | 'parquet';
-
-export function formatOf(name: string): DataFormat {
-  const ext = extname(name.replace(/\.gz$/i, '')).toLowerCase();
-  if (ext === '.csv') return 'csv';
-  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  if (ext === '.parquet') return 'parquet';
-  throw new DataError(`unsupported file type '${ext || '(none)'}': use .csv, .jsonl (or .ndjson) or .parquet`, { source: name });
-}
 
 /** The bytes of a file as stored: an empty file is a DataError, a .gz name is gunzipped. */
 function unpack(bytes: Buffer, source: string): Buffer {

@@ -1,0 +1,131 @@
+/**
+ * Pulls the spec's data sources into the model's incoming/ prefix, under a
+ * folder named by the source (incoming/<source>/...), so validate, quarantine,
+ * snapshots and lineage treat them like any batch and name the source. What
+ * was pulled is remembered per source (key or URL -> ETag), so an unchanged
+ * object is not downloaded again: S3 objects by their listed ETag, HTTP files
+ * by a conditional GET (If-None-Match).
+ */
+import { log } from '@temporalio/activity';
+import { SourceError } from '../src/errors';
+import type { DataSource, ModelSpec } from '../src/spec';
+import { getJsonIfExists, keys, putJson, type ObjectStore } from '../src/store';
+
+export const DATA_SUFFIX = /\.(csv|jsonl|ndjson|parquet)(\.gz)?$/i;
+
+/** What a source delivered last: key (S3) or URL (HTTP) -> the ETag it had and where its copy is. */
+interface SourceState {
+  objects: Record<string, { etag: string; incomingKey: string; pulledAt: string }>;
+}
+
+export interface PulledSource {
+  source: string;
+  /** Objects copied into incoming/ this time (new or changed). */
+  copied: string[];
+  /** Objects seen and unchanged since the last pull. */
+  unchanged: number;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  'text/csv': '.csv',
+  'application/x-ndjson': '.jsonl',
+  'application/jsonl': '.jsonl',
+  'application/vnd.apache.parquet': '.parquet',
+};
+
+/** The incoming file name of an HTTP source: the URL's file name when it says the format, else from the Content-Type. */
+function httpFileName(source: Extract<DataSource, { kind: 'http' }>, contentType: string | null): string {
+  const path = decodeURIComponent(new URL(source.url).pathname);
+  const last = path.split('/').pop() ?? '';
+  if (DATA_SUFFIX.test(last)) return last;
+  const ext = CONTENT_TYPES[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
+  if (ext) return `${source.name}${ext}`;
+  throw new SourceError(
+    source.name,
+    source.url,
+    `neither the URL's file name nor the Content-Type (${contentType ?? 'none'}) says the format; end the URL in .csv, .jsonl or .parquet (.gz), or serve text/csv, application/x-ndjson or application/vnd.apache.parquet`,
+  );
+}
+
+async function pullHttp(
+  store: ObjectStore,
+  model: string,
+  source: Extract<DataSource, { kind: 'http' }>,
+  state: SourceState,
+  now: Date,
+): Promise<PulledSource> {
+  const known = state.objects[source.url];
+  let response: Response;
+  try {
+    response = await fetch(source.url, { headers: known ? { 'if-none-match': known.etag } : {}, redirect: 'follow', signal: AbortSignal.timeout(300_000) });
+  } catch (error) {
+    // Unreachable now (DNS, refused, timeout): retried by the activity's policy.
+    const cause = (error as Error).cause;
+    throw new Error(`data source '${source.name}' (${source.url}) cannot be reached: ${cause instanceof Error ? cause.message : (error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (response.status === 304) return { source: source.name, copied: [], unchanged: 1 };
+  if (response.status >= 500 || response.status === 429) {
+    throw new Error(`data source '${source.name}' (${source.url}) answered ${response.status} ${response.statusText}; will retry`);
+  }
+  if (!response.ok) throw new SourceError(source.name, source.url, `answered ${response.status} ${response.statusText}; fix data.sources' url or the server`);
+  const body = Buffer.from(await response.arrayBuffer());
+  const incomingKey = keys.incomingBatch(model, `${source.name}/${httpFileName(source, response.headers.get('content-type'))}`);
+  await store.put(incomingKey, body);
+  const etag = response.headers.get('etag');
+  // Without an ETag the file is downloaded on every run; its sha256 still keeps it from being trained on twice.
+  if (etag) state.objects[source.url] = { etag, incomingKey, pulledAt: now.toISOString() };
+  else log.warn('An HTTP data source sends no ETag: it is downloaded on every run', { source: source.name, url: source.url });
+  return { source: source.name, copied: [incomingKey], unchanged: 0 };
+}
+
+async function pullS3(store: ObjectStore, model: string, source: Extract<DataSource, { kind: 's3' }>, state: SourceState, now: Date): Promise<PulledSource> {
+  if (source.bucket && !store.inBucket) throw new SourceError(source.name, `bucket '${source.bucket}'`, `${store.description} cannot open other buckets`);
+  const from = source.bucket ? store.inBucket!(source.bucket) : store;
+  const where = `${from.description} prefix '${source.prefix}'`;
+  let listed;
+  try {
+    listed = await from.list(source.prefix);
+  } catch (error) {
+    // A missing bucket or refused credentials will not mend by retrying; an S3 outage will.
+    const message = (error as Error).message;
+    if (/does not exist at|NoSuchBucket|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/.test(message)) {
+      throw new SourceError(
+        source.name,
+        where,
+        `${message.replace(/: create it or set S3_BUCKET$/, '')}; fix data.sources' bucket or prefix, or the credentials`,
+      );
+    }
+    throw error;
+  }
+  const result: PulledSource = { source: source.name, copied: [], unchanged: 0 };
+  for (const object of listed) {
+    if (!DATA_SUFFIX.test(object.key)) continue;
+    const known = state.objects[object.key];
+    if (known && known.etag === object.etag) {
+      result.unchanged += 1;
+      continue;
+    }
+    const found = await from.getIfExists(object.key);
+    if (!found) continue; // removed since the listing
+    const incomingKey = keys.incomingBatch(model, `${source.name}/${object.key.slice(source.prefix.length).replace(/^\/+/, '')}`);
+    await store.put(incomingKey, found.body);
+    state.objects[object.key] = { etag: found.etag, incomingKey, pulledAt: now.toISOString() };
+    result.copied.push(incomingKey);
+  }
+  return result;
+}
+
+/** Pulls every source of the spec; each source's state is saved after it, so a failed later source does not repeat an earlier one. */
+export async function pullSources(store: ObjectStore, model: string, spec: ModelSpec, now: Date): Promise<PulledSource[]> {
+  const pulled: PulledSource[] = [];
+  for (const source of spec.data.sources ?? []) {
+    const stateKey = keys.sourceState(model, source.name);
+    const state = (await getJsonIfExists<SourceState>(store, stateKey))?.value ?? { objects: {} };
+    const result = source.kind === 'http' ? await pullHttp(store, model, source, state, now) : await pullS3(store, model, source, state, now);
+    if (result.copied.length > 0) await putJson(store, stateKey, state);
+    pulled.push(result);
+  }
+  return pulled;
+}

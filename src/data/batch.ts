@@ -1,0 +1,44 @@
+/**
+ * The pipeline's check of one incoming batch: validate every row against the
+ * schema, decide under the error budget, and write the accepted rows, typed,
+ * as Parquet (what snapshots are built from), all inside the engine.
+ */
+import { literal, withConnection } from './engine';
+import type { TableSchema } from './schema';
+import { checkFile, type ValidationResult } from './validate';
+
+/** Why a batch is refused whole, or null when its bad rows are within the error budget. */
+export function batchRefusal(result: ValidationResult, errorBudget: number): string | null {
+  if (result.batchErrors.length > 0) return result.batchErrors.join('; ');
+  const badShare = result.rowsRead === 0 ? 1 : result.rejectedRows.length / result.rowsRead;
+  if (badShare > errorBudget) {
+    return `${result.rejectedRows.length} of ${result.rowsRead} rows are invalid (${(badShare * 100).toFixed(1)}% > errorBudget ${(errorBudget * 100).toFixed(1)}%)`;
+  }
+  return null;
+}
+
+export interface CheckedBatch {
+  result: ValidationResult;
+  /** Why the batch is refused whole; null when it is accepted (bad rows within the budget are left out). */
+  refusal: string | null;
+}
+
+/**
+ * Validates a local batch file; when it is accepted and `out` is given, writes
+ * its accepted rows there as Parquet (schema columns in order; numbers DOUBLE,
+ * dates TIMESTAMP, text VARCHAR). A file that cannot be read at all throws.
+ */
+export async function checkBatchFile(path: string, schema: TableSchema, options: { source: string; errorBudget: number; out?: string }): Promise<CheckedBatch> {
+  return withConnection(async (connection) => {
+    const checked = await checkFile(connection, path, schema, { source: options.source });
+    const refusal = batchRefusal(checked, options.errorBudget);
+    if ('acceptedSql' in checked) {
+      if (!refusal && options.out) {
+        await connection.run(`COPY (${checked.acceptedSql}) TO ${literal(options.out)} (FORMAT parquet, COMPRESSION zstd)`);
+      }
+      const { acceptedSql: _sql, loaded: _loaded, ...result } = checked;
+      return { result, refusal };
+    }
+    return { result: checked, refusal };
+  });
+}
