@@ -1,12 +1,18 @@
 /** `perennial validate`: a schema inferred from a reference, checked against a new batch. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
 
 async function files(entries: Record<string, string>): Promise<Record<string, string>> {
   const dir = await mkdtemp(join(tmpdir(), 'perennial-validate-'));
+  dirs.push(dir);
   const out: Record<string, string> = {};
   for (const [name, text] of Object.entries(entries)) {
     out[name] = join(dir, name);
