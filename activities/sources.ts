@@ -9,7 +9,10 @@
 import { log } from '@temporalio/activity';
 import { SourceError } from '../src/errors';
 import type { DataSource, ModelSpec } from '../src/spec';
-import { getJsonIfExists, keys, putJson, type ObjectStore } from '../src/store';
+import { getJsonIfExists, keys, putJson, StoreError, type ObjectStore } from '../src/store';
+
+/** S3 errors that say the source is configured wrong, not that the store is down. */
+const CONFIGURATION_ERRORS = new Set(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch']);
 
 export const DATA_SUFFIX = /\.(csv|jsonl|ndjson|parquet)(\.gz)?$/i;
 
@@ -89,13 +92,8 @@ async function pullS3(store: ObjectStore, model: string, source: Extract<DataSou
     listed = await from.list(source.prefix);
   } catch (error) {
     // A missing bucket or refused credentials will not mend by retrying; an S3 outage will.
-    const message = (error as Error).message;
-    if (/does not exist at|NoSuchBucket|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/.test(message)) {
-      throw new SourceError(
-        source.name,
-        where,
-        `${message.replace(/: create it or set S3_BUCKET$/, '')}; fix data.sources' bucket or prefix, or the credentials`,
-      );
+    if (error instanceof StoreError && CONFIGURATION_ERRORS.has(error.code)) {
+      throw new SourceError(source.name, where, `${error.message}; fix data.sources' bucket or prefix, or the credentials`);
     }
     throw error;
   }

@@ -12,12 +12,14 @@ import {
   checkpointFromBytes,
   checkpointToBytes,
   columnarData,
+  columnsOf,
   runEvaluateInChild,
+  runFitInChild,
   runTrainingInChild,
   type Checkpoint,
   type ModelArtifacts,
 } from '../src/model';
-import { fitTableLabels, fitTablePreprocessor, labeledRowIndexes, type PreprocessorArtifact } from '../src/preprocess';
+import { labeledRowIndexes, type PreprocessorArtifact } from '../src/preprocess';
 import { loadBundle, readModelArtifacts, readPreprocessor, stageModel, stagePreprocessor } from '../src/registry';
 import type { ModelSpec } from '../src/spec';
 import { deletePrefix, keys, putJson, type ObjectStore } from '../src/store';
@@ -60,10 +62,19 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       const { table, train, holdout, from } = await splitSnapshot(store, spec, snapshot);
       const labelField = spec.schema.fields.find((f) => f.name === spec.label);
       const classes = labelField?.type === 'category' ? labelField.values : undefined;
-      const artifact: PreprocessorArtifact = {
-        preprocessor: fitTablePreprocessor(table, spec.features, train),
-        labels: fitTableLabels(table, spec.label, spec.task, classes, { standardize: spec.task === 'regression', rows: train }),
-      };
+      // Fitted in a child process: on millions of rows it is seconds of CPU this worker's event loop needs for heartbeats.
+      const { artifact } = await runFitInChild(
+        {
+          data: columnsOf(table, [...spec.features.map((f) => f.name), spec.label]),
+          features: spec.features,
+          label: spec.label,
+          task: spec.task,
+          classes,
+          standardize: spec.task === 'regression',
+          rows: train,
+        },
+        { signal: Context.current().cancellationSignal },
+      );
       const key = await stagePreprocessor(store, model, runId(), artifact);
       return {
         preprocessorKey: key,

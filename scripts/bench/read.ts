@@ -26,6 +26,7 @@ import { createGzip } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Column } from '../../src/data/columns';
 import { readParquetSource, type SourceTable } from './legacy/parquet';
+import { mulberry32 } from '../../src/model/rng';
 import { readTableFile } from './legacy/read';
 import { readColumnTable } from '../../src/data/read-columns';
 import type { RawTable } from '../../src/data/table';
@@ -51,17 +52,8 @@ const load = (): string =>
 
 // ---- seeded data (not timed) ----------------------------------------------
 
-/** mulberry32: a small seeded uniform generator on [0, 1). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator on [0, 1): the one training uses. */
+const uniform = mulberry32;
 
 function gaussian(u: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());

@@ -3,8 +3,8 @@
  *
  *   npx tsx scripts/bench/train-columns.ts [--rows 3000000] [--chunk-rows 32768] [--backend wasm] [--no-evaluate]
  *
- * Reads vega-datasets' flights-3m.parquet into columns (date, delay, distance,
- * origin, destination: typed arrays and dictionaries, no row objects), fits the
+ * Reads vega-datasets' flights-3m.parquet with the data engine into columns (date,
+ * delay, distance, origin, destination: typed arrays and dictionaries), fits the
  * preprocessor and labels in this process, then trains a regression MLP in a
  * child process exactly as the worker does (runTrainingInChild: the columns
  * cross as typed arrays, the child encodes `chunkRows` rows at a time) and
@@ -14,19 +14,14 @@
  * batch 512. Prints wall time, rows/s, and the peak RSS of this process and of
  * each child.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parquetMetadata, parquetRead } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import type { Column, ColumnTable } from '../../src/data/columns';
+import { readColumnTable } from '../../src/data/read-columns';
 import { columnarData, runEvaluateInChild, runTrainingInChild, type BackendName } from '../../src/model';
 import { fitTableLabels, fitTablePreprocessor, labeledRowIndexes, type FeatureSpecInput, type PreprocessorArtifact } from '../../src/preprocess';
+import { vegaDataPath } from '../../src/demo/weather';
 
-const require = createRequire(import.meta.url);
-const file = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'flights-3m.parquet');
+const file = vegaDataPath('flights-3m.parquet');
 const { values: flags } = parseArgs({
   options: {
     rows: { type: 'string', default: '3000000' },
@@ -44,79 +39,6 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const mb = (bytes: number) => `${fmt(bytes / 2 ** 20)} MB`;
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
-/** Builds a text column a row group at a time (codes in a preallocated array, each distinct value once in the dictionary). */
-class TextColumnBuilder {
-  readonly codes: Int32Array;
-  readonly dictionary: string[] = [];
-  private readonly index = new Map<string, number>();
-  constructor(rows: number) {
-    this.codes = new Int32Array(rows);
-  }
-  set(row: number, value: string | null | undefined): void {
-    if (value === null || value === undefined) {
-      this.codes[row] = -1;
-      return;
-    }
-    let code = this.index.get(value);
-    if (code === undefined) {
-      code = this.dictionary.length;
-      this.dictionary.push(value);
-      this.index.set(value, code);
-    }
-    this.codes[row] = code;
-  }
-  column(): Column {
-    return { kind: 'text', codes: this.codes, dictionary: this.dictionary };
-  }
-}
-
-/** The flights as columns, read one row group at a time (only one group's JS values alive at once). */
-async function readFlights(limit: number): Promise<ColumnTable> {
-  const bytes = readFileSync(file);
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  const metadata = parquetMetadata(buffer);
-  const rows = Math.min(limit, Number(metadata.num_rows));
-  const date = new Float64Array(rows);
-  const delay = new Float64Array(rows);
-  const distance = new Float64Array(rows);
-  const origin = new TextColumnBuilder(rows);
-  const destination = new TextColumnBuilder(rows);
-  let groupStart = 0;
-  for (const group of metadata.row_groups) {
-    if (groupStart >= rows) break;
-    const groupEnd = Math.min(rows, groupStart + Number(group.num_rows));
-    await parquetRead({
-      file: buffer,
-      metadata,
-      compressors,
-      columns: ['date', 'delay', 'distance', 'origin', 'destination'],
-      rowStart: groupStart,
-      rowEnd: groupEnd,
-      onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
-        const end = Math.min(rowEnd, rows);
-        for (let i = Math.max(rowStart, groupStart); i < end; i++) {
-          const v = columnData[i - rowStart] as unknown;
-          if (columnName === 'date')
-            date[i] = v instanceof Date ? v.getTime() : NaN; // TIMESTAMP not adjusted to UTC: the wall clock
-          else if (columnName === 'delay') delay[i] = v === null ? NaN : Number(v);
-          else if (columnName === 'distance') distance[i] = v === null ? NaN : Number(v);
-          else if (columnName === 'origin') origin.set(i, v as string | null);
-          else if (columnName === 'destination') destination.set(i, v as string | null);
-        }
-      },
-    });
-    groupStart = groupEnd;
-  }
-  const columns = new Map<string, Column>([
-    ['date', { kind: 'date', values: date }],
-    ['delay', { kind: 'number', values: delay }],
-    ['distance', { kind: 'number', values: distance }],
-    ['origin', origin.column()],
-    ['destination', destination.column()],
-  ]);
-  return { source: 'flights-3m.parquet', rows, names: [...columns.keys()], columns, rowNumber: (i) => i + 1 };
-}
-
 const features: FeatureSpecInput = [
   { name: 'distance', kind: 'numeric' },
   { name: 'origin', kind: 'categorical', maxCategories: 20 },
@@ -127,12 +49,14 @@ const features: FeatureSpecInput = [
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); chunkRows ${fmt(chunkRows)}`);
   const started = performance.now();
-  const table = await readFlights(wanted);
+  // The engine every stage reads with; the first `--rows` rows are the ones trained on.
+  const table = await readColumnTable(file, { source: 'flights-3m.parquet', columns: ['date', 'delay', 'distance', 'origin', 'destination'] });
   const readSeconds = (performance.now() - started) / 1000;
   console.log(`read ${fmt(table.rows)} rows x 5 columns from Parquet into typed columns in ${fmt(readSeconds, 1)} s`);
 
   const fitStarted = performance.now();
-  const trainRows = labeledRowIndexes(table, 'delay');
+  const first = wanted < table.rows ? Int32Array.from({ length: wanted }, (_, i) => i) : undefined;
+  const trainRows = labeledRowIndexes(table, 'delay', first);
   const artifact: PreprocessorArtifact = {
     preprocessor: fitTablePreprocessor(table, features, trainRows),
     labels: fitTableLabels(table, 'delay', 'regression', undefined, { standardize: true, rows: trainRows }),

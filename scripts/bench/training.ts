@@ -17,9 +17,7 @@
  * each process, see scripts/bench/train-columns.ts.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { inferSchema, readColumnTable, readValidated, rowsOf, type TypedRow } from '../../src/data';
@@ -47,10 +45,10 @@ import {
   type PreprocessorArtifact,
   type RegressionLabels,
 } from '../../src/preprocess';
+import { vegaDataPath } from '../../src/demo/weather';
 
-const require = createRequire(import.meta.url);
 // vega-datasets exports only its JS entry (build/index.js); its data folder sits next to build/.
-const dataFile = (name: string) => path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', name);
+const dataFile = vegaDataPath;
 const { values: flags } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, backends: { type: 'string' } },
   strict: true,

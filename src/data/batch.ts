@@ -5,7 +5,7 @@
  */
 import { literal, withConnection } from './engine';
 import type { TableSchema } from './schema';
-import { checkFile, type ValidationResult } from './validate';
+import { checkFile, resultOf, type ValidationResult } from './validate';
 
 /** Why a batch is refused whole, or null when its bad rows are within the error budget. */
 export function batchRefusal(result: ValidationResult, errorBudget: number): string | null {
@@ -32,13 +32,9 @@ export async function checkBatchFile(path: string, schema: TableSchema, options:
   return withConnection(async (connection) => {
     const checked = await checkFile(connection, path, schema, { source: options.source });
     const refusal = batchRefusal(checked, options.errorBudget);
-    if ('acceptedSql' in checked) {
-      if (!refusal && options.out) {
-        await connection.run(`COPY (${checked.acceptedSql}) TO ${literal(options.out)} (FORMAT parquet, COMPRESSION zstd)`);
-      }
-      const { acceptedSql: _sql, loaded: _loaded, ...result } = checked;
-      return { result, refusal };
+    if (!refusal && options.out && 'acceptedSql' in checked) {
+      await connection.run(`COPY (${checked.acceptedSql}) TO ${literal(options.out)} (FORMAT parquet, COMPRESSION zstd)`);
     }
-    return { result: checked, refusal };
+    return { result: resultOf(checked), refusal };
   });
 }

@@ -1,5 +1,5 @@
 /**
- * Splits a data file into one Parquet file per calendar month of its time
+ * Splits a Parquet file into one Parquet file per calendar month of its time
  * column, as a feed delivers batches (the flights demo's monthly arrivals).
  */
 import { join } from 'node:path';
@@ -14,21 +14,17 @@ export interface MonthPart {
   rows: number;
 }
 
-function readerOf(path: string, nth: number): string {
-  const format = formatOf(path);
-  if (format === 'parquet') {
-    return nth > 1
-      ? `(SELECT * EXCLUDE (file_row_number) FROM read_parquet(${literal(path)}, file_row_number = true) WHERE file_row_number % ${nth} = 0)`
-      : `read_parquet(${literal(path)})`;
-  }
-  if (nth > 1) throw new DataError('everyNth needs a Parquet file', { source: path });
-  if (format === 'csv') return `read_csv(${literal(path)}, header = true)`;
-  return `read_json(${literal(path)}, format = 'newline_delimited')`;
+/** The rows of a Parquet file, every nth one when `nth` > 1. */
+function parquetRows(path: string, nth: number): string {
+  if (formatOf(path) !== 'parquet') throw new DataError('partitionByMonth reads Parquet files only', { source: path });
+  return nth > 1
+    ? `(SELECT * EXCLUDE (file_row_number) FROM read_parquet(${literal(path)}, file_row_number = true) WHERE file_row_number % ${nth} = 0)`
+    : `read_parquet(${literal(path)})`;
 }
 
 /**
  * Writes `outDir/<prefix>-YYYY-MM.parquet` for each month (or only `months`),
- * rows in file order. `everyNth` (Parquet) keeps every nth row of the file: a smaller
+ * rows in file order. `everyNth` keeps every nth row of the file: a smaller
  * sample spread over every day, the same rows on every call.
  */
 export async function partitionByMonth(
@@ -38,7 +34,7 @@ export async function partitionByMonth(
   const time = ident(options.timeColumn);
   const nth = Math.max(1, Math.floor(options.everyNth ?? 1));
   return withConnection(async (connection) => {
-    const source = `(SELECT *, strftime(CAST(${time} AS TIMESTAMP), '%Y-%m') AS __month FROM ${readerOf(path, nth)})`;
+    const source = `(SELECT *, strftime(CAST(${time} AS TIMESTAMP), '%Y-%m') AS __month FROM ${parquetRows(path, nth)})`;
     let months: { month: string; n: number }[];
     try {
       months = await queryRows(connection, `SELECT __month AS month, count(*) AS n FROM ${source} WHERE __month IS NOT NULL GROUP BY 1 ORDER BY 1`);

@@ -268,6 +268,13 @@ export async function acceptedColumns(connection: DuckDBConnection, checked: Che
   return { source: loaded.source, rows, names: schema.fields.map((f) => f.name), columns, rowNumber: (i) => loaded.rowNumber(index[i]!) };
 }
 
+/** A check's result without the engine handles, which die with the connection. */
+export function resultOf(checked: CheckedFile | ValidationResult): ValidationResult {
+  if (!('acceptedSql' in checked)) return checked;
+  const { acceptedSql: _sql, loaded: _loaded, ...result } = checked;
+  return result;
+}
+
 /** Checks a local file and reads its accepted rows as typed columns (for the CLI and tests; the pipeline writes them as Parquet instead). */
 export async function readValidated(
   path: string,
@@ -276,21 +283,14 @@ export async function readValidated(
 ): Promise<{ result: ValidationResult; table: ColumnTable | null }> {
   return withConnection(async (connection) => {
     const checked = await checkFile(connection, path, schema, options);
-    if (!('acceptedSql' in checked)) return { result: checked, table: null };
-    const table = checked.batchErrors.length === 0 ? await acceptedColumns(connection, checked, schema) : null;
-    const { acceptedSql: _sql, loaded: _loaded, ...result } = checked;
-    return { result, table };
+    const table = 'acceptedSql' in checked && checked.batchErrors.length === 0 ? await acceptedColumns(connection, checked, schema) : null;
+    return { result: resultOf(checked), table };
   });
 }
 
 /** Checks a local file against a schema (the CLI's and the tests' entry point). */
 export async function validateFile(path: string, schema: TableSchema, options: { source?: string } = {}): Promise<ValidationResult> {
-  return withConnection(async (connection) => {
-    const checked = await checkFile(connection, path, schema, options);
-    if (!('acceptedSql' in checked)) return checked;
-    const { acceptedSql: _sql, loaded: _loaded, ...result } = checked;
-    return result;
-  });
+  return withConnection(async (connection) => resultOf(await checkFile(connection, path, schema, options)));
 }
 
 /** "rows 3, 5, 9 and 12 more" — short enough for an error message. */

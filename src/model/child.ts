@@ -10,6 +10,8 @@ import type { Checkpoint, EpochLogs } from './mlp';
 import type {
   ChildEvaluateInput,
   ChildEvaluateResult,
+  ChildFitInput,
+  ChildFitResult,
   ChildPredictInput,
   ChildPredictResult,
   ChildTaskName,
@@ -191,6 +193,14 @@ export function runPredictInChild(
   options: { signal?: AbortSignal; onStart?: (info: { pid: number; startupMs: number }) => void; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ChildPredictResult> {
   return runInChild('predict', input, options);
+}
+
+/** Fits the preprocessor and the labels in a child process: minutes of CPU on millions of rows stay off the worker's event loop. */
+export function runFitInChild(
+  input: ChildFitInput,
+  options: { signal?: AbortSignal; onStart?: (info: { pid: number; startupMs: number }) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildFitResult> {
+  return runInChild('fit', input, options);
 }
 
 /** Scores rows and computes metrics and the trivial baseline in a child process (only the metrics come back). */

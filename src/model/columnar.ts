@@ -29,7 +29,11 @@ function own<T extends Float64Array | Int32Array>(a: T): T {
  * fails naming the feature; scoring imputes it).
  */
 export function columnarData(table: ColumnTable, artifact: PreprocessorArtifact): ColumnarData {
-  const wanted = [...artifact.preprocessor.features.map((f) => f.name), artifact.labels.label];
+  return columnsOf(table, [...artifact.preprocessor.features.map((f) => f.name), artifact.labels.label]);
+}
+
+/** The columns `wanted` of a table as ColumnarData (a column the table lacks is left out). */
+export function columnsOf(table: ColumnTable, wanted: string[]): ColumnarData {
   const columns = new Map<string, Column>();
   for (const name of wanted) {
     const c = table.columns.get(name);

@@ -2,7 +2,16 @@
 import type { BackendName } from './backend';
 import { selectBackend } from './backend';
 import { classificationMetrics, majorityBaseline, meanBaseline, regressionMetrics, type Baseline, type Metrics } from '../metrics';
-import { decodeRegression, encodeTableLabels, tableEncoder, type PreprocessorArtifact } from '../preprocess';
+import {
+  decodeRegression,
+  encodeTableLabels,
+  fitTableLabels,
+  fitTablePreprocessor,
+  tableEncoder,
+  type FeatureSpecInput,
+  type PreprocessorArtifact,
+} from '../preprocess';
+import type { Task } from '../metrics';
 import { columnarSource, tableOfData, type ColumnarData } from './columnar';
 import { DEFAULT_CHUNK_ROWS, loadModel, modelShape, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts } from './mlp';
 import type { ModelParamsInput } from './params';
@@ -21,6 +30,25 @@ export interface ChildTrainInput {
   backend?: BackendName;
   /** Rows encoded and fitted at a time (default 32768, rounded down to a multiple of batchSize): bounds the child's memory. */
   chunkRows?: number;
+}
+
+export interface ChildFitInput {
+  /** The feature and label columns: `columnsOf(table, [...feature names, label])`. */
+  data: ColumnarData;
+  features: FeatureSpecInput;
+  label: string;
+  task: Task;
+  /** Classification: the class list and its order (the schema's allowed values). */
+  classes?: string[];
+  /** Regression: standardize the label. */
+  standardize?: boolean;
+  /** Table rows to fit on (the training rows); default every row. */
+  rows?: Int32Array;
+}
+
+export interface ChildFitResult {
+  artifact: PreprocessorArtifact;
+  seconds: number;
 }
 
 export interface ChildTrainResult {
@@ -85,6 +113,8 @@ export interface ChildTasks {
   train: { input: ChildTrainInput; progress: EpochProgress; result: ChildTrainResult };
   predict: { input: ChildPredictInput; progress: never; result: ChildPredictResult };
   evaluate: { input: ChildEvaluateInput; progress: never; result: ChildEvaluateResult };
+  /** Fits the preprocessor and the labels on rows of the columns. */
+  fit: { input: ChildFitInput; progress: never; result: ChildFitResult };
   /** Loads the backend and answers: measures child start-up. */
   ping: { input: { backend?: BackendName }; progress: never; result: { backend: BackendName } };
 }
@@ -219,8 +249,19 @@ export async function runTask<K extends ChildTaskName>(
       };
       return result;
     }
+    case 'fit': {
+      const i = input as ChildFitInput;
+      const started = performance.now();
+      const table = tableOfData(i.data);
+      const artifact: PreprocessorArtifact = {
+        preprocessor: fitTablePreprocessor(table, i.features, i.rows),
+        labels: fitTableLabels(table, i.label, i.task, i.classes, { standardize: i.standardize, rows: i.rows }),
+      };
+      const result: ChildFitResult = { artifact, seconds: (performance.now() - started) / 1000 };
+      return result;
+    }
     case 'ping': {
-      const backend = await selectBackend(input.backend);
+      const backend = await selectBackend((input as { backend?: BackendName }).backend);
       return { backend: backend.name } as ChildTasks[K]['result'];
     }
     default:

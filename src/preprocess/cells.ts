@@ -26,17 +26,22 @@ function isBlank(text: string): boolean {
   return text.trim() === '';
 }
 
-/** A number per row, NaN when missing (or invalid and not thrown by `onInvalid`). */
-export function numberReader(column: Column, onInvalid: OnInvalid): (row: number) => number {
-  if (column.kind === 'number') {
+/**
+ * A value per row of a column read as `kind`: the column's own values when it
+ * has that kind, text parsed once per dictionary entry, anything else invalid.
+ * NaN when missing (or invalid and not thrown by `onInvalid`).
+ */
+function valueReader(column: Column, kind: 'number' | 'date', parse: (text: string) => number, onInvalid: OnInvalid): (row: number) => number {
+  if (column.kind === kind) {
     const values = column.values;
     return (row) => values[row]!;
   }
-  if (column.kind === 'date') {
+  if (column.kind !== 'text') {
     const values = column.values;
+    const shown = column.kind === 'date' ? dateText : (v: number) => v;
     return (row) => {
       const v = values[row]!;
-      if (!Number.isNaN(v)) onInvalid(row, dateText(v));
+      if (!Number.isNaN(v)) onInvalid(row, shown(v));
       return NaN;
     };
   }
@@ -44,7 +49,7 @@ export function numberReader(column: Column, onInvalid: OnInvalid): (row: number
   const parsed = new Float64Array(dictionary.length);
   const invalid = new Uint8Array(dictionary.length);
   dictionary.forEach((text, code) => {
-    parsed[code] = isBlank(text) ? NaN : numberFromText(text);
+    parsed[code] = isBlank(text) ? NaN : parse(text);
     invalid[code] = !isBlank(text) && Number.isNaN(parsed[code]) ? 1 : 0;
   });
   return (row) => {
@@ -55,33 +60,14 @@ export function numberReader(column: Column, onInvalid: OnInvalid): (row: number
   };
 }
 
+/** A number per row, NaN when missing (or invalid and not thrown by `onInvalid`). */
+export function numberReader(column: Column, onInvalid: OnInvalid): (row: number) => number {
+  return valueReader(column, 'number', numberFromText, onInvalid);
+}
+
 /** A date per row as wall-clock ms (see src/data/columns.ts), NaN when missing (or invalid and not thrown). */
 export function dateReader(column: Column, onInvalid: OnInvalid): (row: number) => number {
-  if (column.kind === 'date') {
-    const values = column.values;
-    return (row) => values[row]!;
-  }
-  if (column.kind === 'number') {
-    const values = column.values;
-    return (row) => {
-      const v = values[row]!;
-      if (!Number.isNaN(v)) onInvalid(row, v);
-      return NaN;
-    };
-  }
-  const { codes, dictionary } = column;
-  const parsed = new Float64Array(dictionary.length);
-  const invalid = new Uint8Array(dictionary.length);
-  dictionary.forEach((text, code) => {
-    parsed[code] = isBlank(text) ? NaN : dateMs(text);
-    invalid[code] = !isBlank(text) && Number.isNaN(parsed[code]) ? 1 : 0;
-  });
-  return (row) => {
-    const code = codes[row]!;
-    if (code < 0) return NaN;
-    if (invalid[code] === 1) onInvalid(row, dictionary[code]);
-    return parsed[code]!;
-  };
+  return valueReader(column, 'date', dateMs, onInvalid);
 }
 
 /**

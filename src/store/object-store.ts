@@ -35,6 +35,17 @@ import { sha256 } from './sha';
 
 export { ObjectNotFoundError } from '../errors';
 
+/** A store request that failed, with the server's error name (`NoSuchBucket`, `AccessDenied`..., or `Unreachable`) for callers that decide by it. */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
 /** A conditional write lost: someone else created or changed the object first. */
 export class PreconditionFailedError extends Error {
   constructor(

@@ -10,7 +10,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { PerennialConfig } from '../config';
-import { ObjectNotFoundError, PreconditionFailedError, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store';
+import { ObjectNotFoundError, PreconditionFailedError, StoreError, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store';
 
 function isStatus(error: unknown, ...codes: number[]): boolean {
   return error instanceof S3ServiceException && codes.includes(error.$metadata.httpStatusCode ?? 0);
@@ -23,6 +23,8 @@ export class S3Store implements ObjectStore {
     readonly client: S3Client,
     readonly bucket: string,
     private readonly endpoint = 'aws',
+    /** The setting that names this bucket (a hint in errors); null for a bucket a spec names. */
+    private readonly bucketSetting: string | null = 'S3_BUCKET',
   ) {
     this.description = `s3://${bucket} (${endpoint})`;
   }
@@ -42,7 +44,7 @@ export class S3Store implements ObjectStore {
   }
 
   inBucket(bucket: string): S3Store {
-    return new S3Store(this.client, bucket, this.endpoint);
+    return new S3Store(this.client, bucket, this.endpoint, null);
   }
 
   /** Creates the bucket when it does not exist yet (a test bucket, a new deployment). Idempotent. */
@@ -135,12 +137,17 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private explain(error: unknown, doing: string): Error {
+  private explain(error: unknown, doing: string): StoreError {
     const e = error as Error & { code?: string };
     if (e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(e.message)) || e.name === 'TimeoutError') {
-      return new Error(`S3 at ${this.description} does not answer while ${doing}: start it with 'npm run services' or set S3_ENDPOINT`);
+      return new StoreError(`S3 at ${this.description} does not answer while ${doing}: start it with 'npm run services' or set S3_ENDPOINT`, 'Unreachable');
     }
-    if (e.name === 'NoSuchBucket') return new Error(`bucket '${this.bucket}' does not exist at ${this.description}: create it or set S3_BUCKET`);
-    return new Error(`S3 error while ${doing} in ${this.description}: ${e.name}: ${e.message}`);
+    if (e.name === 'NoSuchBucket') {
+      return new StoreError(
+        `bucket '${this.bucket}' does not exist at ${this.description}: create it${this.bucketSetting ? ` or set ${this.bucketSetting}` : ''}`,
+        e.name,
+      );
+    }
+    return new StoreError(`S3 error while ${doing} in ${this.description}: ${e.name}: ${e.message}`, e.name);
   }
 }

@@ -1,10 +1,8 @@
 /** vega-datasets' weather.csv read as the pipeline reads a batch: through the engine, checked against its inferred schema. */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { inferSchema, readColumnTable, readValidated, rowsOf, type ColumnTable, type TypedRow } from '../../src/data';
+import { vegaDataPath } from '../../src/demo/weather';
 
-const require = createRequire(import.meta.url);
-export const WEATHER_CSV = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'weather.csv');
+export const WEATHER_CSV = vegaDataPath('weather.csv');
 
 /** The accepted rows as typed columns (date as a date column). */
 export async function weatherTable(): Promise<ColumnTable> {

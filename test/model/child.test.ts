@@ -4,10 +4,12 @@ import { weatherRows } from '../helpers/weather';
 import {
   ChildTaskError,
   columnarData,
+  columnsOf,
   loadModel,
   modelWeights,
   predict,
   runEvaluateInChild,
+  runFitInChild,
   runInChild,
   runPredictInChild,
   runTrainingInChild,
@@ -220,5 +222,37 @@ describe('runTrainingInChild', () => {
   it('a child that dies says so', async () => {
     const error = await runInChild('ping', { backend: 'cpu' }, { env: { PERENNIAL_TF_BACKEND: 'nonsense' } }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/ping failed in the child process: PERENNIAL_TF_BACKEND='nonsense' is not a backend/);
+  });
+});
+
+describe('runFitInChild', () => {
+  it('fits in a child process exactly what the same fit gives in process, on the rows asked for only', async () => {
+    const rows = await weatherRows();
+    const table = tableFromRows(rows, { kinds: { date: 'date' } });
+    const features = [
+      { name: 'precipitation', kind: 'numeric' as const },
+      { name: 'location', kind: 'categorical' as const },
+      { name: 'date', kind: 'date' as const, parts: ['month_cyclic' as const] },
+    ];
+    const train = Int32Array.from({ length: 1000 }, (_, i) => i);
+    const { artifact } = await runFitInChild({
+      data: columnsOf(table, ['precipitation', 'location', 'date', 'weather']),
+      features,
+      label: 'weather',
+      task: 'classification',
+      rows: train,
+    });
+    expect(artifact.preprocessor).toEqual(fitTablePreprocessor(table, features, train));
+    expect(artifact.preprocessor.rowsFitted).toBe(1000);
+    expect(artifact.labels).toEqual(fitTableLabels(table, 'weather', 'classification', undefined, { rows: train }));
+    // A problem in the child comes back with its message.
+    await expect(
+      runFitInChild({
+        data: columnsOf(table, ['location', 'weather']),
+        features: [{ name: 'location', kind: 'numeric' }],
+        label: 'weather',
+        task: 'classification',
+      }),
+    ).rejects.toThrow(/feature 'location'.*expected a number/);
   });
 });

@@ -1,17 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from '../../helpers/temp-files';
 import { readColumnTable } from '../../../src/data/read-columns';
 import { buildSamples, readSamples } from '../../../src/drift/sample';
 
 const FIX = 'test/fixtures/drift/cli/';
-const DIR = mkdtempSync(join(tmpdir(), 'perennial-sample-'));
+const { write } = tempFiles('perennial-sample-');
 /** Text written to a file and read by the engine, named `source` in errors. */
 async function file(text: string, source: string, columns?: string[]) {
-  const path = join(DIR, source);
-  writeFileSync(path, text);
-  return readColumnTable(path, { source, columns });
+  return readColumnTable(write(source, text), { source, columns });
 }
 const csv = (text: string, source = 'mem.csv') => file(text, source);
 const typesOf = (pair: ReturnType<typeof buildSamples>) => Object.fromEntries(pair.reference.columns.map((c) => [c.name, c.type]));

@@ -1,9 +1,7 @@
 /** Reader and validation cases found in review, through the engine. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempFiles } from '../../helpers/temp-files';
 import { rowsOf } from '../../../src/data/columns';
 import { formatCsv } from '../../../src/data/csv';
 import { literal, withConnection } from '../../../src/data/engine';
@@ -12,18 +10,7 @@ import { tableSchema, type TableSchema } from '../../../src/data/schema';
 import { buildSnapshot, readSnapshotTable } from '../../../src/data/snapshot';
 import { validateFile } from '../../../src/data/validate';
 
-const DIR = mkdtempSync(join(tmpdir(), 'perennial-read-fixes-'));
-afterAll(() => rmSync(DIR, { recursive: true, force: true }));
-
-let files = 0;
-/** Writes `content` to a fresh temp file called `name` and returns its path. */
-function write(name: string, content: string | Buffer): string {
-  const dir = join(DIR, String(files++));
-  mkdirSync(dir);
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { fresh, write } = tempFiles('perennial-read-fixes-');
 
 /** `content` read by the engine as the file `name`, unreadable rows collected. */
 const read = (name: string, content: string | Buffer) => readColumnTable(write(name, content), { source: name, onRowError: 'collect' });
@@ -83,7 +70,7 @@ describe('readers', () => {
       { a: ' x ', b: null },
       { a: 'y', b: 'z' },
     ]);
-    const path = join(DIR, 'strings.parquet');
+    const path = fresh('strings.parquet');
     await withConnection((c) => c.run(`COPY (SELECT * FROM (VALUES (' x ', '\t'), ('y', 'z')) t(a, b)) TO ${literal(path)} (FORMAT parquet)`));
     expect(rowsOf(await readColumnTable(path, { source: 'strings.parquet' }))).toEqual([
       { a: ' x ', b: null },
@@ -112,7 +99,7 @@ describe('validation and windows', () => {
     const schema = tableSchema.parse({ fields: [{ name: 't', type: 'date' }] });
     const input = { path: write('w.csv', 't\n2012-01-09T23:00:00Z\n2012-01-10T01:00:00Z\n2012-01-10T20:00:00Z\n'), source: 'w.csv' };
     const window = async (days: number) => {
-      const out = join(DIR, `window-${days}.parquet`);
+      const out = fresh(`window-${days}.parquet`);
       const built = await buildSnapshot([input], schema, { window: { kind: 'days', days }, timeColumn: 't', out });
       return { built, rows: rowsOf(await readSnapshotTable(out, schema, `window-${days}.parquet`)).map((r) => r.t) };
     };

@@ -4,10 +4,8 @@
  * Each case writes its text to a temp file and names it `source`, so messages
  * show the names the assertions expect.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempFiles } from '../../helpers/temp-files';
 import { rowsOf, type ColumnTable } from '../../../src/data/columns';
 import { formatCsv } from '../../../src/data/csv';
 import { formatOf } from '../../../src/data/format';
@@ -15,18 +13,7 @@ import { formatJsonl } from '../../../src/data/jsonl';
 import { readColumnTable, type ReadColumnsOptions } from '../../../src/data/read-columns';
 import { DataError } from '../../../src/data/table';
 
-const DIR = mkdtempSync(join(tmpdir(), 'perennial-read-'));
-afterAll(() => rmSync(DIR, { recursive: true, force: true }));
-
-let files = 0;
-/** Writes `content` to a fresh temp file called `name` and returns its path. */
-function write(name: string, content: string | Buffer): string {
-  const dir = join(DIR, String(files++));
-  mkdirSync(dir);
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { fresh, write } = tempFiles('perennial-read-');
 
 /** `content` read by the engine as the file `name` (unreadable rows collected unless told otherwise). */
 function read(name: string, content: string | Buffer, options: ReadColumnsOptions = {}) {
@@ -346,7 +333,7 @@ describe('readColumnTable', () => {
   it('refuses zero bytes naming the file, and an unknown type before reading', async () => {
     expect((await rejection(read('e.jsonl', Buffer.alloc(0)))).message).toBe('e.jsonl: the file is empty');
     // The type is refused from the name: the file is never opened (here it does not even exist).
-    const error = await rejection(readColumnTable(join(DIR, 'never-written.xlsx'), { source: 'e.xlsx' }));
+    const error = await rejection(readColumnTable(fresh('never-written.xlsx'), { source: 'e.xlsx' }));
     expect(error).toBeInstanceOf(DataError);
     expect(error.message).toMatch(/^e\.xlsx: unsupported file type '\.xlsx'/);
   });
@@ -369,7 +356,7 @@ describe('readColumnTable', () => {
   });
 
   it('says which file cannot be read and why', async () => {
-    const path = join(DIR, 'missing.csv');
+    const path = fresh('missing.csv');
     const error = await rejection(readColumnTable(path));
     expect(error).toBeInstanceOf(DataError);
     expect(error.message).toBe(`${path}: cannot read the file: ENOENT`);

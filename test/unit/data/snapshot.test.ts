@@ -6,11 +6,10 @@
  * its files under a temp directory, removed at the end.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempFiles } from '../../helpers/temp-files';
 import { cellAt, rowsOf, type ColumnTable } from '../../../src/data/columns';
 import { formatCsv } from '../../../src/data/csv';
 import { literal, withConnection } from '../../../src/data/engine';
@@ -18,22 +17,11 @@ import { formatJsonl } from '../../../src/data/jsonl';
 import { tableSchema, type TableSchema } from '../../../src/data/schema';
 import { buildSnapshot, readSnapshotTable, rowSetId, splitByTime, type SnapshotInput, type WindowPolicy } from '../../../src/data/snapshot';
 
-const DIR = mkdtempSync(join(tmpdir(), 'perennial-snapshot-'));
-afterAll(() => rmSync(DIR, { recursive: true, force: true }));
-
-let files = 0;
-/** A fresh path named `name` (which may hold folders, like an S3 key) in its own temp directory. */
-function fresh(name: string): string {
-  const path = join(DIR, String(files++), name);
-  mkdirSync(dirname(path), { recursive: true });
-  return path;
-}
+const { fresh, write } = tempFiles('perennial-snapshot-');
 
 /** Writes `content` as the file `name` and returns it as a snapshot input, its name as the source. */
 function file(name: string, content: string | Buffer): SnapshotInput {
-  const path = fresh(name);
-  writeFileSync(path, content);
-  return { path, source: name };
+  return { path: write(name, content), source: name };
 }
 
 const SCHEMA: TableSchema = tableSchema.parse({

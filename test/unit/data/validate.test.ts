@@ -4,27 +4,14 @@
  * Each case writes its text to a temp file and names it `source`, so results
  * and messages show the names the assertions expect.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempFiles } from '../../helpers/temp-files';
 import { rowsOf, type ColumnTable } from '../../../src/data/columns';
 import { readColumnTable, type ReadColumnsOptions } from '../../../src/data/read-columns';
 import { inferSchema, isDateText, tableSchema, toNumber, type TableSchema } from '../../../src/data/schema';
 import { describeRows, readValidated, validateFile } from '../../../src/data/validate';
 
-const DIR = mkdtempSync(join(tmpdir(), 'perennial-validate-'));
-afterAll(() => rmSync(DIR, { recursive: true, force: true }));
-
-let files = 0;
-/** Writes `content` to a fresh temp file called `name` and returns its path. */
-function write(name: string, content: string): string {
-  const dir = join(DIR, String(files++));
-  mkdirSync(dir);
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
+const { write } = tempFiles('perennial-validate-');
 
 /** `content` checked as the file `name`: the result and the accepted rows, typed. */
 const validated = (name: string, content: string, schema: TableSchema) => readValidated(write(name, content), schema, { source: name });
