@@ -5,10 +5,32 @@
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { DataError, DataValidationError, ObjectNotFoundError } from '../src/errors';
-import { buildSnapshot, checkBatchFile, describeRows, listNames, readSnapshotTable, type ColumnTable } from '../src/data';
+import {
+  batchesRefusedMessage,
+  buildSnapshot,
+  checkBatchFile,
+  combineRowSetParts,
+  describeRows,
+  listNames,
+  mergeBatchOutcomes,
+  readSnapshotTable,
+  rowSetPart,
+  type ColumnTable,
+} from '../src/data';
 import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
-import type { BatchRef, SnapshotInput, SnapshotOutput, SnapshotRef, ValidateInput, ValidateOutput, ValidatedBatch } from './types';
+import type {
+  BatchRef,
+  SnapshotInput,
+  SnapshotOutput,
+  SnapshotPartInput,
+  SnapshotPartOutput,
+  SnapshotRef,
+  ValidateBatchInput,
+  ValidateBatchOutput,
+  ValidateInput,
+  ValidateOutput,
+} from './types';
 import type { ActivityDeps } from './deps';
 import { withLocalFiles } from './local-files';
 import { DATA_SUFFIX } from './sources';
@@ -71,96 +93,116 @@ function schemaSha(spec: ModelSpec): string {
 }
 
 export function createDatasetActivities({ store, clock }: ActivityDeps) {
+  /**
+   * Parses and checks one batch against the spec's schema. Bad rows go to
+   * quarantine with their reasons; a batch over the error budget (or not
+   * readable at all) is moved to quarantine whole and reported as a failure.
+   */
+  async function validateBatch({ model, spec, batch }: ValidateBatchInput): Promise<ValidateBatchOutput> {
+    const name = baseName(batch.key);
+    const validatedKey = keys.validated(model, batch.sha256, schemaSha(spec));
+    const body = await store.get(batch.key);
+    // Written once per batch and schema: a retried attempt finds it.
+    const writeValidated = !(await store.head(validatedKey));
+    const checked = await withLocalFiles(store, async (files) => {
+      const out = writeValidated ? files.path('validated.parquet') : undefined;
+      let outcome;
+      try {
+        outcome = await checkBatchFile(await files.write(name, body), spec.schema, {
+          source: batch.key,
+          errorBudget: spec.data.errorBudget,
+          out,
+          timeColumn: spec.data.timeColumn,
+        });
+      } catch (error) {
+        // Anything but a DataError is a fault of ours (a bug, the disk): retried, and the batch stays where it is.
+        if (!(error instanceof DataError)) throw error;
+        // Not readable at all (empty, not CSV/JSON/Parquet): the whole batch is bad.
+        const message = error.message;
+        return { unreadable: message.startsWith(batch.key) ? message : `${batch.key}: ${message}` };
+      }
+      // Outside the try: a store that fails here is retried, never blamed on the batch.
+      if (out && !outcome.refusal) await store.put(validatedKey, await readFile(out), { contentType: 'application/vnd.apache.parquet' });
+      return outcome;
+    });
+    if ('unreadable' in checked) {
+      await quarantineBatch(store, model, batch, body, [checked.unreadable], [], clock());
+      return { failure: checked.unreadable, rowsAccepted: 0, rowsRejected: 0 };
+    }
+    const { result, refusal, timeRange } = checked;
+    if (refusal) {
+      const detail = result.errors.slice(0, 5).map((e) => `row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}`);
+      await quarantineBatch(store, model, batch, body, [refusal], result.errors, clock());
+      return {
+        failure: `${batch.key}: ${refusal}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`,
+        rowsAccepted: 0,
+        rowsRejected: result.rowsRead,
+      };
+    }
+    if (result.extraColumns.length > 0) {
+      log.warn('A batch has columns the schema does not name: neither checked nor kept', { batch: batch.key, columns: listNames(result.extraColumns) });
+    }
+    let quarantineKey: string | undefined;
+    if (result.errors.length > 0) {
+      quarantineKey = keys.quarantinedRows(model, batch.sha256, name);
+      await putJson(store, quarantineKey, {
+        batch: batch.key,
+        sha256: batch.sha256,
+        at: clock().toISOString(),
+        rows: result.rejectedRows,
+        errors: result.errors,
+      });
+      log.warn('Quarantined bad rows of a batch within the error budget', { batch: batch.key, rows: describeRows(result.rejectedRows) });
+    }
+    return {
+      accepted: { ...batch, validatedKey, rows: result.rowsAccepted, rejectedRows: result.rejectedRows.length, quarantineKey, timeRange },
+      rowsAccepted: result.rowsAccepted,
+      rowsRejected: result.rejectedRows.length,
+    };
+  }
+
   return {
+    validateBatch,
+
     /**
-     * Parses and checks each new batch against the spec's schema. Bad rows go to
-     * quarantine with their reasons; a batch over the error budget is moved to
-     * quarantine whole and fails the pipeline (non-retryable) naming file and rows.
+     * Every batch, one after the other (runs started before the data stages
+     * fanned out; validateBatch per batch otherwise). Fails the pipeline
+     * (non-retryable) naming each refused batch and its rows.
      */
     async validate({ model, spec, batches }: ValidateInput): Promise<ValidateOutput> {
-      const accepted: ValidatedBatch[] = [];
-      let rowsAccepted = 0;
-      let rowsRejected = 0;
-      const failures: string[] = [];
-      for (const batch of batches) {
-        const name = baseName(batch.key);
-        const validatedKey = keys.validated(model, batch.sha256, schemaSha(spec));
-        const body = await store.get(batch.key);
-        // Written once per batch and schema: a retried attempt finds it.
-        const writeValidated = !(await store.head(validatedKey));
-        const checked = await withLocalFiles(store, async (files) => {
-          const out = writeValidated ? files.path('validated.parquet') : undefined;
-          let outcome;
-          try {
-            outcome = await checkBatchFile(await files.write(name, body), spec.schema, { source: batch.key, errorBudget: spec.data.errorBudget, out });
-          } catch (error) {
-            // Anything but a DataError is a fault of ours (a bug, the disk): retried, and the batch stays where it is.
-            if (!(error instanceof DataError)) throw error;
-            // Not readable at all (empty, not CSV/JSON/Parquet): the whole batch is bad.
-            const message = error.message;
-            return { unreadable: message.startsWith(batch.key) ? message : `${batch.key}: ${message}` };
-          }
-          // Outside the try: a store that fails here is retried, never blamed on the batch.
-          if (out && !outcome.refusal) await store.put(validatedKey, await readFile(out), { contentType: 'application/vnd.apache.parquet' });
-          return outcome;
-        });
-        if ('unreadable' in checked) {
-          failures.push(checked.unreadable);
-          await quarantineBatch(store, model, batch, body, [checked.unreadable], [], clock());
-          continue;
-        }
-        const { result, refusal } = checked;
-        if (refusal) {
-          const detail = result.errors.slice(0, 5).map((e) => `row ${e.row}${e.column ? ` ${e.column}` : ''}: ${e.reason}`);
-          failures.push(
-            `${batch.key}: ${refusal}${result.rejectedRows.length ? `; bad ${describeRows(result.rejectedRows)}` : ''}${detail.length ? ` (${detail.join('; ')})` : ''}`,
-          );
-          await quarantineBatch(store, model, batch, body, [refusal], result.errors, clock());
-          rowsRejected += result.rowsRead;
-          continue;
-        }
-        if (result.extraColumns.length > 0) {
-          log.warn('A batch has columns the schema does not name: neither checked nor kept', { batch: batch.key, columns: listNames(result.extraColumns) });
-        }
-        let quarantineKey: string | undefined;
-        if (result.errors.length > 0) {
-          quarantineKey = keys.quarantinedRows(model, batch.sha256, name);
-          await putJson(store, quarantineKey, {
-            batch: batch.key,
-            sha256: batch.sha256,
-            at: clock().toISOString(),
-            rows: result.rejectedRows,
-            errors: result.errors,
-          });
-          log.warn('Quarantined bad rows of a batch within the error budget', { batch: batch.key, rows: describeRows(result.rejectedRows) });
-        }
-        accepted.push({ ...batch, validatedKey, rows: result.rowsAccepted, rejectedRows: result.rejectedRows.length, quarantineKey });
-        rowsAccepted += result.rowsAccepted;
-        rowsRejected += result.rejectedRows.length;
-      }
-      if (failures.length > 0) {
-        throw ApplicationFailure.create({
-          type: DataValidationError.name,
-          nonRetryable: true,
-          message: `${failures.length} batch(es) rejected and moved to ${keys.quarantine(model)}; the champion is untouched: ${failures.join(' | ')}`,
-          details: [{ failures }],
-        });
-      }
+      const outcomes = [];
+      for (const batch of batches) outcomes.push(await validateBatch({ model, spec, batch }));
+      const { accepted, failures, rowsAccepted, rowsRejected } = mergeBatchOutcomes(outcomes);
+      if (failures.length > 0) throw batchesRefused(model, failures);
       return { accepted, rowsAccepted, rowsRejected };
+    },
+
+    /** The row-set sums of one part of the snapshot's inputs (a validated batch, or rows of the base snapshot) under the window. */
+    async snapshotPart({ spec, part, sinceDay }: SnapshotPartInput): Promise<SnapshotPartOutput> {
+      return withLocalFiles(store, async (files) => {
+        const path = await files.download(part.key, part.fileSha256);
+        return rowSetPart({ path, source: part.key, range: part.range }, spec.schema, { timeColumn: spec.data.timeColumn, sinceDay });
+      });
     },
 
     /**
      * Merges the base snapshot with the accepted batches under the window
      * policy, as one Parquet file named by its rows' canonical hash: the same
-     * rows make the same snapshot, stored once.
+     * rows make the same snapshot, stored once. With the parts' sums given,
+     * the id is known first and a snapshot already stored is not built again.
      */
-    async snapshot({ model, spec, base, accepted }: SnapshotInput): Promise<SnapshotOutput> {
+    async snapshot({ model, spec, base, accepted, parts }: SnapshotInput): Promise<SnapshotOutput> {
+      const rowSet = parts ? combineRowSetParts(parts, spec.schema) : undefined;
+      if (rowSet) {
+        const stored = await getJsonIfExists<SnapshotManifest>(store, keys.snapshotManifest(model, rowSet.id));
+        if (stored) return { ...refOf(stored.value), created: false };
+      }
       const built = await withLocalFiles(store, async (files) => {
         const inputs = [];
         if (base) inputs.push({ path: await files.download(base.key, base.fileSha256 ?? base.sha256), source: base.key });
         for (const batch of accepted) inputs.push({ path: await files.download(batch.validatedKey), source: batch.validatedKey });
         const out = files.path('snapshot.parquet');
-        const snapshot = await buildSnapshot(inputs, spec.schema, { window: spec.data.window, timeColumn: spec.data.timeColumn, out });
+        const snapshot = await buildSnapshot(inputs, spec.schema, { window: spec.data.window, timeColumn: spec.data.timeColumn, out, rowSet });
         return { ...snapshot, bytes: await readFile(out) };
       });
       const key = keys.snapshot(model, built.id);
@@ -192,6 +234,16 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       return { ...refOf(manifest), created: true };
     },
   };
+}
+
+/** The pipeline's permanent failure when batches were refused (they are in quarantine). */
+export function batchesRefused(model: string, failures: string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: DataValidationError.name,
+    nonRetryable: true,
+    message: batchesRefusedMessage(failures, keys.quarantine(model)),
+    details: [{ failures }],
+  });
 }
 
 /** The reference the pipeline passes on (no creation time, columns or window). */

@@ -27,7 +27,9 @@ import type {
   RegisterOutput,
   SnapshotInput,
   TrainInput,
+  ValidateBatchInput,
   ValidateInput,
+  SnapshotPartInput,
 } from './types';
 
 /** The same activity, heartbeating on a timer while it runs. */
@@ -42,6 +44,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
 
   return {
     validate: heartbeating((input: ValidateInput) => datasets.validate(input)),
+    validateBatch: heartbeating((input: ValidateBatchInput) => datasets.validateBatch(input)),
+    snapshotPart: heartbeating((input: SnapshotPartInput) => datasets.snapshotPart(input)),
     snapshot: heartbeating((input: SnapshotInput) => datasets.snapshot(input)),
     preprocess: heartbeating((input: PreprocessInput) => training.preprocess(input)),
     // train and evaluate heartbeat themselves, with the epoch and checkpoint a retry resumes from.

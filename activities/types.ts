@@ -7,6 +7,8 @@ import type { ModelSpec } from '../src/spec';
 import type { Lineage, Aliases } from '../src/registry';
 import type { Evaluation } from '../src/metrics';
 import type { BackendName } from '../src/model';
+import type { BatchOutcome, SnapshotPart } from '../src/data/fan-out';
+import type { RowSetSums } from '../src/data/snapshot';
 
 export interface BatchRef {
   key: string;
@@ -62,6 +64,8 @@ export interface ValidatedBatch extends BatchRef {
   rows: number;
   rejectedRows: number;
   quarantineKey?: string;
+  /** Oldest and newest time of its accepted rows (null: none has a time); a days window is cut from the newest. */
+  timeRange?: { from: string; to: string } | null;
 }
 export interface ValidateOutput {
   accepted: ValidatedBatch[];
@@ -69,12 +73,31 @@ export interface ValidateOutput {
   rowsRejected: number;
 }
 
+export interface ValidateBatchInput {
+  model: string;
+  spec: ModelSpec;
+  batch: BatchRef;
+}
+/** One batch validated: accepted (with its rejected rows counted), or refused and quarantined whole (failure). */
+export type ValidateBatchOutput = BatchOutcome<ValidatedBatch>;
+
 export interface SnapshotInput {
   model: string;
   spec: ModelSpec;
   base: SnapshotRef | null;
   accepted: ValidatedBatch[];
+  /** The row-set sums of every part under the window, computed apart (snapshotPart): the snapshot's id is known before any row is merged. */
+  parts?: RowSetSums[];
 }
+
+export interface SnapshotPartInput {
+  model: string;
+  spec: ModelSpec;
+  part: SnapshotPart;
+  /** A days window: only rows of this UTC day (days since 1970-01-01) and after. */
+  sinceDay?: number;
+}
+export type SnapshotPartOutput = RowSetSums;
 export interface SnapshotOutput extends SnapshotRef {
   created: boolean;
 }

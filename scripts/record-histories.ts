@@ -15,7 +15,8 @@
  *
  * Scenarios run in order on one fresh model, as a user would meet them:
  *   promoted           first run on weather data: the whole pipeline, v1 becomes champion
- *   unchanged          second run on the same data, not forced: stops after snapshot
+ *   unchanged          second run on the same data, not forced: stops after snapshot (its base
+ *                      snapshot summed in parts of 500 rows)
  *   rejected           forced run under a gate no model passes (minAccuracy 0.99)
  *   compensated        register and promote succeed, then promote fails: unregister and
  *                      revertPromotion run in reverse (saga), the workflow fails
@@ -44,7 +45,7 @@ import { historyToJSON, type History } from '../test/replay/history-json';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** The newest patch in workflows/retraining-pipeline.ts (the first generation, before any patch, is the folder itself). */
-const GENERATION = 'discard-run-leftovers';
+const GENERATION = 'fan-out-data-stages';
 const HISTORIES_DIR = join(ROOT, 'test/fixtures/histories/retraining-pipeline', GENERATION);
 
 interface Scenario {
@@ -71,7 +72,11 @@ async function publishGate(ctx: Context, gate: ModelSpec['evaluation']['gate']):
   await publishSpec(ctx.h.store, { ...spec, name: ctx.model, evaluation: { ...spec.evaluation, gate } });
 }
 
-const ALL_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'];
+/** Since patch 'fan-out-data-stages': validate is validateBatch per batch, snapshot is summed in parts first. */
+const DATA_STAGES = ['ingest', 'validateBatch', 'snapshotPart', 'snapshot'];
+const ALL_STAGES = [...DATA_STAGES, 'preprocess', 'train', 'evaluate', 'register', 'promote'];
+/** A forced run with no new batch validates nothing. */
+const RERUN_STAGES = ALL_STAGES.filter((a) => a !== 'validateBatch');
 
 const SCENARIOS: Scenario[] = [
   {
@@ -85,16 +90,17 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'unchanged',
-    input: { trigger: 'schedule' },
+    // No new batch: only the base snapshot's rows, in three ranges.
+    input: { trigger: 'schedule', partitionRows: 500 },
     expect: { outcome: 'unchanged' },
-    activities: ['ingest', 'validate', 'snapshot'],
+    activities: ['ingest', 'snapshotPart', 'snapshot'],
   },
   {
     name: 'rejected',
     prepare: (ctx) => publishGate(ctx, { minAccuracy: 0.99 }),
     input: { trigger: 'manual', force: true },
     expect: { outcome: 'rejected' },
-    activities: ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'discardRun'],
+    activities: [...RERUN_STAGES.slice(0, 6), 'discardRun'],
   },
   {
     name: 'compensated',
@@ -114,7 +120,7 @@ const SCENARIOS: Scenario[] = [
     },
     input: { trigger: 'ci', force: true },
     expect: { failureType: 'InjectedFault' },
-    activities: [...ALL_STAGES, 'revertPromotion', 'unregister', 'discardRun'],
+    activities: [...RERUN_STAGES, 'revertPromotion', 'unregister', 'discardRun'],
     cleanup: async (ctx) => {
       await ctx.worker.stop();
       ctx.worker = await ctx.h.startWorker();
@@ -130,7 +136,7 @@ const SCENARIOS: Scenario[] = [
     },
     input: { trigger: 'drift' },
     expect: { failureType: 'DataValidationError' },
-    activities: ['ingest', 'validate', 'discardRun'],
+    activities: ['ingest', 'validateBatch', 'discardRun'],
   },
   {
     name: 'champion-moved',
@@ -160,7 +166,7 @@ const SCENARIOS: Scenario[] = [
     },
     input: { trigger: 'manual', force: true },
     expect: { outcome: 'rejected' },
-    activities: [...ALL_STAGES, 'revertPromotion', 'unregister'],
+    activities: [...RERUN_STAGES, 'revertPromotion', 'unregister'],
     cleanup: async (ctx) => {
       await ctx.worker.stop();
       ctx.worker = await ctx.h.startWorker();

@@ -4,6 +4,7 @@
  * from the environment to point at another cluster or store (AWS S3 included).
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import { DEFAULT_PARTITION_ROWS } from './data/fan-out';
 import { DEFAULT_RETRY_BUDGET_MINUTES, TASK_QUEUE, trainingQueueFor } from './temporal/task-queues';
 
 /** One AES-256 key of the payload codec. The key is a KeyObject: printed or serialized, it shows no key material. */
@@ -20,6 +21,8 @@ export interface PerennialConfig {
   trainingTaskQueue: string;
   /** How long each pipeline stage retries transient failures (store or server outages) before the run fails. */
   retryBudgetMinutes: number;
+  /** Rows per part of a snapshot built by many training workers (PERENNIAL_PARTITION_ROWS). */
+  partitionRows: number;
   s3: {
     endpoint?: string;
     bucket: string;
@@ -51,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfi
     taskQueue,
     trainingTaskQueue: trainingQueueFor(taskQueue),
     retryBudgetMinutes: positiveNumber(env, 'PERENNIAL_RETRY_BUDGET_MINUTES', DEFAULT_RETRY_BUDGET_MINUTES),
+    partitionRows: positiveNumber(env, 'PERENNIAL_PARTITION_ROWS', DEFAULT_PARTITION_ROWS),
     s3: {
       endpoint: endpoint === 'aws' ? undefined : endpoint,
       bucket: env.S3_BUCKET ?? 'perennial',

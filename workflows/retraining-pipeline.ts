@@ -17,7 +17,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as pipelineActivities from '../activities/pipeline';
-import type { EvaluateOutput, PreprocessOutput, TrainOutput } from '../activities/types';
+import type { EvaluateOutput, PreprocessOutput, TrainOutput, ValidateOutput } from '../activities/types';
+import { batchesRefusedMessage, DEFAULT_PARTITION_ROWS, mergeBatchOutcomes, planSnapshot } from '../src/data/fan-out';
+import type { RowSetSums } from '../src/data/snapshot';
 import { ChampionMovedError, DataValidationError, InvalidNameError } from '../src/errors';
 import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
@@ -75,6 +77,14 @@ function activityOptions(retryBudgetMinutes: number) {
  * Runs started before it replay without the extra activity.
  */
 const DISCARD_RUN_LEFTOVERS = 'discard-run-leftovers';
+
+/**
+ * Patch (2026-12): validate runs one activity per batch and the snapshot's
+ * id is summed in parts, in parallel on the training queue, so every training
+ * worker takes a share of a large delivery. Runs started before it replay
+ * with the one validate activity and a snapshot that hashes its own rows.
+ */
+const FAN_OUT_DATA_STAGES = 'fan-out-data-stages';
 
 /** What went wrong, for a person: an activity's own message, not "Activity task failed". */
 function reasonOf(error: unknown): string {
@@ -134,17 +144,63 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     const ingest = await data.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
     end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
 
+    // One activity per batch and per part of the snapshot, shared by every training worker (runs started before: one each).
+    const fanOut = patched(FAN_OUT_DATA_STAGES);
     begin('validate', `${ingest.batches.length} batch(es)`);
-    const validated = await data.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
-      { model, spec: ingest.spec, batches: ingest.batches },
-    ]);
+    let validated: ValidateOutput;
+    if (fanOut) {
+      const outcomes = await Promise.all(
+        ingest.batches.map((batch) => data.validateBatch.executeWithOptions({ summary: `validate ${batch.key}` }, [{ model, spec: ingest.spec, batch }])),
+      );
+      const { accepted, failures, rowsAccepted, rowsRejected } = mergeBatchOutcomes(outcomes);
+      if (failures.length > 0) {
+        throw ApplicationFailure.create({
+          type: DataValidationError.name,
+          nonRetryable: true,
+          message: batchesRefusedMessage(failures, keys.quarantine(model)),
+          details: [{ failures }],
+        });
+      }
+      validated = { accepted, rowsAccepted, rowsRejected };
+    } else {
+      validated = await data.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
+        { model, spec: ingest.spec, batches: ingest.batches },
+      ]);
+    }
     end(`${validated.rowsAccepted} rows accepted, ${validated.rowsRejected} quarantined`);
 
     begin('snapshot', 'merging under the window policy');
+    let parts: RowSetSums[] | undefined;
+    const plan = fanOut
+      ? planSnapshot(
+          [
+            ...(ingest.base ? [ingest.base] : []).map((base) => ({
+              key: base.key,
+              fileSha256: base.fileSha256 ?? base.sha256,
+              rows: base.rows,
+              timeRange: base.timeRange,
+            })),
+            ...validated.accepted.map((batch) => ({ key: batch.validatedKey, rows: batch.rows, timeRange: batch.timeRange })),
+          ].map((source) => ({ ...source, parquet: source.key.endsWith('.parquet') })),
+          ingest.spec.data.window,
+          input.partitionRows ?? DEFAULT_PARTITION_ROWS,
+        )
+      : null;
+    if (plan) {
+      parts = await Promise.all(
+        plan.parts.map((part) =>
+          data.snapshotPart.executeWithOptions({ summary: `row-set sums of ${part.key}${part.range ? ` rows ${part.range.from}-${part.range.to - 1}` : ''}` }, [
+            { model, spec: ingest.spec, part, ...(plan.sinceDay !== undefined ? { sinceDay: plan.sinceDay } : {}) },
+          ]),
+        ),
+      );
+    }
     const snapshot = await data.snapshot.executeWithOptions({ summary: 'content-addressed training snapshot' }, [
-      { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted },
+      { model, spec: ingest.spec, base: ingest.base, accepted: validated.accepted, ...(parts ? { parts } : {}) },
     ]);
-    end(`${snapshot.rows} rows, sha256 ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}`);
+    end(
+      `${snapshot.rows} rows, id ${snapshot.sha256.slice(0, 12)}${snapshot.created ? '' : ' (already stored)'}${parts ? `; ${parts.length} part(s) summed on the training workers` : ''}`,
+    );
 
     const champion = ingest.champion;
     const unchanged =

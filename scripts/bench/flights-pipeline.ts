@@ -1,11 +1,13 @@
 /**
  * Benchmark (not a test): the flights model through RetrainingPipeline on all
  * 3 million rows (or every nth), with the worker program run as users run it
- * (separate processes). Prints wall time and rows/s per stage (activity start
- * to completion, from the workflow history) and the peak resident memory of
- * every worker process and of the training children under them. Needs the
- * services:
- *   npm run services && npx tsx scripts/bench/flights-pipeline.ts [--every 1] [--workers 1]
+ * (separate processes; --workers N starts N of them, so N training workers
+ * share the fanned-out validateBatch and snapshotPart tasks). Prints per
+ * activity its tasks, wall time (first start to last completion, from the
+ * workflow history), rows/s, summed task seconds and tasks per worker, and
+ * the peak resident memory of every worker process and of the training
+ * children under them. Needs the services:
+ *   npm run services && npx tsx scripts/bench/flights-pipeline.ts [--every 1] [--workers 1] [--partition-rows 500000]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +17,10 @@ import { bootstrapFlights } from '../../src/demo/flights';
 import { S3Store } from '../../src/store';
 import { connectClient, startRetrain } from '../../src/temporal';
 
-const { values: flags } = parseArgs({ options: { every: { type: 'string', default: '1' }, workers: { type: 'string', default: '1' } }, strict: true });
+const { values: flags } = parseArgs({
+  options: { every: { type: 'string', default: '1' }, workers: { type: 'string', default: '1' }, 'partition-rows': { type: 'string' } },
+  strict: true,
+});
 const everyNth = Number(flags.every);
 const id = Math.random().toString(16).slice(2, 10);
 const taskQueue = `perennial-bench-${id}`;
@@ -80,7 +85,8 @@ console.log(
 );
 
 const started = performance.now();
-const { handle } = await startRetrain(client, config, { model, trigger: 'bench' });
+const partitionRows = flags['partition-rows'] ? Number(flags['partition-rows']) : undefined;
+const { handle } = await startRetrain(client, config, { model, trigger: 'bench', ...(partitionRows ? { partitionRows } : {}) });
 const result = await handle.result();
 const wall = (performance.now() - started) / 1000;
 clearInterval(sampler);
@@ -88,14 +94,24 @@ clearInterval(sampler);
 const toMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 const scheduled = new Map<string, string>();
 const startedAt = new Map<string, number>();
-const seconds = new Map<string, number>();
+/** Per activity type: tasks, their summed seconds, first start and last completion (its wall time: tasks of one stage run in parallel). */
+const stages = new Map<string, { tasks: number; taskSeconds: number; first: number; last: number; workers: Map<string, number> }>();
 for (const e of (await handle.fetchHistory()).events ?? []) {
   if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType!.name!);
-  if (e.activityTaskStartedEventAttributes) startedAt.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), toMs(e.eventTime));
+  const started = e.activityTaskStartedEventAttributes;
+  if (started) {
+    startedAt.set(String(started.scheduledEventId), toMs(e.eventTime));
+    const stage = stages.get(scheduled.get(String(started.scheduledEventId))!) ?? { tasks: 0, taskSeconds: 0, first: Infinity, last: 0, workers: new Map() };
+    stage.workers.set(started.identity!, (stage.workers.get(started.identity!) ?? 0) + 1);
+    stages.set(scheduled.get(String(started.scheduledEventId))!, stage);
+  }
   if (e.activityTaskCompletedEventAttributes) {
     const s = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
-    const name = scheduled.get(s)!;
-    seconds.set(name, (seconds.get(name) ?? 0) + (toMs(e.eventTime) - startedAt.get(s)!) / 1000);
+    const stage = stages.get(scheduled.get(s)!)!;
+    stage.tasks += 1;
+    stage.taskSeconds += (toMs(e.eventTime) - startedAt.get(s)!) / 1000;
+    stage.first = Math.min(stage.first, startedAt.get(s)!);
+    stage.last = Math.max(stage.last, toMs(e.eventTime));
   }
 }
 const m = result.metrics?.candidate;
@@ -103,13 +119,15 @@ console.log(
   `outcome ${result.outcome} (${result.version ?? result.message}); wall ${wall.toFixed(1)} s; ` +
     (m?.task === 'regression' ? `holdout RMSE ${m.rmse.toFixed(2)} vs mean baseline ${result.metrics!.baseline!.toFixed(2)}` : ''),
 );
-console.log('stage        seconds      rows/s');
-for (const [name, s] of seconds)
+console.log('activity       tasks  wall s      rows/s  task s  tasks per worker');
+for (const [name, stage] of stages) {
+  const seconds = (stage.last - stage.first) / 1000;
   console.log(
-    `${name.padEnd(12)} ${s.toFixed(1).padStart(7)} ${Math.round(rows / s)
+    `${name.padEnd(14)} ${String(stage.tasks).padStart(5)} ${seconds.toFixed(1).padStart(7)} ${Math.round(rows / seconds)
       .toLocaleString('en-US')
-      .padStart(11)}`,
+      .padStart(11)} ${stage.taskSeconds.toFixed(1).padStart(7)}  ${[...stage.workers.values()].join(' + ')}`,
   );
+}
 console.log('peak RSS (VmHWM):');
 for (const { name, kb } of [...peaks.values()].sort((a, b) => a.name.localeCompare(b.name)))
   console.log(`  ${name.padEnd(36)} ${(kb / 1024).toFixed(0).padStart(6)} MB`);

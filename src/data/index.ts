@@ -11,3 +11,4 @@ export * from './snapshot';
 export * from './batch';
 export * from './partition';
 export * from './text';
+export * from './fan-out';

@@ -33,11 +33,19 @@ export interface SnapshotInput {
   path: string;
   /** Name in errors (its S3 key). */
   source: string;
+  /** Only rows [from, to) of a Parquet file, in its own order (a part of a fanned-out snapshot). */
+  range?: { from: number; to: number };
 }
 
 /** SELECT of one input's rows, typed by the schema. */
 async function inputSql(connection: DuckDBConnection, input: SnapshotInput, schema: TableSchema): Promise<string> {
-  if (/\.parquet$/i.test(input.source)) return typedSelect(schema, `read_parquet(${literal(input.path)})`);
+  if (/\.parquet$/i.test(input.source)) {
+    const file = literal(input.path);
+    if (!input.range) return typedSelect(schema, `read_parquet(${file})`);
+    const { from, to } = input.range;
+    return typedSelect(schema, `(SELECT * FROM read_parquet(${file}, file_row_number = true) WHERE file_row_number >= ${from} AND file_row_number < ${to})`);
+  }
+  if (input.range) throw new Error(`${input.source}: only a Parquet file can be read by row range`);
   // Snapshots and validated batches written before Parquet (CSV, JSON Lines): read and checked like a batch.
   const checked = await checkFile(connection, input.path, schema, { source: input.source });
   if (!('acceptedSql' in checked) || checked.batchErrors.length > 0 || checked.errors.length > 0) {
@@ -51,21 +59,63 @@ async function inputSql(connection: DuckDBConnection, input: SnapshotInput, sche
 
 /**
  * The canonical id of a set of rows: sha256 over the schema, the row count and
- * two 64-bit sums of each row's MD5 (a multiset hash: independent of row order,
+ * two sums of each row's MD5 halves (a multiset hash: independent of row order,
  * a duplicated row counts twice). Each row's text is its typed values, NULL
  * written apart from any text, so the same values read from CSV, JSON Lines or
- * Parquet give the same id.
+ * Parquet give the same id. The sums are exact (HUGEINT), so the sums of parts
+ * add up to the sums of the whole: a snapshot's id can be computed in parts.
  */
 export async function rowSetId(connection: DuckDBConnection, relation: string, schema: TableSchema): Promise<{ id: string; rows: number }> {
+  return combineRowSetParts([await rowSetSums(connection, relation, schema)], schema);
+}
+
+/** Row count and the two MD5 sums (decimal text: exact, beyond 2^53) of some of a snapshot's rows. */
+export interface RowSetSums {
+  rows: number;
+  hi: string;
+  lo: string;
+}
+
+async function rowSetSums(connection: DuckDBConnection, relation: string, schema: TableSchema): Promise<RowSetSums> {
   const text = schema.fields.map((f) => `coalesce(CAST(${ident(f.name)} AS VARCHAR), chr(31))`).join(', ');
   const [sums] = await queryRows<{ n: number; hi: string; lo: string }>(
     connection,
     `SELECT count(*) AS n, coalesce(sum((h >> 64)::UBIGINT), 0)::VARCHAR AS hi, coalesce(sum((h & 18446744073709551615)::UBIGINT), 0)::VARCHAR AS lo
       FROM (SELECT md5_number(concat_ws(chr(30), ${text})) AS h FROM ${relation})`,
   );
+  return { rows: sums!.n, hi: sums!.hi, lo: sums!.lo };
+}
+
+/**
+ * The row-set sums of one input (or a row range of it): a part of a snapshot
+ * computed apart. `sinceDay` keeps the rows of that UTC day (days since
+ * 1970-01-01) and after, as a days window does (rows without a time are out).
+ */
+export async function rowSetPart(input: SnapshotInput, schema: TableSchema, options: { timeColumn: string; sinceDay?: number }): Promise<RowSetSums> {
+  return withConnection(async (connection) => {
+    const time = ident(options.timeColumn);
+    const rows = await inputSql(connection, input, schema);
+    const relation =
+      options.sinceDay === undefined
+        ? `(${rows})`
+        : `(SELECT * FROM (${rows}) WHERE floor(epoch_ms(CAST(${time} AS TIMESTAMP)) / ${DAY_MS}) >= ${Math.floor(options.sinceDay)})`;
+    return rowSetSums(connection, relation, schema);
+  });
+}
+
+/** The snapshot id and row count of parts put together: the same as buildSnapshot's for the same rows, however they were split. */
+export function combineRowSetParts(parts: RowSetSums[], schema: TableSchema): { id: string; rows: number } {
+  let rows = 0;
+  let hi = 0n;
+  let lo = 0n;
+  for (const part of parts) {
+    rows += part.rows;
+    hi += BigInt(part.hi);
+    lo += BigInt(part.lo);
+  }
   const types = schema.fields.map((f) => `${f.name}:${storedType(f.type)}`).join(',');
-  const id = createHash('sha256').update(`perennial-rows/v1\n${types}\n${sums!.n}\n${sums!.hi}\n${sums!.lo}`).digest('hex');
-  return { id, rows: sums!.n };
+  const id = createHash('sha256').update(`perennial-rows/v1\n${types}\n${rows}\n${hi}\n${lo}`).digest('hex');
+  return { id, rows };
 }
 
 /** Keeps the rows the window policy says a retraining uses (whole UTC days for a days window). */
@@ -98,11 +148,13 @@ export interface BuiltSnapshot {
 /**
  * Merges the inputs under the window policy, sorts them by time (ties by
  * every column, so equal rows sit in one order) and writes `out` as Parquet.
+ * `rowSet` is the id and row count already computed in parts
+ * (combineRowSetParts): the rows are then counted, not hashed again.
  */
 export async function buildSnapshot(
   inputs: SnapshotInput[],
   schema: TableSchema,
-  options: { window: WindowPolicy; timeColumn: string; out: string },
+  options: { window: WindowPolicy; timeColumn: string; out: string; rowSet?: { id: string; rows: number } },
 ): Promise<BuiltSnapshot> {
   return withConnection(async (connection) => {
     const merged = tempName('snapshot');
@@ -113,7 +165,12 @@ export async function buildSnapshot(
     const columns = [ident(options.timeColumn), ...schema.fields.map((f) => ident(f.name))];
     const order = columns.map((c) => `${c} ASC NULLS FIRST`).join(', ');
     await applyWindow(connection, merged, options.window, options.timeColumn, columns.map((c) => `${c} DESC NULLS LAST`).join(', '));
-    const { id, rows } = await rowSetId(connection, merged, schema);
+    const { id, rows } = options.rowSet ?? (await rowSetId(connection, merged, schema));
+    if (options.rowSet) {
+      const [counted] = await queryRows<{ n: number }>(connection, `SELECT count(*) AS n FROM ${merged}`);
+      // The parts were computed by other workers: a different count means they did not read these rows.
+      if (counted!.n !== rows) throw new Error(`the snapshot's parts counted ${rows} rows under the window, the merge has ${counted!.n}`);
+    }
     await connection.run(`COPY (SELECT * FROM ${merged} ORDER BY ${order}) TO ${literal(options.out)} (FORMAT parquet, COMPRESSION zstd)`);
     const time = ident(options.timeColumn);
     const ms = `epoch_ms(CAST(${time} AS TIMESTAMP))`;

@@ -44,7 +44,7 @@ export async function startRetrain(client: Client, config: PerennialConfig, inpu
     const handle = await client.workflow.start<typeof RetrainingPipeline>('RetrainingPipeline', {
       taskQueue: config.taskQueue,
       workflowId,
-      args: [{ retryBudgetMinutes: config.retryBudgetMinutes, ...input }],
+      args: [{ retryBudgetMinutes: config.retryBudgetMinutes, partitionRows: config.partitionRows, ...input }],
       typedSearchAttributes: [
         { key: SA_MODEL, value: input.model },
         { key: SA_TRIGGER, value: input.trigger },

@@ -18,8 +18,12 @@ import { S3Store } from '../../src/store';
 import { detectCodeVersion } from '../../src/temporal';
 import { createWorkers } from '../../src/worker/create';
 
-export const KILL_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'] as const;
+/** The pipeline's activities (validate and snapshot fan out: validateBatch per batch, snapshotPart per part). */
+export const KILL_STAGES = ['ingest', 'validateBatch', 'snapshotPart', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'] as const;
 export type KillStage = (typeof KILL_STAGES)[number];
+
+/** The model a test runs to have this stage held: `kill-<stage in kebab case>-<id>`. */
+export const killModel = (stage: KillStage, id: string) => `kill-${stage.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-${id}`;
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -29,7 +33,7 @@ async function main(): Promise<void> {
   const holding = (stage: KillStage) => async (input: { model: string }) => {
     const result = await (real[stage] as (input: unknown) => Promise<unknown>)(input);
     const context = Context.current();
-    if (context.info.attempt === 1 && input.model.startsWith(`kill-${stage}-`)) {
+    if (context.info.attempt === 1 && input.model.startsWith(killModel(stage, ''))) {
       console.log(`held ${stage} ${input.model}`);
       for (;;) {
         context.heartbeat();
@@ -44,8 +48,8 @@ async function main(): Promise<void> {
     config,
     deps: { store, registry: new Registry(store), clock: () => new Date(), code: detectCodeVersion() },
     activityOverrides: Object.fromEntries(KILL_STAGES.map((stage) => [stage, holding(stage)])),
-    // Every held stage keeps a slot until the kill.
-    trainingConcurrency: KILL_STAGES.length + 2,
+    // Every held attempt keeps a slot until the kill (one per batch or part for the fanned-out stages).
+    trainingConcurrency: 4 * KILL_STAGES.length,
   });
   console.log('holding worker: ready');
   await Promise.all([workers.main.run(), workers.training.run()]);

@@ -1,8 +1,9 @@
 /**
- * The worker program SIGKILLed during each stage in turn. Eight runs, one per
- * stage, go through a worker process that holds each run at its stage once the
- * stage's real work is done (holding-worker.ts); one SIGKILL then takes all
- * eight stages down at once, with their results unreported. The real worker
+ * The worker program SIGKILLed during each stage in turn. Nine runs, one per
+ * activity of the pipeline, go through a worker process that holds each run at
+ * its activity once the real work is done (holding-worker.ts; every batch of
+ * validateBatch, every part of snapshotPart); one SIGKILL then takes all
+ * nine down at once, with their results unreported. The real worker
  * program is started again: each stage is retried once its heartbeat (or, for
  * promote, its start-to-close) timeout passes, meets what the first attempt
  * wrote, and every run ends as if nothing had happened — one version,
@@ -13,7 +14,7 @@ import { bootstrapWeather } from '../../src/demo/weather';
 import { startRetrain } from '../../src/temporal';
 import { createHarness, uniqueId, waitFor, type Harness } from '../integration/harness';
 import { activityCompletedAt, attemptsByActivity, expectOneCleanPromotion, startProgram } from './faults';
-import { KILL_STAGES } from './holding-worker';
+import { KILL_STAGES, killModel, type KillStage } from './holding-worker';
 
 let h: Harness;
 const programs: ReturnType<typeof startProgram>[] = [];
@@ -30,7 +31,7 @@ afterAll(async () => {
 describe('the worker program SIGKILLed during each stage', { timeout: 420_000 }, () => {
   it('every stage is retried after its timeout, and each run promotes exactly one version with every row and no leftovers', async () => {
     const id = uniqueId();
-    const modelOf = (stage: string) => `kill-${stage}-${id}`;
+    const modelOf = (stage: KillStage) => killModel(stage, id);
     for (const stage of KILL_STAGES) await bootstrapWeather(h.store, { model: modelOf(stage) });
 
     const holding = startProgram(h, 'test/faults/holding-worker.ts');
@@ -43,7 +44,7 @@ describe('the worker program SIGKILLed during each stage', { timeout: 420_000 },
     );
     const startedAt = Date.now();
     const runs = await Promise.all(KILL_STAGES.map((stage) => startRetrain(h.client, h.config, { model: modelOf(stage), trigger: 'manual' })));
-    const held = (stage: string) => holding.output.includes(`held ${stage} ${modelOf(stage)}`);
+    const held = (stage: KillStage) => holding.output.includes(`held ${stage} ${modelOf(stage)}`);
     await waitFor(
       'every stage to be held',
       () => KILL_STAGES.every(held),
@@ -77,7 +78,7 @@ describe('the worker program SIGKILLed during each stage', { timeout: 420_000 },
       figures.push(`${stage} ${((recoveredAt!.getTime() - killedAt) / 1000).toFixed(1)} s`);
     }
     console.info(
-      `worker SIGKILL: all eight stages held ${((killedAt - startedAt) / 1000).toFixed(1)} s after the starts; ` +
+      `worker SIGKILL: all nine stages held ${((killedAt - startedAt) / 1000).toFixed(1)} s after the starts; ` +
         `every run done ${((doneAt - killedAt) / 1000).toFixed(1)} s after the kill; ` +
         `kill to the stage's completion on the restarted worker: ${figures.join(', ')}`,
     );

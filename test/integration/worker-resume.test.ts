@@ -19,6 +19,7 @@ import { createHarness, uniqueId, type Harness } from './harness';
 
 let h: Harness;
 const model = `resume-${uniqueId()}`;
+const EPOCHS = 400;
 const workers: ChildProcess[] = [];
 
 function startWorkerProcess(): ChildProcess & { output: string } {
@@ -44,8 +45,9 @@ async function trainingHeartbeat(handle: WorkflowHandle): Promise<{ epoch: numbe
 beforeAll(async () => {
   h = await createHarness();
   const { spec } = await bootstrapWeather(h.store, { model });
-  // Long enough training to be killed in the middle of it (about half a minute on two cores).
-  await publishSpec(h.store, { ...spec, model: { ...spec.model, epochs: 200, batchSize: 32 } });
+  // Long enough training to be killed in the middle of it: 400 epochs are about 25 s on a quiet 2-core machine
+  // (the checks before the kill take up to 12 s) and three times that while the other test projects run.
+  await publishSpec(h.store, { ...spec, model: { ...spec.model, epochs: EPOCHS, batchSize: 32 } });
 });
 
 afterAll(async () => {
@@ -54,63 +56,67 @@ afterAll(async () => {
 });
 
 describe('worker killed during training', () => {
-  it('answers queries and heartbeats while training, then resumes from the checkpoint after a kill, with exactly one version', async () => {
-    const first = startWorkerProcess();
-    const { handle } = await startRetrain(h.client, h.config, { model, trigger: 'manual' });
+  it(
+    'answers queries and heartbeats while training, then resumes from the checkpoint after a kill, with exactly one version',
+    { timeout: 300_000 },
+    async () => {
+      const first = startWorkerProcess();
+      const { handle } = await startRetrain(h.client, h.config, { model, trigger: 'manual' });
 
-    // Wait until training has checkpointed a few epochs.
-    let beat: { epoch: number; at: number } | null = null;
-    for (let i = 0; i < 240 && !(beat && beat.epoch >= 1); i++) {
-      await sleep(500);
-      beat = await trainingHeartbeat(handle);
-    }
-    expect(beat?.epoch).toBeGreaterThanOrEqual(1);
-
-    // While the training child runs, the worker's event loop answers queries
-    // (each is a workflow task) and heartbeats keep flowing.
-    for (let i = 0; i < 5; i++) {
-      const status = await handle.query(pipelineStatusQuery);
-      expect(status.stage).toBe('train');
-      await sleep(300);
-    }
-    // The SDK sends heartbeats to the server at most every 80% of the heartbeat timeout (8 s).
-    let later = await trainingHeartbeat(handle);
-    for (let i = 0; i < 40 && later!.epoch === beat!.epoch; i++) {
-      await sleep(500);
-      later = await trainingHeartbeat(handle);
-    }
-    expect(later!.epoch).toBeGreaterThan(beat!.epoch);
-
-    // Crash: no graceful shutdown, no chance to report.
-    const trainingPid = Number(/\(heavy work\).*; pid (\d+)/.exec(first.output)![1]);
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
-    // Its training process (and the training child under it) notice and exit: no orphan keeps the task.
-    const alive = () => {
-      try {
-        process.kill(trainingPid, 0);
-        return true;
-      } catch {
-        return false;
+      // Wait until training has checkpointed a few epochs.
+      let beat: { epoch: number; at: number } | null = null;
+      for (let i = 0; i < 240 && !(beat && beat.epoch >= 1); i++) {
+        await sleep(500);
+        beat = await trainingHeartbeat(handle);
       }
-    };
-    for (let i = 0; i < 40 && alive(); i++) await sleep(250);
-    expect(alive()).toBe(false);
-    const killedAt = (await trainingHeartbeat(handle))!.epoch;
+      expect(beat?.epoch).toBeGreaterThanOrEqual(1);
 
-    startWorkerProcess();
-    const result = await handle.result();
-    expect(result.outcome).toBe('promoted');
-    expect(result.version).toBe('v1');
-    expect(await h.registry.listVersions(model)).toEqual(['v1']);
-    const lineage = (await h.registry.getLineage(model, 'v1'))!;
-    expect(lineage.training!.resumedFromEpoch).toBeGreaterThanOrEqual(killedAt);
-    expect(lineage.training!.epochs).toBe(200);
-    // The train activity ran twice (the first attempt died with its worker).
-    const history = await handle.fetchHistory();
-    const trainStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! >= 1);
-    expect(trainStarts.some((e) => e.activityTaskStartedEventAttributes!.attempt! >= 2)).toBe(true);
-  });
+      // While the training child runs, the worker's event loop answers queries
+      // (each is a workflow task) and heartbeats keep flowing.
+      for (let i = 0; i < 5; i++) {
+        const status = await handle.query(pipelineStatusQuery);
+        expect(status.stage).toBe('train');
+        await sleep(300);
+      }
+      // The SDK sends heartbeats to the server at most every 80% of the heartbeat timeout (8 s).
+      let later = await trainingHeartbeat(handle);
+      for (let i = 0; i < 40 && later!.epoch === beat!.epoch; i++) {
+        await sleep(500);
+        later = await trainingHeartbeat(handle);
+      }
+      expect(later!.epoch).toBeGreaterThan(beat!.epoch);
+
+      // Crash: no graceful shutdown, no chance to report.
+      const trainingPid = Number(/\(heavy work\).*; pid (\d+)/.exec(first.output)![1]);
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+      // Its training process (and the training child under it) notice and exit: no orphan keeps the task.
+      const alive = () => {
+        try {
+          process.kill(trainingPid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && alive(); i++) await sleep(250);
+      expect(alive()).toBe(false);
+      const killedAt = (await trainingHeartbeat(handle))!.epoch;
+
+      startWorkerProcess();
+      const result = await handle.result();
+      expect(result.outcome).toBe('promoted');
+      expect(result.version).toBe('v1');
+      expect(await h.registry.listVersions(model)).toEqual(['v1']);
+      const lineage = (await h.registry.getLineage(model, 'v1'))!;
+      expect(lineage.training!.resumedFromEpoch).toBeGreaterThanOrEqual(killedAt);
+      expect(lineage.training!.epochs).toBe(EPOCHS);
+      // The train activity ran twice (the first attempt died with its worker).
+      const history = await handle.fetchHistory();
+      const trainStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! >= 1);
+      expect(trainStarts.some((e) => e.activityTaskStartedEventAttributes!.attempt! >= 2)).toBe(true);
+    },
+  );
 });
 
 describe('worker program', () => {

@@ -21,11 +21,19 @@ const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.met
 const fixtureWorkflow = (file: string) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
 
 const ALL_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'];
+/** Since patch 'fan-out-data-stages': validateBatch per batch and snapshotPart per part. */
+const FANNED_OUT = (batches: number, parts: number) => [
+  'ingest',
+  ...Array<string>(batches).fill('validateBatch'),
+  ...Array<string>(parts).fill('snapshotPart'),
+  ...ALL_STAGES.slice(2),
+];
 
 /**
  * Each branch of RetrainingPipeline, what its recorded run scheduled and how it closed, per generation:
- * the code before any patch (the folder itself), and after patch 'discard-run-leftovers' (a rejected or
- * failed run removes its leftovers; a run whose champion moved ends rejected).
+ * the code before any patch (the folder itself), after patch 'discard-run-leftovers' (a rejected or
+ * failed run removes its leftovers; a run whose champion moved ends rejected), and after patch
+ * 'fan-out-data-stages' (validate and the snapshot's sums run per batch and per part, in parallel).
  */
 const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'retraining-pipeline/promoted': { activities: ALL_STAGES, closed: 'COMPLETED' },
@@ -39,6 +47,19 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'retraining-pipeline/discard-run-leftovers/compensated': { activities: [...ALL_STAGES, 'revertPromotion', 'unregister', 'discardRun'], closed: 'FAILED' },
   'retraining-pipeline/discard-run-leftovers/failed-validation': { activities: ['ingest', 'validate', 'discardRun'], closed: 'FAILED' },
   'retraining-pipeline/discard-run-leftovers/champion-moved': { activities: [...ALL_STAGES, 'revertPromotion', 'unregister'], closed: 'COMPLETED' },
+  // Four weather batches validated and summed in parallel; a run with no new batch sums only its base snapshot.
+  'retraining-pipeline/fan-out-data-stages/promoted': { activities: FANNED_OUT(4, 4), closed: 'COMPLETED' },
+  'retraining-pipeline/fan-out-data-stages/unchanged': {
+    activities: ['ingest', 'snapshotPart', 'snapshotPart', 'snapshotPart', 'snapshot'],
+    closed: 'COMPLETED',
+  },
+  'retraining-pipeline/fan-out-data-stages/rejected': { activities: [...FANNED_OUT(0, 1).slice(0, 6), 'discardRun'], closed: 'COMPLETED' },
+  'retraining-pipeline/fan-out-data-stages/compensated': {
+    activities: [...FANNED_OUT(0, 1), 'revertPromotion', 'unregister', 'discardRun'],
+    closed: 'FAILED',
+  },
+  'retraining-pipeline/fan-out-data-stages/failed-validation': { activities: ['ingest', 'validateBatch', 'discardRun'], closed: 'FAILED' },
+  'retraining-pipeline/fan-out-data-stages/champion-moved': { activities: [...FANNED_OUT(0, 1), 'revertPromotion', 'unregister'], closed: 'COMPLETED' },
 };
 
 // Loaded at collection time, so each saved history is its own test.

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       taskQueue: 'perennial',
       trainingTaskQueue: 'perennial-training',
       retryBudgetMinutes: 10,
+      partitionRows: 500_000,
       s3: {
         endpoint: 'http://127.0.0.1:7070',
         bucket: 'perennial',
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
       AWS_ACCESS_KEY_ID: 'AK',
       AWS_SECRET_ACCESS_KEY: 'SK',
       PERENNIAL_RETRY_BUDGET_MINUTES: '30',
+      PERENNIAL_PARTITION_ROWS: '250000',
     });
     expect(config).toEqual({
       temporalAddress: 'temporal.prod:7233',
@@ -44,6 +46,7 @@ describe('loadConfig', () => {
       taskQueue: 'ml-jobs',
       trainingTaskQueue: 'ml-jobs-training',
       retryBudgetMinutes: 30,
+      partitionRows: 250_000,
       s3: { endpoint: 'https://s3.example.com', bucket: 'models', region: 'eu-west-1', accessKeyId: 'AK', secretAccessKey: 'SK', forcePathStyle: true },
     });
   });

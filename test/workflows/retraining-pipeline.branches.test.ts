@@ -19,7 +19,10 @@ import type {
   PromoteInput,
   RegisterOutput,
   SnapshotOutput,
+  SnapshotPartInput,
+  SnapshotPartOutput,
   TrainOutput,
+  ValidateBatchInput,
   ValidateOutput,
 } from '../../activities/types';
 import { WEATHER_SPEC_PATH } from '../../src/demo/weather';
@@ -38,7 +41,9 @@ type Activities = ReturnType<typeof createPipelineActivities>;
 type Mocks = Partial<Activities>;
 
 const STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'];
-const HEAVY = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate'];
+/** The activities of those stages: validate is one activity per batch, the snapshot's id is summed in parts first. */
+const ACTIVITIES = ['ingest', 'validateBatch', 'snapshotPart', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'];
+const HEAVY = ['ingest', 'validateBatch', 'snapshotPart', 'snapshot', 'preprocess', 'train', 'evaluate'];
 const model = 'weather';
 
 // Failing workflows and activities are what these tests are about: keep the log to errors.
@@ -84,10 +89,12 @@ function ingestOutput(over: Partial<IngestOutput> = {}): IngestOutput {
   };
 }
 const validateOutput: ValidateOutput = {
-  accepted: [{ ...batch, validatedKey: `datasets/${model}/validated/b2.csv`, rows: 365, rejectedRows: 0 }],
+  accepted: [{ ...batch, validatedKey: `datasets/${model}/validated/b2.csv`, rows: 365, rejectedRows: 0, timeRange: { from: '2015-01-01', to: '2015-12-31' } }],
   rowsAccepted: 365,
   rowsRejected: 0,
 };
+/** The row-set sums of the one part (the validated batch). */
+const partOutput: SnapshotPartOutput = { rows: 365, hi: '123456789012345678901', lo: '98765432109876543210' };
 const snapshotOutput: SnapshotOutput = {
   sha256: SNAPSHOT_SHA,
   key: `datasets/${model}/snapshots/${SNAPSHOT_SHA}.csv`,
@@ -146,7 +153,8 @@ const aliases = (champion: string | null, previous: string | null): Aliases => (
 function happyPath(over: Mocks = {}): Mocks {
   return {
     ingest: async () => ingestOutput(),
-    validate: async () => validateOutput,
+    validateBatch: async () => ({ accepted: validateOutput.accepted[0], rowsAccepted: 365, rowsRejected: 0 }),
+    snapshotPart: async () => partOutput,
     snapshot: async () => snapshotOutput,
     preprocess: async () => preprocessOutput,
     train: async () => trainOutput,
@@ -244,7 +252,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
   it('promoted: every stage once, in order, heavy stages on the training queue, and the result names the new champion', async () => {
     const run = await runPipeline(happyPath(), { trigger: 'drift' });
     expect(run.error).toBeUndefined();
-    expect(names(run)).toEqual(STAGES);
+    expect(names(run)).toEqual(ACTIVITIES);
     for (const call of run.calls) expect(call.taskQueue, call.name).toBe(HEAVY.includes(call.name) ? trainingQueueFor(run.taskQueue) : run.taskQueue);
     expect(run.result).toMatchObject({
       model,
@@ -259,7 +267,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
     expect(run.result!.message).toBe(`${model}/v2 promoted to champion (previous: v1)`);
     expect(run.result!.stages.map((s) => [s.stage, s.status])).toEqual(STAGES.map((s) => [s, 'completed']));
     // Each stage is handed what the ones before returned.
-    expect(callsOf(run, 'snapshot')[0]!.args[0]).toMatchObject({ model, base: null, accepted: validateOutput.accepted });
+    expect(callsOf(run, 'snapshot')[0]!.args[0]).toMatchObject({ model, base: null, accepted: validateOutput.accepted, parts: [partOutput] });
     expect(callsOf(run, 'evaluate')[0]!.args[0]).toMatchObject({
       snapshot: snapshotOutput,
       preprocess: preprocessOutput,
@@ -278,7 +286,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
 
     it('stops after snapshot when data, code and spec are the champion’s: nothing trained, the champion stays', async () => {
       const run = await runPipeline(happyPath({ ingest: async () => ingestOutput({ champion: sameAsChampion }) }));
-      expect(names(run)).toEqual(['ingest', 'validate', 'snapshot']);
+      expect(names(run)).toEqual(['ingest', 'validateBatch', 'snapshotPart', 'snapshot']);
       expect(run.result).toMatchObject({ outcome: 'unchanged', champion: 'v1', snapshot: SNAPSHOT_SHA });
       expect(run.result!.version).toBeUndefined();
       expect(run.result!.stages.map((s) => s.stage)).toEqual(['ingest', 'validate', 'snapshot']);
@@ -287,12 +295,12 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
 
     it('retrains the same snapshot when forced, when the code changed, or when the spec changed', async () => {
       const forced = await runPipeline(happyPath({ ingest: async () => ingestOutput({ champion: sameAsChampion }) }), { force: true });
-      expect(names(forced)).toEqual(STAGES);
+      expect(names(forced)).toEqual(ACTIVITIES);
       expect(forced.result).toMatchObject({ outcome: 'promoted', version: 'v2' });
       const newCode = await runPipeline(happyPath({ ingest: async () => ingestOutput({ champion: sameAsChampion, codeVersion: 'cafef00d' }) }));
-      expect(names(newCode)).toEqual(STAGES);
+      expect(names(newCode)).toEqual(ACTIVITIES);
       const newSpec = await runPipeline(happyPath({ ingest: async () => ingestOutput({ champion: sameAsChampion, specSha256: 'e5'.repeat(32) }) }));
-      expect(names(newSpec)).toEqual(STAGES);
+      expect(names(newSpec)).toEqual(ACTIVITIES);
     });
   });
 
@@ -300,7 +308,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
     const run = await runPipeline(happyPath({ evaluate: async () => evaluateOutput(false) }));
     expect(run.error).toBeUndefined();
     // A rejected run removes what it staged (its candidate, its checkpoints) before it ends.
-    expect(names(run)).toEqual([...STAGES.slice(0, 6), 'discardRun']);
+    expect(names(run)).toEqual([...ACTIVITIES.slice(0, 7), 'discardRun']);
     expect(run.result).toMatchObject({ outcome: 'rejected', champion: 'v1', gate: { passed: false } });
     expect(run.result!.message).toContain('accuracy 0.72 < minAccuracy 0.99');
     expect(run.result!.message).not.toContain('beats the baseline'); // only the failed checks
@@ -331,7 +339,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
 
     it('promote fails after register: revertPromotion then unregister of that version, and the workflow fails with the cause', async () => {
       const run = await runPipeline(promoteFails);
-      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister', 'discardRun']);
+      expect(names(run)).toEqual([...ACTIVITIES, 'revertPromotion', 'unregister', 'discardRun']);
       expect(callsOf(run, 'revertPromotion')[0]!.args).toEqual([model, 'v2']);
       expect(callsOf(run, 'unregister')[0]!.args).toEqual([model, 'v2']);
       const { activity, cause } = failureOf(run);
@@ -356,7 +364,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
           throw ApplicationFailure.nonRetryable('aliases.json is locked', 'InjectedFault');
         },
       });
-      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister', 'discardRun']);
+      expect(names(run)).toEqual([...ACTIVITIES, 'revertPromotion', 'unregister', 'discardRun']);
       expect(failureOf(run).cause.message).toBe('registry unavailable after the champion moved');
       expect(run.status.stages.slice(-2).map((s) => [s.status, s.detail])).toEqual([
         ['failed', expect.stringContaining('revert promotion of v2: failed')],
@@ -375,7 +383,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
       );
       // Promote was asked to promote only over the champion the candidate was evaluated against.
       expect(callsOf(run, 'promote')[0]!.args[0]).toMatchObject({ model, version: 'v2', expectedChampion: 'v1' });
-      expect(names(run)).toEqual([...STAGES, 'revertPromotion', 'unregister']);
+      expect(names(run)).toEqual([...ACTIVITIES, 'revertPromotion', 'unregister']);
       expect(run.error).toBeUndefined();
       expect(run.result).toMatchObject({ outcome: 'rejected', champion: 'v3', gate: { passed: true } });
       expect(run.result!.message).toContain('was evaluated against champion v1, but the champion is now v3');
@@ -390,29 +398,77 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
           },
         }),
       );
-      expect(names(run)).toEqual([...STAGES.slice(0, 7), 'discardRun']);
+      expect(names(run)).toEqual([...ACTIVITIES.slice(0, 8), 'discardRun']);
       expect(failureOf(run).activity.activityType).toBe('register');
       expect(run.stage).toBe('failed');
     });
   });
 
-  it('a batch that fails validation fails the workflow with its message at once (DataValidationError is not retried)', async () => {
-    const message = 'datasets/weather/incoming/bad-2016.csv: 3 of 20 rows are invalid (rows 3, 6, 10), beyond the error budget 5%';
+  it('a batch that fails validation fails the workflow with its message at once, after every batch was checked', async () => {
+    const bad = { key: `datasets/${model}/incoming/bad-2016.csv`, sha256: 'e5'.repeat(32), bytes: 99 };
+    const refusal = `${bad.key}: 3 of 20 rows are invalid (15.0% > errorBudget 5.0%)`;
     const run = await runPipeline(
       happyPath({
-        validate: async () => {
-          throw new DataValidationError(message);
-        },
+        ingest: async () => ingestOutput({ batches: [batch, bad] }),
+        validateBatch: async ({ batch: b }: ValidateBatchInput) =>
+          b.key === bad.key
+            ? { failure: refusal, rowsAccepted: 0, rowsRejected: 20 }
+            : { accepted: validateOutput.accepted[0], rowsAccepted: 365, rowsRejected: 0 },
       }),
     );
-    expect(names(run)).toEqual(['ingest', 'validate', 'discardRun']);
-    const { activity, cause } = failureOf(run);
-    expect(activity.activityType).toBe('validate');
-    expect(activity.retryState).toBe(RetryState.NON_RETRYABLE_FAILURE);
+    // Both batches were validated (in parallel), each once: the good one is kept, the bad one is in quarantine.
+    expect(names(run).sort()).toEqual(['discardRun', 'ingest', 'validateBatch', 'validateBatch']);
+    expect(
+      callsOf(run, 'validateBatch')
+        .map((c) => (c.args[0] as ValidateBatchInput).batch.key)
+        .sort(),
+    ).toEqual([bad.key, batch.key].sort());
+    expect(run.error, 'the workflow was expected to fail').toBeInstanceOf(WorkflowFailedError);
+    const cause = (run.error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
     expect(cause.type).toBe('DataValidationError');
+    expect(cause.nonRetryable).toBe(true);
+    const message = `1 batch(es) rejected and moved to datasets/${model}/quarantine/; the champion is untouched: ${refusal}`;
     expect(cause.message).toBe(message);
+    expect(cause.details).toEqual([{ failures: [refusal] }]);
     expect(run.stage).toBe('failed');
     expect(run.status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed', detail: message });
+  });
+
+  it('sums a large base snapshot in row ranges of partitionRows, and the batches whole, on the training queue', async () => {
+    const base = {
+      ...snapshotOutput,
+      key: `datasets/${model}/snapshots/${SNAPSHOT_SHA}.parquet`,
+      fileSha256: 'f6'.repeat(32),
+      rows: 1_200_000,
+      timeRange: { from: '2012-01-01', to: '2014-12-31' },
+    };
+    const run = await runPipeline(happyPath({ ingest: async () => ingestOutput({ base }) }), { partitionRows: 500_000 });
+    expect(run.result?.outcome).toBe('promoted');
+    const parts = callsOf(run, 'snapshotPart').map((c) => (c.args[0] as SnapshotPartInput).part);
+    expect(parts).toEqual(
+      expect.arrayContaining([
+        { key: base.key, fileSha256: base.fileSha256, range: { from: 0, to: 500_000 } },
+        { key: base.key, fileSha256: base.fileSha256, range: { from: 500_000, to: 1_000_000 } },
+        { key: base.key, fileSha256: base.fileSha256, range: { from: 1_000_000, to: 1_200_000 } },
+        { key: validateOutput.accepted[0]!.validatedKey },
+      ]),
+    );
+    expect(parts).toHaveLength(4);
+    for (const call of callsOf(run, 'snapshotPart')) {
+      expect(call.taskQueue).toBe(trainingQueueFor(run.taskQueue));
+      // The spec's window is the last 1461 days, counted back from the newest row of any input (2015-12-31, day 16,800).
+      expect((call.args[0] as SnapshotPartInput).sinceDay).toBe(16_800 - 1460);
+    }
+    expect((callsOf(run, 'snapshot')[0]!.args[0] as { parts: unknown[] }).parts).toEqual([partOutput, partOutput, partOutput, partOutput]);
+    expect(run.result!.stages.find((s) => s.stage === 'snapshot')!.detail).toMatch(/; 4 part\(s\) summed on the training workers$/);
+  });
+
+  it("builds a 'rows' window snapshot in one activity (its id needs every row in one place)", async () => {
+    const rowsWindow = { ...spec, data: { ...spec.data, window: { kind: 'rows' as const, maxRows: 1000 } } };
+    const run = await runPipeline(happyPath({ ingest: async () => ingestOutput({ spec: rowsWindow }) }));
+    expect(names(run)).toEqual(ACTIVITIES.filter((a) => a !== 'snapshotPart'));
+    expect(callsOf(run, 'snapshot')[0]!.args[0]).not.toHaveProperty('parts');
   });
 
   it('a cleanup that fails does not hide why the run failed', async () => {
@@ -426,7 +482,7 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
         },
       }),
     );
-    expect(names(run)).toEqual([...STAGES.slice(0, 5), 'discardRun']);
+    expect(names(run)).toEqual([...ACTIVITIES.slice(0, 6), 'discardRun']);
     const { activity, cause } = failureOf(run);
     expect(activity.activityType).toBe('train');
     expect(cause.message).toBe('no rows left after the window');

@@ -15,7 +15,17 @@ import { formatCsv } from '../../../src/data/csv';
 import { literal, withConnection } from '../../../src/data/engine';
 import { formatJsonl } from '../../../src/data/jsonl';
 import { tableSchema, type TableSchema } from '../../../src/data/schema';
-import { buildSnapshot, readSnapshotTable, rowSetId, splitByTime, type SnapshotInput, type WindowPolicy } from '../../../src/data/snapshot';
+import { planSnapshot, planSnapshotParts } from '../../../src/data/fan-out';
+import {
+  buildSnapshot,
+  combineRowSetParts,
+  readSnapshotTable,
+  rowSetId,
+  rowSetPart,
+  splitByTime,
+  type SnapshotInput,
+  type WindowPolicy,
+} from '../../../src/data/snapshot';
 
 const { fresh, write } = tempFiles('perennial-snapshot-');
 
@@ -209,6 +219,107 @@ describe('buildSnapshot: order and windows', () => {
     expect(three.built.timeRange).toEqual({ from: '2012-01-08', to: '2012-01-10T23:00:00' });
     expect((await window(1)).rows.map((r) => r.v)).toEqual([5, 6]);
     expect((await window(30)).built.rows).toBe(6);
+  });
+});
+
+describe('snapshot ids summed in parts (the data stages fanned out over workers)', () => {
+  /** Sixty rows over twenty-nine days, two or three a day, some with missing values; written as two Parquet files and a CSV one. */
+  const many: Row[] = Array.from({ length: 60 }, (_, i) => [
+    `2012-02-${String(1 + (i % 29)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}:00:00`,
+    i % 7 === 0 ? null : i * 0.5,
+    i % 5 === 0 ? null : (['rain', 'sun', 'fog'] as const)[i % 3]!,
+    `row ${i}`,
+  ]);
+
+  /** The inputs as the pipeline knows them: file, rows, and the time range validate recorded. */
+  async function sources() {
+    const timed = async (input: SnapshotInput, rows: Row[]) => {
+      const times = rows.map((r) => r[0]).sort();
+      return { input, key: input.source, rows: rows.length, parquet: input.source.endsWith('.parquet'), timeRange: { from: times[0]!, to: times.at(-1)! } };
+    };
+    return [
+      await timed(await parquet('first.parquet', many.slice(0, 25)), many.slice(0, 25)),
+      await timed(await parquet('second.parquet', many.slice(25, 50)), many.slice(25, 50)),
+      await timed(file('older.csv', csv(many.slice(50))), many.slice(50)),
+    ];
+  }
+
+  /** Every part summed on its own (in reverse: the order parts finish in must not matter), then put together. */
+  async function summedInParts(window: WindowPolicy, partitionRows: number) {
+    const all = await sources();
+    const plan = planSnapshot(all, window, partitionRows)!;
+    const pathOf = new Map(all.map((s) => [s.key, s.input.path]));
+    const parts = [];
+    for (const part of [...plan.parts].reverse()) {
+      parts.push(
+        await rowSetPart({ path: pathOf.get(part.key)!, source: part.key, range: part.range }, SCHEMA, { timeColumn: 'date', sinceDay: plan.sinceDay }),
+      );
+    }
+    return { plan, parts, inputs: all.map((s) => s.input) };
+  }
+
+  for (const window of [{ kind: 'all' }, { kind: 'days', days: 7 }, { kind: 'days', days: 1 }] as WindowPolicy[]) {
+    it(`gives buildSnapshot's id and row count for any partitioning (window ${JSON.stringify(window)})`, async () => {
+      const whole = await snapshot(
+        (await sources()).map((s) => s.input),
+        { window },
+      );
+      expect(whole.built.rows).toBeGreaterThan(0);
+      for (const partitionRows of [1, 4, 10, 25, 1000]) {
+        const { parts } = await summedInParts(window, partitionRows);
+        expect({ partitionRows, ...combineRowSetParts(parts, SCHEMA) }).toEqual({ partitionRows, id: whole.built.id, rows: whole.built.rows });
+      }
+    });
+  }
+
+  it('builds the same snapshot from the parts sums without hashing again, and refuses sums that miss rows', async () => {
+    const window: WindowPolicy = { kind: 'days', days: 7 };
+    const { parts, inputs } = await summedInParts(window, 10);
+    const whole = await snapshot(inputs, { window });
+    const built = await buildSnapshot(inputs, SCHEMA, {
+      window,
+      timeColumn: 'date',
+      out: fresh('from-parts.parquet'),
+      rowSet: combineRowSetParts(parts, SCHEMA),
+    });
+    expect(built).toEqual(whole.built);
+    const missing = combineRowSetParts(parts.slice(1), SCHEMA);
+    const error = await rejection(buildSnapshot(inputs, SCHEMA, { window, timeColumn: 'date', out: fresh('bad.parquet'), rowSet: missing }));
+    expect(error.message).toMatch(/^the snapshot's parts counted \d+ rows under the window, the merge has \d+$/);
+  });
+
+  it('cuts Parquet sources into row ranges, other files whole, in source order', () => {
+    const plan = planSnapshotParts(
+      [
+        { key: 'base.parquet', fileSha256: 'abc', rows: 10, parquet: true },
+        { key: 'old.csv', rows: 10, parquet: false },
+        { key: 'small.parquet', rows: 3, parquet: true },
+      ],
+      4,
+    );
+    expect(plan).toEqual([
+      { key: 'base.parquet', fileSha256: 'abc', range: { from: 0, to: 4 } },
+      { key: 'base.parquet', fileSha256: 'abc', range: { from: 4, to: 8 } },
+      { key: 'base.parquet', fileSha256: 'abc', range: { from: 8, to: 10 } },
+      { key: 'old.csv' },
+      { key: 'small.parquet' },
+    ]);
+  });
+
+  it("cuts a days window from the newest input's newest day; a 'rows' window or an unknown newest time is not planned in parts", () => {
+    const source = (to: string | null | undefined) => ({
+      key: `${to}.parquet`,
+      rows: 5,
+      parquet: true,
+      ...(to === undefined ? {} : { timeRange: to === null ? null : { from: to, to } }),
+    });
+    const days = { kind: 'days', days: 3 } as const;
+    // 2012-03-10 is day 15,409 since 1970-01-01; three days back to the 8th.
+    expect(planSnapshot([source('2012-03-01T10:00:00'), source('2012-03-10T23:59:59.999'), source(null)], days, 100)?.sinceDay).toBe(15_409 - 2);
+    expect(planSnapshot([source('2012-03-10')], { kind: 'all' }, 100)).toEqual({ parts: [{ key: '2012-03-10.parquet' }] });
+    expect(planSnapshot([source('2012-03-10')], { kind: 'rows', maxRows: 10 }, 100)).toBeNull();
+    expect(planSnapshot([source('2012-03-10'), source(undefined)], days, 100)).toBeNull();
+    expect(planSnapshot([source(null)], days, 100)).toBeNull();
   });
 });
 
