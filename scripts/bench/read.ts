@@ -10,9 +10,10 @@
  *     process of its own so its peak RSS is its own; median of 3 runs.
  *  3. Times `perennial drift --json` on the CSV pair end to end (the whole
  *     process, as a user runs it) beside pandas + Evidently on the same files
- *     (scripts/reference/read_drift_evidently.py), when python3 has them.
+ *     (scripts/reference/read_drift_evidently.py), when Python has them (PERENNIAL_PYTHON, else python3).
  *
  *   npx tsx scripts/bench/read.ts [--rows 200000,1000000] [--no-python] [--keep DIR]
+ *   PERENNIAL_PYTHON=/path/to/venv/bin/python npx tsx scripts/bench/read.ts   (the Python with Evidently)
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
@@ -39,6 +40,8 @@ const OLD_PATH_BUDGET_SECONDS = 60;
 const FORMATS = ['csv', 'csv.gz', 'jsonl', 'parquet'] as const;
 type Format = (typeof FORMATS)[number];
 const RESULT = '@@RESULT@@';
+/** The Python with pandas and Evidently: PERENNIAL_PYTHON (a venv's python, say), else python3 on PATH. */
+const PYTHON = process.env.PERENNIAL_PYTHON ?? 'python3';
 
 const now = (): number => performance.now() / 1000;
 const mb = (bytes: number): number => bytes / 1024 / 1024;
@@ -314,10 +317,10 @@ function runProcess(command: string, args: string[], dir: string): ProcessRun | 
 }
 
 function pythonVersions(): { ok: true; versions: string } | { ok: false; why: string } {
-  const r = spawnSync('python3', ['-c', 'import sys, evidently, pandas; print(sys.version.split()[0], evidently.__version__, pandas.__version__)'], {
+  const r = spawnSync(PYTHON, ['-c', 'import sys, evidently, pandas; print(sys.version.split()[0], evidently.__version__, pandas.__version__)'], {
     encoding: 'utf8',
   });
-  if (r.status !== 0) return { ok: false, why: (r.stderr || r.error?.message || '').trim().split('\n').pop() ?? 'python3 failed' };
+  if (r.status !== 0) return { ok: false, why: (r.stderr || r.error?.message || '').trim().split('\n').pop() ?? `${PYTHON} failed` };
   const [python, evidently, pandas] = r.stdout.trim().split(' ');
   return { ok: true, versions: `python ${python}, evidently ${evidently}, pandas ${pandas}` };
 }
@@ -344,7 +347,7 @@ function drift(dir: string, rows: number, python: boolean): void {
     if ('error' in p) notes.push(`perennial drift failed: ${p.error}`);
     else runs.perennial.push(p);
     if (!python) continue;
-    const e = runProcess('python3', [EVIDENTLY_SCRIPT, ref, cur], dir);
+    const e = runProcess(PYTHON, [EVIDENTLY_SCRIPT, ref, cur], dir);
     if ('error' in e) notes.push(`Evidently failed: ${e.error}`);
     else runs.evidently.push({ ...e, own: JSON.parse(e.stdout) as EvidentlyOut });
   }
@@ -372,7 +375,7 @@ function drift(dir: string, rows: number, python: boolean): void {
       '',
       '',
     ]);
-    table.push(['Evidently: python3 process (whole)', fmt(wall), rss(e), ratio(wall), '']);
+    table.push(['Evidently: Python process (whole)', fmt(wall), rss(e), ratio(wall), '']);
     notes.push(`Evidently methods: ${e[0]!.own.methods.join(', ')} (${e[0]!.own.api})`);
   }
   if (table.length > 0) printTable(['run', 'seconds', 'peak RSS MB', 'Evidently / Perennial', 'drifted columns'], table, 1);
@@ -407,7 +410,7 @@ async function main(): Promise<void> {
   let python = !values['no-python'];
   if (python) {
     const v = pythonVersions();
-    console.log(v.ok ? `Python side: ${v.versions}` : `Python side skipped: python3 cannot import evidently and pandas (${v.why})`);
+    console.log(v.ok ? `Python side: ${v.versions}` : `Python side skipped: ${PYTHON} cannot import evidently and pandas (${v.why})`);
     python = v.ok;
   } else console.log('Python side skipped (--no-python)');
 

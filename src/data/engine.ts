@@ -76,32 +76,140 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const decoder = new TextDecoder();
 
-type Collector = { kind: 'number' | 'date'; values: Float64Array } | { kind: 'text'; codes: Int32Array; dictionary: string[]; index: Map<string, number> };
-
 function isValid(validity: Uint8Array | null, i: number): boolean {
   return validity === null || (validity[i >> 3]! & (1 << (i & 7))) !== 0;
+}
+
+/** Bits of each inline word of a duckdb_string_t that hold text, by length (the rest is padding). */
+const INLINE_MASKS = Array.from({ length: 13 }, (_, length) =>
+  [0, 1, 2].map((w) => {
+    const used = Math.min(4, Math.max(0, length - 4 * w));
+    return used === 4 ? 0xffffffff : (1 << (8 * used)) - 1;
+  }),
+);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Text values into codes, each distinct value decoded once. A value of up to
+ * 12 bytes lies inside DuckDB's 16-byte string struct: it is looked up by
+ * those bytes in a hash table of typed arrays (no string made per value);
+ * longer ones are decoded and looked up by text.
+ */
+class TextCollector {
+  readonly kind = 'text';
+  readonly dictionary: string[] = [];
+  private readonly index = new Map<string, number>();
+  /** Open addressing: code + 1 of the inline value in each slot, 0 when empty. */
+  private slots = new Int32Array(256);
+  /** The four words (length, then text) of each code's inline value. */
+  private keys = new Uint32Array(4 * 64);
+  private inline = 0;
+
+  constructor(readonly codes: Int32Array) {}
+
+  /** Codes of `n` values at row `at`: `words` are the vector's string structs as little-endian 32-bit words. */
+  add(bytes: Uint8Array, words: Uint32Array | undefined, validity: Uint8Array | null, n: number, at: number): void {
+    const codes = this.codes;
+    for (let i = 0; i < n; i++) {
+      if (!isValid(validity, i)) {
+        codes[at + i] = -1;
+        continue;
+      }
+      const length = words ? words[4 * i]! : new DataView(bytes.buffer, bytes.byteOffset + i * 16, 4).getUint32(0, true);
+      if (words && length <= 12) {
+        const m = INLINE_MASKS[length]!;
+        const a = (words[4 * i + 1]! & m[0]!) >>> 0;
+        const b = (words[4 * i + 2]! & m[1]!) >>> 0;
+        const c = (words[4 * i + 3]! & m[2]!) >>> 0;
+        codes[at + i] = this.inlineCode(length, a, b, c, bytes, i);
+        continue;
+      }
+      const text =
+        length <= 12
+          ? decoder.decode(bytes.subarray(i * 16 + 4, i * 16 + 4 + length))
+          : decoder.decode(duckdb.get_data_from_pointer(bytes.buffer as ArrayBuffer, bytes.byteOffset + i * 16 + 8, length));
+      let code = this.index.get(text);
+      if (code === undefined) {
+        code = this.dictionary.length;
+        this.dictionary.push(text);
+        this.index.set(text, code);
+      }
+      codes[at + i] = code;
+    }
+  }
+
+  private inlineCode(length: number, a: number, b: number, c: number, bytes: Uint8Array, i: number): number {
+    const mask = this.slots.length - 1;
+    let h = (Math.imul(length ^ Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d), 0x27d4eb2f) >>> 15) & mask;
+    for (;;) {
+      const slot = this.slots[h]!;
+      if (slot === 0) break;
+      const k = 4 * (slot - 1);
+      if (this.keys[k] === length && this.keys[k + 1] === a && this.keys[k + 2] === b && this.keys[k + 3] === c) return slot - 1;
+      h = (h + 1) & mask;
+    }
+    const code = this.dictionary.length;
+    const text = decoder.decode(bytes.subarray(i * 16 + 4, i * 16 + 4 + length));
+    this.dictionary.push(text);
+    if (4 * code + 4 > this.keys.length) {
+      const keys = new Uint32Array(this.keys.length * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    this.keys.set([length, a, b, c], 4 * code);
+    this.slots[h] = code + 1;
+    this.inline += 1;
+    if (2 * this.inline > this.slots.length) this.rehash();
+    return code;
+  }
+
+  private rehash(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    const mask = this.slots.length - 1;
+    for (const slot of old) {
+      if (slot === 0) continue;
+      const k = 4 * (slot - 1);
+      const [length, a, b, c] = [this.keys[k]!, this.keys[k + 1]!, this.keys[k + 2]!, this.keys[k + 3]!];
+      let h = (Math.imul(length ^ Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d), 0x27d4eb2f) >>> 15) & mask;
+      while (this.slots[h] !== 0) h = (h + 1) & mask;
+      this.slots[h] = slot;
+    }
+  }
+}
+
+type Collector = { kind: 'number' | 'date'; values: Float64Array } | TextCollector;
+
+/** The vector's string structs as 32-bit words, when they can be read so (little-endian, aligned). */
+function stringWords(bytes: Uint8Array, n: number): Uint32Array | undefined {
+  if (!LITTLE_ENDIAN) return undefined;
+  if (bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, n * 4);
+  return new Uint32Array(bytes.slice(0, n * 16).buffer);
 }
 
 /**
  * Runs a query whose columns are DOUBLE (kind number), DOUBLE of epoch ms
  * (kind date, named in `dates`) or VARCHAR (kind text) and copies them into
- * Columns. NULL becomes NaN or code -1. The result is materialized by DuckDB
- * (on its threads), then copied chunk by chunk straight from its vectors.
+ * Columns. NULL becomes NaN or code -1; `nonFinite` counts, per number or
+ * date column, the values that are not NULL and not finite (DuckDB's nan and
+ * inf, which become NaN or stay infinite). The result is materialized by
+ * DuckDB (on its threads), then copied chunk by chunk straight from its vectors.
  */
 export async function queryColumns(
   connection: DuckDBConnection,
   sql: string,
   dates: ReadonlySet<string> = new Set(),
-): Promise<{ rows: number; columns: Map<string, Column> }> {
+): Promise<{ rows: number; columns: Map<string, Column>; nonFinite: Map<string, number> }> {
   const result = await connection.run(sql);
   const names = result.columnNames();
   const types = result.columnTypes();
   const rows = result.rowCount;
   const collectors: Collector[] = types.map((type, k) => {
     if (type.typeId === DuckDBTypeId.DOUBLE) return { kind: dates.has(names[k]!) ? 'date' : 'number', values: new Float64Array(rows) };
-    if (type.typeId === DuckDBTypeId.VARCHAR) return { kind: 'text', codes: new Int32Array(rows), dictionary: [], index: new Map() };
+    if (type.typeId === DuckDBTypeId.VARCHAR) return new TextCollector(new Int32Array(rows));
     throw new Error(`engine: column ${names[k]} is ${type.toString()}; cast it to DOUBLE or VARCHAR in the query`);
   });
+  const nonFinite = new Map<string, number>();
   let at = 0;
   for (let c = 0; c < result.chunkCount; c++) {
     const chunk = result.getChunk(c);
@@ -109,33 +217,30 @@ export async function queryColumns(
     collectors.forEach((collector, k) => {
       const vector = duckdb.data_chunk_get_vector(chunk.chunk, k);
       const validity = duckdb.vector_get_validity(vector, Math.ceil(n / 64) * 8);
-      if (collector.kind !== 'text') {
-        const bytes = duckdb.vector_get_data(vector, n * 8);
-        collector.values.set(new Float64Array(bytes.buffer, bytes.byteOffset, n), at);
-        if (validity) for (let i = 0; i < n; i++) if (!isValid(validity, i)) collector.values[at + i] = NaN;
+      if (collector instanceof TextCollector) {
+        // duckdb_string_t: 16 bytes; length, then the text inline (up to 12 bytes) or a prefix and a pointer.
+        const bytes = duckdb.vector_get_data(vector, n * 16);
+        collector.add(bytes, stringWords(bytes, n), validity, n, at);
         return;
       }
-      // duckdb_string_t: 16 bytes; length, then the text inline (up to 12 bytes) or a prefix and a pointer.
-      const bytes = duckdb.vector_get_data(vector, n * 16);
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let i = 0; i < n; i++) {
-        if (!isValid(validity, i)) {
-          collector.codes[at + i] = -1;
-          continue;
-        }
-        const length = view.getUint32(i * 16, true);
-        const text =
-          length <= 12
-            ? decoder.decode(bytes.subarray(i * 16 + 4, i * 16 + 4 + length))
-            : decoder.decode(duckdb.get_data_from_pointer(bytes.buffer as ArrayBuffer, bytes.byteOffset + i * 16 + 8, length));
-        let code = collector.index.get(text);
-        if (code === undefined) {
-          code = collector.dictionary.length;
-          collector.dictionary.push(text);
-          collector.index.set(text, code);
-        }
-        collector.codes[at + i] = code;
+      const bytes = duckdb.vector_get_data(vector, n * 8);
+      const values = collector.values;
+      values.set(new Float64Array(bytes.buffer, bytes.byteOffset, n), at);
+      let odd = 0;
+      for (let i = at; i < at + n; i++) {
+        const v = values[i]!;
+        if (v - v !== 0) odd++;
       }
+      if (validity) {
+        for (let i = 0; i < n; i++) {
+          if ((validity[i >> 3]! & (1 << (i & 7))) !== 0) continue;
+          // A NULL's slot holds whatever was there: a non-finite one was counted above.
+          const v = values[at + i]!;
+          if (v - v !== 0) odd--;
+          values[at + i] = NaN;
+        }
+      }
+      if (odd > 0) nonFinite.set(names[k]!, (nonFinite.get(names[k]!) ?? 0) + odd);
     });
     at += n;
     if (c % 64 === 63) await yieldToLoop();
@@ -144,10 +249,10 @@ export async function queryColumns(
   collectors.forEach((collector, k) => {
     columns.set(
       names[k]!,
-      collector.kind === 'text'
+      collector instanceof TextCollector
         ? { kind: 'text', codes: collector.codes, dictionary: collector.dictionary }
         : { kind: collector.kind, values: collector.values },
     );
   });
-  return { rows, columns };
+  return { rows, columns, nonFinite };
 }

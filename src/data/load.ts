@@ -178,7 +178,26 @@ function quoteProblem(path: string, start: number, header: string[]): { reason: 
 }
 
 /** Most columns a CSV file may have (DuckDB's reader slows down sharply past some thousands). */
-const MAX_COLUMNS = 10_000;
+export const MAX_CSV_COLUMNS = 10_000;
+
+/**
+ * DuckDB's read of a CSV file: columns c0, c1... in the header's order, DOUBLE
+ * for those in `numbers`, VARCHAR (as DuckDB unquotes it, not trimmed) for the
+ * rest; `rejects` names a table that keeps refused records instead of failing.
+ */
+export function readCsvSql(file: string, header: string[], numbers: ReadonlySet<string>, crOnly: boolean, rejects?: string): string {
+  const columns = header.map((name, k) => `${literal(`c${k}`)}: ${numbers.has(name) ? `'DOUBLE'` : `'VARCHAR'`}`).join(', ');
+  return `read_csv(${literal(file)}, header = true, auto_detect = false,
+    delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES},
+    buffer_size = ${2 * MAX_LINE_BYTES}, ${crOnly ? `new_line = '\\r',` : ''}
+    ${rejects ? `store_rejects = true, rejects_table = ${literal(rejects)}, rejects_scan = ${literal(`${rejects}_scan`)},` : ''} columns = {${columns}})`;
+}
+
+/** The file line of each data record of a CSV file DuckDB read whole (found by one more pass over the bytes, when asked for). */
+export function csvRecordLines(text: Buffer, crOnly: boolean): Int32Array {
+  const all = scanRecords(text, { quoted: true, newline: crOnly ? 0x0d : 0x0a });
+  return all.lines.slice(1, all.count);
+}
 
 /** A CSV file's header, checked (UTF-8, not empty, no name twice), and its line ends. */
 export async function readCsvHeader(path: string, source: string): Promise<{ header: string[]; crOnly: boolean }> {
@@ -204,7 +223,7 @@ export async function readCsvHeader(path: string, source: string): Promise<{ hea
 
 async function loadCsv(connection: DuckDBConnection, path: string, source: string, numbers: ReadonlySet<string>): Promise<LoadedFile> {
   const { header, crOnly } = await readCsvHeader(path, source);
-  if (header.length > MAX_COLUMNS) throw new DataError(`the header has ${header.length} columns; at most ${MAX_COLUMNS} are read`, { source, row: 1 });
+  if (header.length > MAX_CSV_COLUMNS) throw new DataError(`the header has ${header.length} columns; at most ${MAX_CSV_COLUMNS} are read`, { source, row: 1 });
   const seen = new Set(header);
   const newline = crOnly ? 0x0d : 0x0a;
   let parsed = new Set([...numbers].filter((n) => seen.has(n)));
@@ -219,16 +238,9 @@ async function loadCsv(connection: DuckDBConnection, path: string, source: strin
     return quoting;
   };
   const create = async (file: string, rejects?: string) => {
-    const columns = header.map((name, k) => `${literal(`c${k}`)}: ${parsed.has(name) ? `'DOUBLE'` : `'VARCHAR'`}`).join(', ');
-    // Text as DuckDB unquotes it, not trimmed: whitespace around a field is left out of the text it reads instead.
     const select = header.map((name, k) => `c${k} AS ${ident(name)}`).join(', ');
     await connection.run(`DROP TABLE IF EXISTS ${relation}`);
-    await connection.run(
-      `CREATE TEMP TABLE ${relation} AS SELECT ${select} FROM read_csv(${literal(file)}, header = true, auto_detect = false,
-        delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES},
-        buffer_size = ${2 * MAX_LINE_BYTES}, ${crOnly ? `new_line = '\\r',` : ''}
-        ${rejects ? `store_rejects = true, rejects_table = ${literal(rejects)}, rejects_scan = ${literal(`${rejects}_scan`)},` : ''} columns = {${columns}})`,
-    );
+    await connection.run(`CREATE TEMP TABLE ${relation} AS SELECT ${select} FROM ${readCsvSql(file, header, parsed, crOnly, rejects)}`);
   };
   // Numbers DuckDB accepts and JavaScript (and a model) cannot use (inf, nan): that column is read as text.
   const dropNonFinite = async (): Promise<boolean> => {
@@ -274,13 +286,7 @@ async function loadCsv(connection: DuckDBConnection, path: string, source: strin
     if (clean) {
       // The records of the file (a copy without whitespace around fields has the same, on the same lines).
       let lines: Int32Array | undefined;
-      acceptedLines = () => {
-        if (!lines) {
-          const all = scanRecords(bytes ?? readText(path), { quoted: true, newline });
-          lines = all.lines.slice(1, all.count);
-        }
-        return lines;
-      };
+      acceptedLines = () => (lines ??= csvRecordLines(bytes ?? readText(path), crOnly));
     } else {
       // DuckDB reads the text with the whitespace around fields left out: its values are the old reader's, nothing to trim.
       const text = scan().normalized ?? fileText();
@@ -491,6 +497,38 @@ function pointer(key: string): string {
   return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
+/** Columns: the union of keys in order of first appearance, from each distinct list of keys with the record it first shows in. */
+function keyOrder(lists: { keys: string[]; first: number }[]): string[] {
+  const firstSeen = new Map<string, [number, number]>();
+  for (const { keys, first } of lists) keys.forEach((key, position) => firstSeen.has(key) || firstSeen.set(key, [first, position]));
+  return [...firstSeen.keys()].sort((a, b) => firstSeen.get(a)![0] - firstSeen.get(b)![0] || firstSeen.get(a)![1] - firstSeen.get(b)![1]);
+}
+
+/**
+ * The usual file's columns in one read by DuckDB's JSON reader, each distinct
+ * list of keys once. Undefined when some record may be a row error (a line
+ * that is not JSON, not an object, or has NaN or Infinity written in it):
+ * then every line is looked at.
+ */
+async function quickKeys(connection: DuckDBConnection, path: string): Promise<string[] | undefined> {
+  // Numbering the records costs a pass of its own: only when there are lists of keys to put in order.
+  const query = (numbered: boolean) =>
+    queryRows<{ keys: string[]; first: number; suspect: boolean }>(
+      connection,
+      `SELECT keys, ${numbered ? 'min(k)' : '0'} AS first, bool_or(suspect) AS suspect FROM (SELECT json_keys(json) AS keys,
+        ${numbered ? 'row_number() OVER () AS k,' : ''} NOT starts_with(json, '{') OR contains(json, 'NaN') OR contains(json, 'Infinity') AS suspect
+        FROM read_ndjson_objects(${literal(path)}, maximum_object_size = ${MAX_LINE_BYTES})) GROUP BY keys ORDER BY first`,
+    );
+  try {
+    let lists = await query(false);
+    if (lists.some((l) => l.suspect)) return undefined;
+    if (lists.length > 1) lists = await query(true);
+    return keyOrder(lists);
+  } catch {
+    return undefined;
+  }
+}
+
 async function loadJsonl(connection: DuckDBConnection, path: string, source: string): Promise<LoadedFile> {
   const head = await readHead(path, source);
   const text = checkText(head, head.length < HEAD_BYTES, source);
@@ -499,38 +537,62 @@ async function loadJsonl(connection: DuckDBConnection, path: string, source: str
   const lines = `(SELECT line, row_number() OVER () AS k FROM read_csv(${literal(path)}, header = false,
       auto_detect = false, delim = chr(1), quote = '', escape = '', new_line = '\\n', strict_mode = false, max_line_size = ${MAX_LINE_BYTES},
       buffer_size = ${2 * MAX_LINE_BYTES}, columns = {'line': 'VARCHAR'}) WHERE line IS NOT NULL AND NOT ${blankText('line')})`;
-  // Lines DuckDB's JSON parser refuses, and those it accepts that JSON does not: JavaScript says why.
-  const suspects = await queryRows<{ k: number; line: string }>(
-    connection,
-    `SELECT k, line FROM ${lines} WHERE NOT json_valid(line) OR json_type(line) <> 'OBJECT' OR ${NON_JSON_NUMBER_SQL} ORDER BY k`,
-  );
   let starts: RecordStarts | undefined;
-  const lineOfRecord = (k: number) => (starts ??= scanRecordStarts(path, { quoted: false })).lines[k - 1] ?? k;
   const rowErrors: RowError[] = [];
   const bad: number[] = [];
-  for (const { k, line } of suspects) {
-    const reason = jsonLineProblem(line);
-    if (reason === undefined) continue;
-    rowErrors.push({ source, row: lineOfRecord(k), reason });
-    bad.push(k);
+  const good = () => `(SELECT line, k FROM ${lines} WHERE k NOT IN (SELECT unnest([${bad.join(',')}]::BIGINT[])))`;
+  let names = await quickKeys(connection, path);
+  if (!names) {
+    // Lines DuckDB's JSON parser refuses, those that are not an object, and those it accepts that JSON does
+    // not: JavaScript says why. One parse a line (a valid JSON text is an object when it opens with '{'); the
+    // regular expression only where NaN or Infinity is written at all.
+    const suspects = await queryRows<{ k: number; line: string }>(
+      connection,
+      `SELECT k, line FROM ${lines} WHERE NOT json_valid(line) OR NOT starts_with(ltrim(line, ' \t\r'), '{')
+        OR ((contains(line, 'NaN') OR contains(line, 'Infinity')) AND ${NON_JSON_NUMBER_SQL}) ORDER BY k`,
+    );
+    for (const { k, line } of suspects) {
+      const reason = jsonLineProblem(line);
+      if (reason === undefined) continue;
+      rowErrors.push({ source, row: (starts ??= scanRecordStarts(path, { quoted: false })).lines[k - 1] ?? k, reason });
+      bad.push(k);
+    }
+    names = keyOrder(
+      await queryRows<{ keys: string[]; first: number }>(
+        connection,
+        `SELECT keys, min(k) AS first FROM (SELECT json_keys(line) AS keys, k FROM ${good()}) GROUP BY keys ORDER BY first`,
+      ),
+    );
   }
-  const good = `(SELECT line, k FROM ${lines} WHERE k NOT IN (SELECT unnest([${bad.join(',')}]::BIGINT[])))`;
-  // Columns: the union of keys in order of first appearance.
-  const keys = await queryRows<{ key: string }>(
-    connection,
-    `SELECT key FROM (SELECT k, unnest(json_keys(line)) AS key, generate_subscripts(json_keys(line), 1) AS position FROM ${good})
-      GROUP BY key ORDER BY min(k * 100000000 + position)`,
-  );
-  if (keys.length === 0 && rowErrors.length === 0) throw new DataError('the file is empty (no rows)', { source });
-  const names = keys.map((r) => r.key);
+  if (names.length === 0 && rowErrors.length === 0) throw new DataError('the file is empty (no rows)', { source });
   const relation = tempName('jsonl');
-  // One parse per line for every key (a list of paths); JSON null is missing, strings as written (whitespace
-  // only = missing, as the old reader had it), numbers, booleans and nested values as their JSON text.
-  const paths = `[${names.map((name) => literal(pointer(name))).join(', ')}]`;
-  const columns = names.map((name, k) => `CASE WHEN NOT ${blankText(`v[${k + 1}]`)} THEN v[${k + 1}] END AS ${ident(name)}`);
-  await connection.run(
-    `CREATE TEMP TABLE ${relation} AS SELECT ${[...columns, 'k AS __k'].join(', ')} FROM (SELECT ${names.length > 0 ? `json_extract_string(line, ${paths})` : 'NULL'} AS v, k FROM ${good}) ORDER BY k`,
-  );
+  // JSON null is missing, strings as written (whitespace only = missing, as the old reader had it), numbers,
+  // booleans and nested values as their JSON text. With every line an object, DuckDB's JSON reader reads the
+  // file once, in its order; else each good line is parsed once for every key (a list of paths).
+  const present = (v: string) => `CASE WHEN NOT ${blankText(v)} THEN ${v} END`;
+  const readWhole = async (): Promise<boolean> => {
+    if (bad.length > 0 || names.length === 0) return false;
+    const columns = names.map((name) => `${literal(name)}: 'VARCHAR'`).join(', ');
+    try {
+      await connection.run(
+        `CREATE TEMP TABLE ${relation} AS SELECT ${names.map((name) => `${present(ident(name))} AS ${ident(name)}`).join(', ')}
+          FROM read_json(${literal(path)}, format = 'newline_delimited', maximum_object_size = ${MAX_LINE_BYTES}, columns = {${columns}})`,
+      );
+      return true;
+    } catch {
+      return false; // what its reader refuses (a byte order mark, a key twice), the lines' parse reads
+    }
+  };
+  // The line (k) of each record: in file order when the JSON reader read the file whole.
+  let recordLine = 'r.rowid + 1';
+  if (!(await readWhole())) {
+    recordLine = 'r.__k';
+    const paths = `[${names.map((name) => literal(pointer(name))).join(', ')}]`;
+    const columns = names.map((name, k) => `${present(`v[${k + 1}]`)} AS ${ident(name)}`);
+    await connection.run(
+      `CREATE TEMP TABLE ${relation} AS SELECT ${[...columns, 'k AS __k'].join(', ')} FROM (SELECT ${names.length > 0 ? `json_extract_string(line, ${paths})` : 'NULL'} AS v, k FROM ${good()}) ORDER BY k`,
+    );
+  }
   const rows = (await queryRows<{ n: number }>(connection, `SELECT count(*) AS n FROM ${relation}`))[0]!.n;
   const badRecords = new Set(bad);
   let accepted: Int32Array | undefined;
@@ -548,7 +610,7 @@ async function loadJsonl(connection: DuckDBConnection, path: string, source: str
   const records = async (indices: number[]): Promise<Map<number, Record<string, unknown>>> => {
     const found = await queryRows<{ i: number; line: string }>(
       connection,
-      `SELECT r.rowid AS i, l.line FROM ${relation} r JOIN ${lines} l ON l.k = r.__k WHERE r.rowid IN (SELECT unnest([${indices.join(',')}]::BIGINT[]))`,
+      `SELECT r.rowid AS i, l.line FROM ${relation} r JOIN ${lines} l ON l.k = ${recordLine} WHERE r.rowid IN (SELECT unnest([${indices.join(',')}]::BIGINT[]))`,
     );
     return new Map(found.map(({ i, line }) => [i, JSON.parse(line) as Record<string, unknown>]));
   };

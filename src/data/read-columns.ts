@@ -4,11 +4,13 @@
  * a number column, dates stay as the file has them (Parquet timestamps are
  * date columns; ISO text is text, for the caller to recognise), the rest text.
  */
+import { stat } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnTable } from './columns';
+import type { Column, ColumnTable } from './columns';
 import { ident, literal, queryColumns, queryRows, withConnection } from './engine';
 import { formatOf } from './format';
-import { loadFile, type LoadedFile } from './load';
+import { WHITESPACE, readText } from './lines';
+import { csvRecordLines, loadFile, MAX_CSV_COLUMNS, readCsvHeader, readCsvSql, type LoadedFile } from './load';
 import { DataError, type RowError } from './table';
 import { listNames } from './text';
 import { quoteValue } from '../errors';
@@ -56,11 +58,80 @@ async function numericText(connection: DuckDBConnection, loaded: LoadedFile, nam
   return new Set(names.filter((_, k) => counts[`p${k}`]! > 0 && counts[`p${k}`] === counts[`n${k}`]));
 }
 
+/** A text value the loader would look at again: a quote, whitespace at an edge (or nothing but whitespace), a NUL. */
+function needsLoader(text: string): boolean {
+  return text === '' || text.includes('"') || text.includes('\0') || WHITESPACE.includes(text[0]!) || WHITESPACE.includes(text[text.length - 1]!);
+}
+
+/** Text columns with this many distinct values or more, all of them possibly numbers, are left to the loader to decide. */
+const MAX_NUMERIC_DICTIONARY = 10_000;
+
+/**
+ * The usual CSV file in one read by DuckDB straight into columns, with no
+ * table in between: the loader's clean path, with its checks made on the
+ * columns read (each distinct text once). Undefined when the loader must
+ * read the file instead: a record DuckDB refuses, a value that is not a
+ * finite number in a number column, a text value with a quote, a NUL or
+ * whitespace at an edge, a file of one column, a column not in the file.
+ */
+async function readCsvDirect(
+  connection: DuckDBConnection,
+  path: string,
+  source: string,
+  numbers: ReadonlySet<string>,
+  wanted: string[] | undefined,
+): Promise<ReadTable | undefined> {
+  // A file missing or empty: the loader says so.
+  if (((await stat(path).catch(() => undefined))?.size ?? 0) === 0) return undefined;
+  const { header, crOnly } = await readCsvHeader(path, source);
+  if (header.length < 2 || header.length > MAX_CSV_COLUMNS || wanted?.some((n) => !header.includes(n))) return undefined;
+  let read;
+  try {
+    read = await queryColumns(connection, `SELECT * FROM ${readCsvSql(path, header, numbers, crOnly)}`);
+  } catch (error) {
+    if (/CSV Error|Conversion Error|Could not convert|invalid state/i.test((error as Error).message)) return undefined;
+    throw error;
+  }
+  if (read.nonFinite.size > 0) return undefined;
+  const columns = new Map(header.map((name, k) => [name, read.columns.get(`c${k}`)!]));
+  // Text columns of numbers only (the sniffer saw too few rows to say so): DuckDB casts each distinct value once.
+  const maybeNumbers: string[] = [];
+  for (const [name, column] of columns) {
+    if (column.kind !== 'text') continue;
+    if (column.dictionary.some(needsLoader)) return undefined;
+    if (column.dictionary.length > 0 && column.dictionary.every((v) => /[0-9]/.test(v))) maybeNumbers.push(name);
+  }
+  for (const name of maybeNumbers) {
+    const column = columns.get(name) as Column & { kind: 'text' };
+    if (column.dictionary.length >= MAX_NUMERIC_DICTIONARY) return undefined;
+    const [cast] = await queryRows<{ v: (number | null)[] }>(
+      connection,
+      `SELECT list_transform([${column.dictionary.map(literal).join(', ')}], x -> CASE WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN TRY_CAST(x AS DOUBLE) END) AS v`,
+    );
+    const values = cast!.v;
+    if (values.some((v) => v === null)) continue;
+    columns.set(name, { kind: 'number', values: Float64Array.from(column.codes, (code) => (code < 0 ? NaN : values[code]!)) });
+  }
+  let lines: Int32Array | undefined;
+  return {
+    source,
+    rows: read.rows,
+    names: header,
+    columns: new Map((wanted ?? header).map((name) => [name, columns.get(name)!])),
+    rowNumber: (i) => (lines ??= csvRecordLines(readText(path), crOnly))[i] ?? i + 2,
+    rowErrors: [],
+  };
+}
+
 /** Reads a local file (CSV, JSONL, Parquet; .gz too) into typed columns. */
 export async function readColumnTable(path: string, options: ReadColumnsOptions = {}): Promise<ReadTable> {
   const source = options.source ?? path;
   return withConnection(async (connection) => {
     const numbers = formatOf(source) === 'csv' ? await sniffNumbers(connection, path) : new Set<string>();
+    if (formatOf(source) === 'csv') {
+      const direct = await readCsvDirect(connection, path, source, numbers, options.columns);
+      if (direct) return direct;
+    }
     const loaded = await loadFile(connection, path, { source, numbers, onRowError: options.onRowError ?? 'throw' });
     const wanted = options.columns ?? loaded.names;
     for (const name of wanted) {

@@ -61,8 +61,8 @@ interface Profile {
   booleans: number;
   dates: number;
   texts: number;
-  /** First text cell that is not a number (for the error message). */
-  firstText?: { row: number; value: string };
+  /** First text cell that is not a number (for the error message; its row is found only if it is reported: that reads the file again). */
+  firstText?: { index: number; value: string };
 }
 
 /** A column parsed once: what its cells are, and the number in each row (NaN when missing or not a number). */
@@ -85,38 +85,53 @@ function classify(text: string): TextClass {
 function parseColumn(column: Column, rowNumber: (i: number) => number): Parsed {
   const p: Profile = { present: 0, missing: 0, numbers: 0, integers: 0, booleans: 0, dates: 0, texts: 0 };
   if (column.kind !== 'text') {
-    for (const v of column.values) {
-      if (Number.isNaN(v)) p.missing++;
-      else if (column.kind === 'date') {
-        p.present++;
-        p.dates++;
-      } else {
-        p.present++;
-        p.numbers++;
-        if (Number.isInteger(v)) p.integers++;
-      }
+    const values = column.values;
+    let missing = 0;
+    let integers = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (Number.isNaN(v)) missing++;
+      else if (Number.isInteger(v)) integers++;
     }
-    return { column, profile: p, numbers: column.kind === 'number' ? column.values : new Float64Array(column.values.length).fill(NaN), rowNumber };
+    p.missing = missing;
+    p.present = values.length - missing;
+    if (column.kind === 'date') p.dates = p.present;
+    else {
+      p.numbers = p.present;
+      p.integers = integers;
+    }
+    return { column, profile: p, numbers: column.kind === 'number' ? values : new Float64Array(values.length).fill(NaN), rowNumber };
   }
   const classes = column.dictionary.map(classify);
-  const numbers = new Float64Array(column.codes.length).fill(NaN);
-  for (let i = 0; i < column.codes.length; i++) {
-    const code = column.codes[i]!;
-    if (code < 0) {
-      p.missing++;
-      continue;
-    }
-    p.present++;
-    const c = classes[code]!;
+  // Counted per distinct value, then added up: one pass over the codes.
+  const counts = new Float64Array(column.dictionary.length);
+  const codes = column.codes;
+  let missing = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i]!;
+    if (code < 0) missing++;
+    else counts[code]!++;
+  }
+  p.missing = missing;
+  p.present = codes.length - missing;
+  const anyNumber = classes.some((c) => c.kind === 'number');
+  const numbers = new Float64Array(codes.length).fill(NaN);
+  if (anyNumber) {
+    const valueOf = Float64Array.from(classes, (c) => (c.kind === 'number' ? c.value : NaN));
+    for (let i = 0; i < codes.length; i++) if (codes[i]! >= 0) numbers[i] = valueOf[codes[i]!]!;
+  }
+  classes.forEach((c, k) => {
+    const n = counts[k]!;
     if (c.kind === 'number') {
-      numbers[i] = c.value;
-      p.numbers++;
-      if (Number.isInteger(c.value)) p.integers++;
-    } else if (c.kind === 'date') p.dates++;
-    else {
-      p.texts++;
-      if (p.firstText === undefined) p.firstText = { row: rowNumber(i), value: column.dictionary[code]! };
-    }
+      p.numbers += n;
+      if (Number.isInteger(c.value)) p.integers += n;
+    } else if (c.kind === 'date') p.dates += n;
+    else p.texts += n;
+  });
+  if (p.texts > 0) {
+    const isText = classes.map((c) => c.kind === 'text');
+    const index = codes.findIndex((code) => code >= 0 && isText[code] === true);
+    p.firstText = { index, value: column.dictionary[codes[index]!]! };
   }
   // JSON booleans arrive as the text true/false: categorical, as Evidently treats bool columns.
   if (p.texts > 0 && column.dictionary.every((v, k) => classes[k]!.kind !== 'text' || v === 'true' || v === 'false')) {
@@ -154,7 +169,7 @@ function inferType(name: string, ref: ColumnTable, cur: ColumnTable, refCol: Par
     const [table, p] = pr.firstText ? [ref, pr] : [cur, pc];
     throw new DataError(
       `text '${p.firstText!.value}' in a numeric column (${numbers} of ${present} values are numbers); fix the value or leave the cell empty`,
-      { source: table.source, row: p.firstText!.row, column: name },
+      { source: table.source, row: table.rowNumber(p.firstText!.index), column: name },
     );
   }
   if (numbers === present) {
@@ -181,13 +196,19 @@ function toNumerical(name: string, table: ColumnTable, parsed: Parsed): Float64A
 }
 
 function toCategorical({ column, numbers }: Parsed): (string | null)[] {
-  if (column.kind !== 'text') return Array.from(numbers, (v) => (Number.isNaN(v) ? null : String(v)));
+  const out = new Array<string | null>(numbers.length);
+  if (column.kind !== 'text') {
+    for (let i = 0; i < numbers.length; i++) out[i] = Number.isNaN(numbers[i]!) ? null : String(numbers[i]);
+    return out;
+  }
   // "1" and "1.0" are the same category
   const categories = column.dictionary.map((text) => {
     const n = toNumber(text);
     return n === undefined ? text : String(n);
   });
-  return Array.from(column.codes, (code) => (code < 0 ? null : categories[code]!));
+  const codes = column.codes;
+  for (let i = 0; i < codes.length; i++) out[i] = codes[i]! < 0 ? null : categories[codes[i]!]!;
+  return out;
 }
 
 /**

@@ -26,18 +26,16 @@ const THRESHOLD = 0.05;
 
 function completeRows(cols: Float64Array[]): number[] {
   const n = cols[0]?.length ?? 0;
-  const rows: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let ok = true;
-    for (const c of cols) {
+  // Column by column (each array read in order), then the rows no column marked.
+  const missing = new Uint8Array(n);
+  for (const c of cols) {
+    for (let i = 0; i < n; i++) {
       const v = c[i]!;
-      if (!(v - v === 0)) {
-        ok = false;
-        break;
-      }
+      if (!(v - v === 0)) missing[i] = 1;
     }
-    if (ok) rows.push(i);
   }
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) if (missing[i] === 0) rows.push(i);
   return rows;
 }
 
@@ -107,23 +105,29 @@ export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: 
   for (let i = 0; i < N * N; i++) K[i] = Math.exp(-gamma * D[i]!);
   for (let i = 0; i < N; i++) K[i * N + i] = 0;
   const label = new Uint8Array(N); // 0 = reference, 1 = current
+  // Row sums r_i of K: K is symmetric, so sum_{j in Y} r_j = syy + sxy and a labelling needs only its Y x Y block.
+  const rowSum = new Float64Array(N);
   let total = 0;
-  for (let i = 0; i < N * N; i++) total += K[i]!;
+  for (let i = 0; i < N; i++) {
+    let s = 0;
+    for (let j = i * N; j < (i + 1) * N; j++) s += K[j]!;
+    rowSum[i] = s;
+    total += s;
+  }
   const yIdx = new Int32Array(m);
   const mmd2 = (lab: Uint8Array): number => {
-    // s_i = sum over current-labelled j of K_ij; then
-    // syy = sum_{i in Y} s_i, sxy = sum_{i in X} s_i, sxx = total - syy - 2 sxy
     let k = 0;
     for (let i = 0; i < N; i++) if (lab[i]) yIdx[k++] = i;
     let syy = 0;
-    let sxy = 0;
-    for (let i = 0; i < N; i++) {
-      const row = i * N;
+    let sy = 0;
+    for (let q = 0; q < m; q++) {
+      const row = yIdx[q]! * N;
       let s = 0;
-      for (let q = 0; q < m; q++) s += K[row + yIdx[q]!]!;
-      if (lab[i]) syy += s;
-      else sxy += s;
+      for (let p = 0; p < m; p++) s += K[row + yIdx[p]!]!;
+      syy += s;
+      sy += rowSum[yIdx[q]!]!;
     }
+    const sxy = sy - syy;
     const sxx = total - syy - 2 * sxy;
     return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - (2 * sxy) / (n * m);
   };
