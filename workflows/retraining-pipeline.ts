@@ -65,8 +65,8 @@ function activityOptions(retryBudgetMinutes: number) {
     light: kind(0.5),
     /** register copies the artifacts, heartbeating on a timer. */
     registration: kind(5, '10 seconds'),
-    /** Data stages heartbeat on a timer (parsing one batch may hold the event loop a few seconds). */
-    data: kind(60, '30 seconds', heavyQueue),
+    /** Data stages heartbeat on a timer: the engine reads on its own threads and results are copied in slices, so the loop stays free. */
+    data: kind(60, '10 seconds', heavyQueue),
     /** Training and scoring run in child processes and heartbeat; a retry resumes from the last checkpoint. */
     compute: kind(120, '10 seconds', heavyQueue),
   };

@@ -1,0 +1,58 @@
+/**
+ * `perennial serve [--port 8080] [--host 127.0.0.1] [--models weather,flights]
+ * [--body-limit <bytes>] [--poll-ms 500]`: the model server (src/serve) on the
+ * registry the environment names (S3_ENDPOINT, S3_BUCKET). It serves each
+ * model's champion, follows promotions and rollbacks without a restart, and
+ * stops cleanly on SIGINT/SIGTERM.
+ */
+import { loadConfig } from '../config';
+import { parseBackendName } from '../model';
+import { checkName } from '../names';
+import { Registry } from '../registry';
+import { createModelServer, DEFAULT_BODY_LIMIT_BYTES } from '../serve';
+import { S3Store } from '../store';
+import { parseCommandArgs } from './args';
+import type { CliIo } from './io';
+
+function positiveInteger(option: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${option} must be a whole number from 0 to ${max}, not '${value.slice(0, 20)}'`);
+  return n;
+}
+
+export async function runServeCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs('serve', argv, {
+    port: { type: 'string', default: '8080' },
+    host: { type: 'string', default: '127.0.0.1' },
+    models: { type: 'string' },
+    'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT_BYTES) },
+    'poll-ms': { type: 'string', default: '500' },
+  });
+  const port = positiveInteger('--port', values.port, 65535);
+  const bodyLimitBytes = positiveInteger('--body-limit', values['body-limit']);
+  const pollMs = positiveInteger('--poll-ms', values['poll-ms']);
+  const models = values.models
+    ?.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean)
+    .map((m) => checkName('model', m, '--models'));
+  const store = S3Store.fromConfig(loadConfig());
+  const server = await createModelServer({
+    registry: new Registry(store),
+    models,
+    backend: parseBackendName(process.env.PERENNIAL_TF_BACKEND),
+    bodyLimitBytes,
+    pollMs: Math.max(pollMs, 50),
+    log: (line) => io.stderr(line),
+  });
+  const url = await server.listen(port, values.host);
+  const serving = server.host.models.map((m) => `${m}=${server.host.state(m)?.serving?.version ?? 'none yet'}`).join(', ');
+  io.stdout(`perennial serve: listening on ${url} (Open Inference Protocol /v2, KServe V1 /v1/models/<name>:predict, /metrics); serving ${serving}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  io.stdout('perennial serve: stopped');
+  return 0;
+}

@@ -1,0 +1,69 @@
+/**
+ * The server's Prometheus metrics (prom-client, a registry of its own so two
+ * servers in one process never share counters): requests, errors and latency
+ * per model and version, rows per request, version loads and refusals, and
+ * which version serves. A model label is only ever a served model's name
+ * (an unknown name is counted as "unknown"), so a client cannot grow the series.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Protocol = 'v2' | 'v1' | 'other';
+
+export class ServeMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'model' | 'version' | 'protocol' | 'code'>;
+  readonly errors: Counter<'model' | 'version' | 'protocol' | 'code'>;
+  readonly latency: Histogram<'model' | 'version' | 'protocol'>;
+  readonly rows: Histogram<'model' | 'version'>;
+  readonly loads: Counter<'model' | 'version' | 'outcome'>;
+  readonly serving: Gauge<'model' | 'version'>;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'perennial_serve_' });
+    this.requests = new Counter({
+      name: 'perennial_serve_requests_total',
+      help: 'Inference requests answered, by model, version, protocol and HTTP status',
+      labelNames: ['model', 'version', 'protocol', 'code'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'perennial_serve_request_errors_total',
+      help: 'Inference requests answered with an error status (4xx, 5xx)',
+      labelNames: ['model', 'version', 'protocol', 'code'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'perennial_serve_request_duration_seconds',
+      help: 'Time from request received to response sent, inference routes',
+      labelNames: ['model', 'version', 'protocol'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.rows = new Histogram({
+      name: 'perennial_serve_rows_per_request',
+      help: 'Rows in one inference request',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384],
+      registers,
+    });
+    this.loads = new Counter({
+      name: 'perennial_serve_version_loads_total',
+      help: 'Versions loaded (outcome loaded) or refused (checksum, parse or load failure)',
+      labelNames: ['model', 'version', 'outcome'],
+      registers,
+    });
+    this.serving = new Gauge({
+      name: 'perennial_serve_serving_version',
+      help: '1 for the version each model answers with',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+  }
+
+  /** The serving gauge moves with the swap. */
+  swapped(model: string, version: string, previous: string | null): void {
+    if (previous) this.serving.remove({ model, version: previous });
+    this.serving.set({ model, version }, 1);
+  }
+}
