@@ -4,7 +4,7 @@
  * versions, promotes twice, or loses a row.
  */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { ChampionMovedError } from '../src/errors';
+import { ChampionMovedError, RollbackRefusedError } from '../src/errors';
 import { checkName } from '../src/names';
 import { clearStaging, collectBundle } from '../src/registry';
 import { loadPublishedSpec } from '../src/spec';
@@ -25,6 +25,7 @@ import type {
   PromoteOutput,
   RegisterInput,
   RegisterOutput,
+  RollbackInput,
   SnapshotInput,
   TrainInput,
   ValidateBatchInput,
@@ -160,6 +161,20 @@ export function createPipelineActivities(deps: ActivityDeps) {
     /** Compensation of register. */
     async unregister(model: string, version: string): Promise<boolean> {
       return registry.unregister(model, version, currentRun().runId);
+    },
+
+    /**
+     * Puts a version that was champion back in place of the champion (the
+     * rollback CLI's workflow, and the monitor's when a champion disappoints).
+     * Idempotent; refuses a version that is not registered, or a champion that moved.
+     */
+    async rollback({ model, from, to, reason }: RollbackInput): Promise<PromoteOutput> {
+      const { workflowId, runId } = currentRun();
+      if (!(await registry.getLineage(model, to))) {
+        const versions = await registry.listVersions(model);
+        throw new RollbackRefusedError(model, `it has no version '${to}' (versions: ${versions.join(', ') || 'none'})`);
+      }
+      return registry.rollback(model, { from, to, by: `${workflowId}/${runId}`, now: clock(), reason });
     },
 
     /** Compensation of promote. */

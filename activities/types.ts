@@ -167,3 +167,12 @@ export interface PromoteInput {
   expectedChampion?: string | null;
 }
 export type PromoteOutput = Aliases;
+
+export interface RollbackInput {
+  model: string;
+  /** The champion the rollback was decided against (compare-and-set). */
+  from: string;
+  /** The version to put back. */
+  to: string;
+  reason: string;
+}

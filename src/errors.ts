@@ -127,6 +127,17 @@ export class SourceError extends Error {
   }
 }
 
+/** A rollback that cannot be made as asked: no champion, nothing to go back to, an unknown version, or the champion moved since it was asked for. */
+export class RollbackRefusedError extends Error {
+  constructor(
+    readonly model: string,
+    problem: string,
+  ) {
+    super(`cannot roll back '${model}': ${problem}`);
+    this.name = 'RollbackRefusedError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,
@@ -149,6 +160,7 @@ export const PERMANENT_ERRORS = [
   ChampionMovedError,
   ObjectNotFoundError,
   SourceError,
+  RollbackRefusedError,
 ] as const;
 
 /**

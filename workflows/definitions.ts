@@ -67,7 +67,29 @@ export const workflowIds = {
    * once the last one closed (the trigger is a search attribute and in the summary).
    */
   retrain: (model: string) => `retrain/${model}`,
+  /** One rollback per model at a time; the id is free again once it closed. */
+  rollback: (model: string) => `rollback/${model}`,
 };
+
+/** A rollback to run: put `to` back as champion in place of `from`. */
+export interface RollbackRequest {
+  model: string;
+  /** The champion when the rollback was decided: if it moved since, nothing is changed. */
+  from: string;
+  to: string;
+  reason: string;
+  /** Who asked: a person (the CLI's user), a monitor, a service. */
+  requestedBy: string;
+}
+
+export interface RollbackResult {
+  model: string;
+  from: string;
+  to: string;
+  champion: string | null;
+  previous: string | null;
+  message: string;
+}
 
 /**
  * The retry policy of every activity: transient failures (store or server

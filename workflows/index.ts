@@ -1,2 +1,3 @@
 // Every workflow the worker registers. Deterministic code only.
 export { RetrainingPipeline } from './retraining-pipeline';
+export { RollbackModel } from './rollback';

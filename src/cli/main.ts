@@ -27,6 +27,8 @@ Commands:
                          run a streaming drift detector over one number per line
   codec-server [--port 8888] [--host 127.0.0.1] [--origins <url,url>]
                          decode encrypted payloads for the Temporal UI (its codec endpoint) and the temporal CLI
+  rollback --model <name> [--to <version>] [--reason <text>]
+                         put the previous champion (or --to) back, through the RollbackModel workflow; the model server follows
   serve [--port 8080] [--host 127.0.0.1] [--models weather,flights] [--body-limit <bytes>] [--poll-ms 500]
                          the model server: each model's champion over the Open Inference Protocol (V2 REST)
                          and KServe V1 :predict, following promotions and rollbacks; /metrics for Prometheus
@@ -51,6 +53,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./bootstrap')).runBootstrapCommand(rest, io);
       case 'codec-server':
         return await (await import('./codec-server')).runCodecServerCommand(rest, io);
+      case 'rollback':
+        return await (await import('./rollback')).runRollbackCommand(rest, io);
       case 'serve':
         return await (await import('./serve')).runServeCommand(rest, io);
       case undefined:

@@ -12,7 +12,7 @@ import {
   versionOfKey,
   type ObjectStore,
 } from '../store';
-import { ChampionMovedError, ChecksumMismatchError } from '../errors';
+import { ChampionMovedError, ChecksumMismatchError, RollbackRefusedError } from '../errors';
 import { emptyAliases, type Aliases, type ArtifactRef, type BundleArtifact, type Lineage } from './types';
 
 export { ChecksumMismatchError };
@@ -211,6 +211,34 @@ export class Registry {
       a.previous = a.champion;
       a.champion = version;
       if (a.canary === version) {
+        a.canary = null;
+        a.canaryWeight = 0;
+      }
+      return a;
+    });
+  }
+
+  /**
+   * Puts `to` back as champion in place of `from` (a rollback: on demand, or
+   * the monitor's after a champion disappoints). A compare-and-set: when the
+   * champion is already `to` it does nothing (a retried call), and when it is
+   * neither it refuses, since someone moved it after the rollback was decided.
+   * `previous` becomes the champion `to` had replaced when it was promoted.
+   */
+  rollback(model: string, change: { from: string; to: string; by: string; now: Date; reason: string }): Promise<Aliases> {
+    return this.updateAliases(model, (a) => {
+      if (a.champion === change.to) return null;
+      if (a.champion !== change.from) {
+        throw new RollbackRefusedError(
+          model,
+          `the champion is ${a.champion ?? '(none)'} now, not ${change.from} as when the rollback was asked for; nothing changed (ask again to roll back ${a.champion ?? 'nothing'})`,
+        );
+      }
+      const promotedTo = [...a.history].reverse().find((h) => h.to === change.to && h.action === 'promote');
+      a.history.push({ at: change.now.toISOString(), action: 'rollback', from: change.from, to: change.to, by: change.by, reason: change.reason });
+      a.champion = change.to;
+      a.previous = promotedTo?.from && promotedTo.from !== change.from ? promotedTo.from : null;
+      if (a.canary === change.to) {
         a.canary = null;
         a.canaryWeight = 0;
       }

@@ -64,7 +64,7 @@ export interface Lineage {
 
 export interface AliasHistoryEntry {
   at: string;
-  action: 'promote' | 'revert-promotion';
+  action: 'promote' | 'revert-promotion' | 'rollback';
   from: string | null;
   to: string | null;
   by: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChampionMovedError } from '../../../src/errors';
+import { ChampionMovedError, RollbackRefusedError } from '../../../src/errors';
 import { ChecksumMismatchError, Registry, versionNumber } from '../../../src/registry/registry';
 import type { Aliases } from '../../../src/registry/types';
 import { keys } from '../../../src/store/keys';
@@ -393,5 +393,54 @@ describe('Registry aliases', () => {
     const a = await registry.updateAliases(MODEL, () => null);
     expect(a.champion).toBeNull();
     expect(await store.head(keys.aliases(MODEL))).toBeNull();
+  });
+});
+
+describe('Registry.rollback', () => {
+  async function threeChampions() {
+    const { registry } = setup();
+    for (const [v, run] of [
+      ['v1', 'run-a'],
+      ['v2', 'run-b'],
+      ['v3', 'run-c'],
+    ] as const)
+      await registry.promote(MODEL, v, run, NOW);
+    return registry;
+  }
+
+  it('puts the previous champion back, records who and why, and points previous at the one before it', async () => {
+    const registry = await threeChampions();
+    const a = await registry.rollback(MODEL, { from: 'v3', to: 'v2', by: 'rollback/weather/r1', now: NOW, reason: 'accuracy fell' });
+    expect([a.champion, a.previous]).toEqual(['v2', 'v1']);
+    expect(a.history.at(-1)).toEqual({ at: NOW.toISOString(), action: 'rollback', from: 'v3', to: 'v2', by: 'rollback/weather/r1', reason: 'accuracy fell' });
+    // A second rollback goes one further back.
+    const b = await registry.rollback(MODEL, { from: 'v2', to: 'v1', by: 'rollback/weather/r2', now: NOW, reason: 'still bad' });
+    expect([b.champion, b.previous]).toEqual(['v1', null]);
+  });
+
+  it('is idempotent: the same rollback again changes nothing (a retried activity)', async () => {
+    const registry = await threeChampions();
+    const once = await registry.rollback(MODEL, { from: 'v3', to: 'v2', by: 'r', now: NOW, reason: 'x' });
+    const twice = await registry.rollback(MODEL, { from: 'v3', to: 'v2', by: 'r', now: NOW, reason: 'x' });
+    expect(twice).toEqual(once);
+    expect(twice.history.filter((h) => h.action === 'rollback')).toHaveLength(1);
+  });
+
+  it('refuses when the champion moved after the rollback was decided, naming the champion now', async () => {
+    const registry = await threeChampions();
+    await registry.promote(MODEL, 'v4', 'run-d', NOW);
+    const error = await registry.rollback(MODEL, { from: 'v3', to: 'v2', by: 'r', now: NOW, reason: 'x' }).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(RollbackRefusedError);
+    expect((error as Error).message).toBe(
+      "cannot roll back 'weather': the champion is v4 now, not v3 as when the rollback was asked for; nothing changed (ask again to roll back v4)",
+    );
+    expect((await registry.getAliases(MODEL)).champion).toBe('v4');
+  });
+
+  it('does not leave the version rolled away from as previous', async () => {
+    const registry = await threeChampions();
+    // v2 -> v3 was a promotion; rolling back to v1 skips v2, and v1 replaced nobody.
+    const a = await registry.rollback(MODEL, { from: 'v3', to: 'v1', by: 'r', now: NOW, reason: 'x' });
+    expect([a.champion, a.previous]).toEqual(['v1', null]);
   });
 });

@@ -1,0 +1,98 @@
+/**
+ * `perennial rollback` as a user runs it (node bin/perennial.mjs) against the
+ * real services: the RollbackModel workflow on this test's worker moves the
+ * champion alias in S3, records who and why, and refuses what it cannot do
+ * with exit code 1 and the reason.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIds } from '../../workflows/definitions';
+import { SA_MODEL, SA_VERSION } from '../../src/temporal/search-attributes';
+import { testArtifacts, testLineage } from '../unit/registry/lineage-fixture';
+import { createHarness, uniqueId, type Harness } from './harness';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let h: Harness;
+let worker: { stop(): Promise<void> };
+const model = `rollback-${uniqueId()}`;
+
+function perennial(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/perennial.mjs', ...args], { cwd: ROOT, env: h.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Registers a version (a lineage and two small artifacts) and promotes it, as a pipeline run would. */
+async function promoteNew(run: string): Promise<string> {
+  const lineage = { ...testLineage(`${run}-${uniqueId()}`), model };
+  const { version } = await h.registry.register(model, testArtifacts(run), lineage, new Date());
+  await h.registry.promote(model, version, `retrain/${model}/${run}`, new Date());
+  return version;
+}
+
+beforeAll(async () => {
+  h = await createHarness();
+  worker = await h.startWorker();
+  for (const run of ['a', 'b', 'c']) await promoteNew(run);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await h?.close();
+});
+
+describe('perennial rollback', () => {
+  it('puts the previous champion back through the RollbackModel workflow, which the Temporal UI shows', async () => {
+    const run = await perennial('rollback', '--model', model, '--reason', 'accuracy fell on live traffic');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`started: ${workflowIds.rollback(model)}`);
+    expect(run.stdout).toContain(`rolled back: ${model}: champion v2 (rolled back from v3), previous v1`);
+    const aliases = await h.registry.getAliases(model);
+    expect([aliases.champion, aliases.previous]).toEqual(['v2', 'v1']);
+    const entry = aliases.history.at(-1)!;
+    expect(entry).toMatchObject({ action: 'rollback', from: 'v3', to: 'v2' });
+    expect(entry.reason).toMatch(/^accuracy fell on live traffic \(asked by cli:.+\)$/);
+    // Who moved it: the workflow run, as the UI lists it with its model and version.
+    const description = await h.client.workflow.getHandle(workflowIds.rollback(model)).describe();
+    expect(entry.by).toBe(`${workflowIds.rollback(model)}/${description.runId}`);
+    expect(description.status.name).toBe('COMPLETED');
+    expect(description.typedSearchAttributes.get(SA_MODEL)).toBe(model);
+    expect(description.typedSearchAttributes.get(SA_VERSION)).toBe('v2');
+  });
+
+  it('goes to the version --to names, and says so when it is the champion already', async () => {
+    const forward = await perennial('rollback', '--model', model, '--to', 'v3');
+    expect(forward.code, forward.stderr).toBe(0);
+    expect((await h.registry.getAliases(model)).champion).toBe('v3');
+    const again = await perennial('rollback', '--model', model, '--to', 'v3');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`${model}: v3 is the champion already; nothing to do`);
+  });
+
+  it('refuses an unknown version with exit code 1, naming the versions there are, and changes nothing', async () => {
+    const before = await h.registry.getAliases(model);
+    const run = await perennial('rollback', '--model', model, '--to', 'v9');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`refused: cannot roll back '${model}': it has no version 'v9' (versions: v1, v2, v3)`);
+    expect(await h.registry.getAliases(model)).toEqual(before);
+  });
+
+  it('refuses when there is nothing to go back to, and a bad name with exit code 2', async () => {
+    const lone = `rollback-lone-${uniqueId()}`;
+    const { version } = await h.registry.register(lone, testArtifacts('lone'), { ...testLineage(`lone-${uniqueId()}`), model: lone }, new Date());
+    await h.registry.promote(lone, version, 'test', new Date());
+    const run = await perennial('rollback', '--model', lone);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot roll back '${lone}': champion v1 has no previous version to go back to; name one with --to <version>`);
+    const bad = await perennial('rollback', '--model', model, '--to', 'latest');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--to');
+  });
+});
