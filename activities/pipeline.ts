@@ -121,6 +121,7 @@ export function createPipelineActivities(deps: ActivityDeps) {
           seed: input.spec.model.seed,
           backend: input.train.backend,
           trigger: input.trigger,
+          ...(input.triggerReason ? { triggerReason: input.triggerReason } : {}),
           parent: input.parent ?? null,
           workflow: { id: workflowId, runId },
           metrics: input.evaluation.candidate,

@@ -150,6 +150,8 @@ export interface RegisterInput {
   specKey: string;
   codeVersion: string;
   trigger: string;
+  /** The trigger's evidence (RetrainInput.reason), recorded in lineage. */
+  triggerReason?: string;
   /** The champion the candidate was evaluated against. */
   parent?: string | null;
   snapshot: SnapshotRef;

@@ -270,6 +270,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
           specKey: ingest.specKey,
           codeVersion: ingest.codeVersion,
           trigger,
+          ...(input.reason ? { triggerReason: input.reason } : {}),
           parent: champion?.version ?? null,
           snapshot,
           preprocess,

@@ -14,6 +14,10 @@ Commands:
   registry list          models and their versions in the S3 registry
   registry show --model <name> [--version <v>]
                          one model's aliases, or one version's metrics and lineage
+  registry history --model <name> [--json]
+                         every move of the champion: what moved it, from, to, which workflow run, when, why
+  registry diff --model <name> --from <v> --to <v> [--json]
+                         two versions side by side: data, spec, parameters, code, metrics, run
   bootstrap [--dataset weather|flights] [--model <name>] [--location Seattle|New York] [--every <n>]
                          put a demo's batches into S3 and register its model spec (weather: a batch a year;
                          flights: 3 million flights as a Parquet batch a month, every nth flight)

@@ -1,3 +1,4 @@
 export * from './types';
 export * from './registry';
 export * from './bundle';
+export * from './diff';

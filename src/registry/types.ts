@@ -52,6 +52,8 @@ export interface Lineage {
   /** The tfjs backend that trained it (numbers can differ in the last bits between backends). */
   backend: BackendName;
   trigger: string;
+  /** The trigger's evidence as the run was started with it (a drift report, a commit, a person's words). */
+  triggerReason?: string;
   /** The champion this version was evaluated against (null: the first model). Promotion is refused if it moved since. */
   parent?: string | null;
   workflow: { id: string; runId: string };

@@ -96,3 +96,46 @@ describe('perennial rollback', () => {
     expect(bad.stderr).toContain('--to');
   });
 });
+
+describe('perennial registry history and diff', () => {
+  it('history lists every move of the champion with the workflow run that made it and why', async () => {
+    const run = await perennial('registry', 'history', '--model', model, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const entries = JSON.parse(run.stdout) as {
+      action: string;
+      from: string | null;
+      to: string;
+      workflowId: string | null;
+      runId: string | null;
+      reason?: string;
+    }[];
+    // Three promotions, then the rollbacks of the tests above (in file order).
+    expect(entries.map((e) => `${e.action}:${e.from}->${e.to}`).slice(0, 5)).toEqual([
+      'promote:null->v1',
+      'promote:v1->v2',
+      'promote:v2->v3',
+      'rollback:v3->v2',
+      'rollback:v2->v3',
+    ]);
+    const rollback = entries[3]!;
+    expect(rollback.workflowId).toBe(workflowIds.rollback(model));
+    expect(rollback.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(rollback.reason).toMatch(/^accuracy fell on live traffic/);
+    const printed = await perennial('registry', 'history', '--model', model);
+    expect(printed.stdout).toMatch(new RegExp(`rollback +v3 -> v2 {2}by rollback/${model} \\(run [0-9a-f-]{36}\\): accuracy fell on live traffic`));
+  });
+
+  it('diff puts two versions side by side and names a version that does not exist', async () => {
+    const run = await perennial('registry', 'diff', '--model', model, '--from', 'v1', '--to', 'v3', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const diff = JSON.parse(run.stdout) as { from: string; to: string; sections: Record<string, { field: string; changed: boolean }[]> };
+    expect([diff.from, diff.to]).toEqual(['v1', 'v3']);
+    expect(Object.keys(diff.sections)).toEqual(['data', 'spec', 'parameters', 'code', 'metrics', 'run']);
+    // Same data and code in these test versions; their runs differ.
+    expect(diff.sections.data!.filter((r) => r.changed)).toEqual([]);
+    expect(diff.sections.run!.find((r) => r.field === 'created')).toBeDefined();
+    const missing = await perennial('registry', 'diff', '--model', model, '--from', 'v1', '--to', 'v7');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`model '${model}' has no version 'v7'; it has: v1, v2, v3`);
+  });
+});

@@ -435,6 +435,16 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
     expect(run.status.stages.at(-1)).toMatchObject({ stage: 'validate', status: 'failed', detail: message });
   });
 
+  it("records the trigger's evidence and the champion it was compared with in the version it registers", async () => {
+    const run = await runPipeline(happyPath(), { trigger: 'drift', reason: 'share of drifted columns 0.6 (drift/weather/r1.json)' });
+    expect(run.result?.outcome).toBe('promoted');
+    expect(callsOf(run, 'register')[0]!.args[0]).toMatchObject({
+      trigger: 'drift',
+      triggerReason: 'share of drifted columns 0.6 (drift/weather/r1.json)',
+      parent: CHAMPION.version,
+    });
+  });
+
   it('sums a large base snapshot in row ranges of partitionRows, and the batches whole, on the training queue', async () => {
     const base = {
       ...snapshotOutput,
