@@ -138,6 +138,16 @@ export class RollbackRefusedError extends Error {
   }
 }
 
+/** A run started for one code version (CI: the commit under test) that the workers do not run: its result would not be that code's. */
+export class CodeVersionMismatchError extends Error {
+  constructor(expected: string, running: string) {
+    super(
+      `this run was started for code ${expected}, but the workers run ${running}: deploy that commit's worker (or start 'npm run worker' from its checkout) and run again`,
+    );
+    this.name = 'CodeVersionMismatchError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,
@@ -161,6 +171,7 @@ export const PERMANENT_ERRORS = [
   ObjectNotFoundError,
   SourceError,
   RollbackRefusedError,
+  CodeVersionMismatchError,
 ] as const;
 
 /**

@@ -41,6 +41,8 @@ export interface RetrainInput {
   reason?: string;
   /** How long transient failures (store or server outages) of each stage are retried before the run fails. */
   retryBudgetMinutes?: number;
+  /** The code version (a commit) the run must train with: CI passes the commit under test; the run fails at once if the workers run other code. */
+  codeVersion?: string;
   /** Rows per part when the snapshot stage fans out over the training workers (PERENNIAL_PARTITION_ROWS; default 500,000). */
   partitionRows?: number;
 }

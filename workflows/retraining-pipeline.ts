@@ -20,7 +20,7 @@ import type * as pipelineActivities from '../activities/pipeline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput, ValidateOutput } from '../activities/types';
 import { batchesRefusedMessage, DEFAULT_PARTITION_ROWS, mergeBatchOutcomes, planSnapshot } from '../src/data/fan-out';
 import type { RowSetSums } from '../src/data/snapshot';
-import { ChampionMovedError, DataValidationError, InvalidNameError } from '../src/errors';
+import { ChampionMovedError, CodeVersionMismatchError, DataValidationError, InvalidNameError } from '../src/errors';
 import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { keys } from '../src/store/keys';
@@ -143,6 +143,11 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
     begin('ingest', 'looking for new batches');
     const ingest = await data.ingest.executeWithOptions({ summary: `ingest ${model}: list new batches` }, [{ model }]);
     end(`${ingest.batches.length} new batch(es); base snapshot ${ingest.base ? ingest.base.sha256.slice(0, 12) : 'none'}`);
+    // CI asked for its commit: a worker on other code would train, and record, other code. (Only runs started with it: replay-safe.)
+    if (input.codeVersion && !ingest.codeVersion.startsWith(input.codeVersion)) {
+      const mismatch = new CodeVersionMismatchError(input.codeVersion, ingest.codeVersion);
+      throw ApplicationFailure.nonRetryable(mismatch.message, mismatch.name);
+    }
 
     // One activity per batch and per part of the snapshot, shared by every training worker (runs started before: one each).
     const fanOut = patched(FAN_OUT_DATA_STAGES);

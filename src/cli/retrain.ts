@@ -10,7 +10,7 @@ import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
 
 /**
- * `perennial retrain --model <name> [--spec file.yaml] [--wait] [--force] [--trigger manual] [--reason text]`
+ * `perennial retrain --model <name> [--spec file.yaml] [--wait] [--force] [--trigger manual] [--reason text] [--code-version <commit>]`
  * Exit codes with --wait: 0 promoted or unchanged, 1 rejected by the gate or failed, 2 bad usage.
  */
 export async function runRetrainCommand(argv: string[], io: CliIo): Promise<number> {
@@ -21,6 +21,7 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
     force: { type: 'boolean', default: false },
     trigger: { type: 'string', default: 'manual' },
     reason: { type: 'string' },
+    'code-version': { type: 'string' },
   });
   if (!values.model) throw new Error('retrain needs --model <name> (see: perennial registry list)');
   checkName('model', values.model, '--model');
@@ -39,6 +40,7 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
       trigger: values.trigger,
       force: values.force,
       reason: values.reason,
+      ...(values['code-version'] ? { codeVersion: values['code-version'] } : {}),
     });
     const description = await handle.describe();
     io.stdout(

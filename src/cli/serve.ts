@@ -1,15 +1,17 @@
 /**
  * `perennial serve [--port 8080] [--host 127.0.0.1] [--models weather,flights]
- * [--body-limit <bytes>] [--poll-ms 500]`: the model server (src/serve) on the
- * registry the environment names (S3_ENDPOINT, S3_BUCKET). It serves each
- * model's champion, follows promotions and rollbacks without a restart, and
- * stops cleanly on SIGINT/SIGTERM.
+ * [--body-limit <bytes>] [--poll-ms 500] [--spool-dir <dir>] [--log-rows 10000]
+ * [--log-seconds 60] [--spool-sync write|fsync]`: the model server (src/serve)
+ * on the registry the environment names (S3_ENDPOINT, S3_BUCKET). It serves
+ * each model's champion, follows promotions and rollbacks without a restart,
+ * logs every answered prediction (spooled before the answer, uploaded as
+ * Parquet), and stops cleanly on SIGINT/SIGTERM (uploading what it spooled).
  */
 import { loadConfig } from '../config';
 import { parseBackendName } from '../model';
 import { checkName } from '../names';
 import { Registry } from '../registry';
-import { createModelServer, DEFAULT_BODY_LIMIT_BYTES } from '../serve';
+import { createModelServer, DEFAULT_BODY_LIMIT_BYTES, defaultSpoolDir } from '../serve';
 import { S3Store } from '../store';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
@@ -27,7 +29,17 @@ export async function runServeCommand(argv: string[], io: CliIo): Promise<number
     models: { type: 'string' },
     'body-limit': { type: 'string', default: String(DEFAULT_BODY_LIMIT_BYTES) },
     'poll-ms': { type: 'string', default: '500' },
+    'spool-dir': { type: 'string' },
+    'log-rows': { type: 'string', default: process.env.PERENNIAL_LOG_ROWS ?? '10000' },
+    'log-seconds': { type: 'string', default: process.env.PERENNIAL_LOG_SECONDS ?? '60' },
+    'spool-sync': { type: 'string', default: process.env.PERENNIAL_SPOOL_SYNC ?? 'write' },
   });
+  const logRows = positiveInteger('--log-rows', values['log-rows']);
+  const logSeconds = Number(values['log-seconds']);
+  if (!(logSeconds > 0 && logSeconds <= 86_400))
+    throw new Error(`--log-seconds must be a number of seconds above 0 and at most 86400, not '${values['log-seconds'].slice(0, 20)}'`);
+  const sync = values['spool-sync'];
+  if (sync !== 'write' && sync !== 'fsync') throw new Error(`--spool-sync must be 'write' or 'fsync', not '${sync.slice(0, 20)}'`);
   const port = positiveInteger('--port', values.port, 65535);
   const bodyLimitBytes = positiveInteger('--body-limit', values['body-limit']);
   const pollMs = positiveInteger('--poll-ms', values['poll-ms']);
@@ -43,11 +55,18 @@ export async function runServeCommand(argv: string[], io: CliIo): Promise<number
     backend: parseBackendName(process.env.PERENNIAL_TF_BACKEND),
     bodyLimitBytes,
     pollMs: Math.max(pollMs, 50),
+    predictionLog: {
+      spoolDir: values['spool-dir'] ?? process.env.PERENNIAL_SPOOL_DIR ?? defaultSpoolDir(),
+      maxRows: Math.max(1, logRows),
+      maxSeconds: logSeconds,
+      sync,
+    },
     log: (line) => io.stderr(line),
   });
   const url = await server.listen(port, values.host);
   const serving = server.host.models.map((m) => `${m}=${server.host.state(m)?.serving?.version ?? 'none yet'}`).join(', ');
   io.stdout(`perennial serve: listening on ${url} (Open Inference Protocol /v2, KServe V1 /v1/models/<name>:predict, /metrics); serving ${serving}`);
+  io.stdout(`perennial serve: prediction log spooled in ${server.predictionLog!.spool.dir} (${sync}), uploaded as Parquet to ${store.description}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

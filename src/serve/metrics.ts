@@ -4,6 +4,8 @@
  * per model and version, rows per request, version loads and refusals, and
  * which version serves. A model label is only ever a served model's name
  * (an unknown name is counted as "unknown"), so a client cannot grow the series.
+ * The prediction log's rows spooled and uploaded, its upload failures and its
+ * backlog (rows and segments still in the spool) are here too.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -17,6 +19,15 @@ export class ServeMetrics {
   readonly rows: Histogram<'model' | 'version'>;
   readonly loads: Counter<'model' | 'version' | 'outcome'>;
   readonly serving: Gauge<'model' | 'version'>;
+  readonly logSpooled: Counter<'model'>;
+  readonly logUploaded: Counter<'model'>;
+  readonly logUploadFailures: Counter;
+  readonly logSpoolFailures: Counter;
+  readonly logIgnoredLines: Counter<'reason'>;
+  readonly logBacklogRows: Gauge;
+  readonly logBacklogSegments: Gauge;
+  /** What the backlog gauges read when scraped (the prediction log sets it). */
+  backlog: (() => { rows: number; segments: number }) | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -58,6 +69,51 @@ export class ServeMetrics {
       help: '1 for the version each model answers with',
       labelNames: ['model', 'version'],
       registers,
+    });
+    this.logSpooled = new Counter({
+      name: 'perennial_serve_log_rows_spooled_total',
+      help: 'Prediction log rows written to the local spool (before their answer was sent)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.logUploaded = new Counter({
+      name: 'perennial_serve_log_rows_uploaded_total',
+      help: 'Prediction log rows uploaded to the store as Parquet (including rows adopted from a stopped server)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.logUploadFailures = new Counter({
+      name: 'perennial_serve_log_upload_failures_total',
+      help: 'Prediction log uploads that failed (the segment stays in the spool and is retried)',
+      registers,
+    });
+    this.logSpoolFailures = new Counter({
+      name: 'perennial_serve_log_spool_failures_total',
+      help: 'Requests not answered because their prediction log rows could not be spooled (answered 503)',
+      registers,
+    });
+    this.logIgnoredLines = new Counter({
+      name: 'perennial_serve_log_ignored_lines_total',
+      help: 'Spool lines not uploaded: torn (a write cut short by a kill, never answered) or corrupt (kept beside the spool)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const backlog = () => this.backlog?.() ?? { rows: 0, segments: 0 };
+    this.logBacklogRows = new Gauge({
+      name: 'perennial_serve_log_backlog_rows',
+      help: 'Prediction log rows in the spool, not yet uploaded',
+      registers,
+      collect() {
+        this.set(backlog().rows);
+      },
+    });
+    this.logBacklogSegments = new Gauge({
+      name: 'perennial_serve_log_backlog_segments',
+      help: 'Spool segments not yet uploaded (the open one included when it has rows)',
+      registers,
+      collect() {
+        this.set(backlog().segments);
+      },
     });
   }
 

@@ -3,7 +3,9 @@
  * and /metrics. Bodies are read as bytes by one parser for every content type
  * (tritonclient sends none, and its binary tensor extension is JSON followed
  * by raw bytes); the route decodes them. Every error answers {"error": "..."}
- * with its status, and the server goes on serving.
+ * with its status, and the server goes on serving. An inference answer is
+ * sent only once its rows are written to the prediction log's spool
+ * (prediction-log.ts); a spool that cannot be written answers 503.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { ServeError } from './errors';
 import type { ModelHost } from './host';
 import type { LoadedVersion } from './loaded';
 import type { Protocol, ServeMetrics } from './metrics';
+import { predictionRecord, type PredictionLog } from './prediction-log';
 import { decodeV1, decodeV2, encodeV1, encodeV2, outputSpecs } from './protocol';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -29,9 +32,11 @@ export interface RouteOptions {
   metrics: ServeMetrics;
   bodyLimitBytes: number;
   log: (line: string) => void;
+  /** Where every answered prediction is written before its answer is sent; none: not logged. */
+  predictionLog?: PredictionLog;
 }
 
-export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitBytes, log }: RouteOptions): void {
+export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitBytes, log, predictionLog }: RouteOptions): void {
   const labels = new WeakMap<FastifyRequest, RequestLabels>();
 
   app.removeAllContentTypeParsers();
@@ -114,7 +119,7 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     };
   }
 
-  async function infer(protocol: 'v2' | 'v1', name: string, version: string | undefined, request: FastifyRequest) {
+  async function infer(protocol: 'v2' | 'v1', name: string, version: string | undefined, request: FastifyRequest, reply: FastifyReply) {
     // The version is taken once: a swap during this request does not change what answers it.
     const loaded = versionOf(name, version, request, protocol);
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -128,7 +133,19 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     const scored = await loaded.score(decoded.table);
     labels.get(request)!.rows = scored.rows;
     const ids = Array.from({ length: scored.rows }, () => randomUUID());
-    return protocol === 'v2' ? encodeV2(name, loaded.version, decoded, scored, ids) : encodeV1(loaded.version, decoded, scored, ids);
+    const answer = protocol === 'v2' ? encodeV2(name, loaded.version, decoded, scored, ids) : encodeV1(loaded.version, decoded, scored, ids);
+    if (predictionLog) {
+      // The answer waits for its rows to be in the spool: a client holding a prediction id implies the log will have it.
+      const record = predictionRecord(loaded, decoded, scored, ids, new Date(), reply.elapsedTime);
+      try {
+        await predictionLog.append(record);
+      } catch (error) {
+        metrics.logSpoolFailures.inc();
+        log(`perennial serve: ${(error as Error).message}`);
+        throw new ServeError(503, `the prediction could not be written to the prediction log, so it is not answered; try again (${(error as Error).message})`);
+      }
+    }
+    return answer;
   }
 
   type Params = { name: string; version?: string };
@@ -150,9 +167,9 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     const state = modelOf(request.params.name, request, 'other');
     return ready(reply, state.serving?.version === request.params.version, { name: request.params.name, version: request.params.version });
   });
-  app.post<{ Params: Params }>('/v2/models/:name/infer', async (request) => infer('v2', request.params.name, undefined, request));
-  app.post<{ Params: Params }>('/v2/models/:name/versions/:version/infer', async (request) =>
-    infer('v2', request.params.name, request.params.version, request),
+  app.post<{ Params: Params }>('/v2/models/:name/infer', async (request, reply) => infer('v2', request.params.name, undefined, request, reply));
+  app.post<{ Params: Params }>('/v2/models/:name/versions/:version/infer', async (request, reply) =>
+    infer('v2', request.params.name, request.params.version, request, reply),
   );
 
   // ---------------------------------------------------------------- KServe V1 / TF Serving
@@ -161,14 +178,14 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     return ready(reply, state.serving !== null, { name: request.params.name });
   });
   // '<name>:predict' is one path segment: the verb is split off here rather than in the router.
-  app.post<{ Params: { target: string } }>('/v1/models/:target', async (request) => {
+  app.post<{ Params: { target: string } }>('/v1/models/:target', async (request, reply) => {
     const target = request.params.target;
     const colon = target.lastIndexOf(':');
     const verb = colon < 0 ? '' : target.slice(colon + 1);
     if (verb !== 'predict') {
       throw new ServeError(404, `no V1 verb ':${verb}' on ${request.url}; use POST /v1/models/<name>:predict with {"instances": [...]}`);
     }
-    return infer('v1', target.slice(0, colon), undefined, request);
+    return infer('v1', target.slice(0, colon), undefined, request, reply);
   });
 
   // ---------------------------------------------------------------- Prometheus

@@ -1,14 +1,23 @@
 /**
  * The model server: a ModelHost that loads the champions from the registry and
- * follows their aliases, Fastify routes over it, and its metrics. `perennial
- * serve` (src/cli/serve.ts) runs one; tests start one in-process on a free port.
+ * follows their aliases, Fastify routes over it, its metrics, and the
+ * prediction log (spooled before each answer, uploaded as Parquet in the
+ * background). `perennial serve` (src/cli/serve.ts) runs one; tests start one
+ * in-process on a free port.
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { selectBackend, type BackendName, type Tf } from '../model';
 import type { Registry } from '../registry';
 import { ModelHost, type HostEvent } from './host';
 import { ServeMetrics } from './metrics';
+import { PredictionLog, type PredictionLogOptions } from './prediction-log';
 import { registerRoutes } from './routes';
+
+/** The spool root when none is given: under PERENNIAL_DATA (default ./.data), so a restarted server finds what a killed one left. */
+export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.PERENNIAL_DATA ?? join(process.cwd(), '.data'), 'spool');
+}
 
 /** 16 MiB: about 100,000 rows of a ten-column table in JSON. */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -23,6 +32,12 @@ export interface ModelServerOptions {
   bodyLimitBytes?: number;
   pollMs?: number;
   retryRefusedMs?: number;
+  /**
+   * The prediction log (every answered prediction, spooled before the answer,
+   * uploaded to the registry's store as Parquet); default on, spooled under
+   * defaultSpoolDir(). false: no log.
+   */
+  predictionLog?: Partial<PredictionLogOptions> | false;
   /** Where loads, refusals and internal errors are said; default console.error. */
   log?: (line: string) => void;
 }
@@ -31,6 +46,7 @@ export interface ModelServer {
   app: FastifyInstance;
   host: ModelHost;
   metrics: ServeMetrics;
+  predictionLog: PredictionLog | undefined;
   /** Starts listening; resolves to the base URL (port 0 picks a free port). */
   listen(port: number, hostname: string): Promise<string>;
   close(): Promise<void>;
@@ -67,14 +83,39 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
       log(describe(event));
     },
   });
+  const predictionLog =
+    options.predictionLog === false
+      ? undefined
+      : new PredictionLog(
+          options.registry.store,
+          { ...options.predictionLog, spoolDir: options.predictionLog?.spoolDir ?? defaultSpoolDir() },
+          {
+            spooled: (model, rows) => metrics.logSpooled.inc({ model }, rows),
+            uploaded: (model, rows) => metrics.logUploaded.inc({ model }, rows),
+            uploadFailed: () => metrics.logUploadFailures.inc(),
+            ignoredLines: (reason, count) => metrics.logIgnoredLines.inc({ reason }, count),
+          },
+          log,
+        );
+  if (predictionLog) {
+    // Segments a killed server left are adopted here and uploaded in the background while this one serves.
+    await predictionLog.start();
+    metrics.backlog = () => ({ rows: predictionLog.spool.backlogRows, segments: predictionLog.spool.backlogSegments });
+  }
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
-  registerRoutes(app, { host, metrics, bodyLimitBytes, log });
-  await host.start();
+  registerRoutes(app, { host, metrics, bodyLimitBytes, log, predictionLog });
+  try {
+    await host.start();
+  } catch (error) {
+    await predictionLog?.close();
+    throw error;
+  }
   return {
     app,
     host,
     metrics,
+    predictionLog,
     async listen(port, hostname) {
       await app.listen({ port, host: hostname });
       const address = app.server.address();
@@ -82,8 +123,10 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
       return `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${bound}`;
     },
     async close() {
+      // In-flight requests finish (and are spooled) before the log closes and uploads what it holds.
       await app.close();
       await host.close();
+      await predictionLog?.close();
     },
   };
 }
