@@ -18,6 +18,8 @@ Commands:
                          every move of the champion: what moved it, from, to, which workflow run, when, why
   registry diff --model <name> --from <v> --to <v> [--json]
                          two versions side by side: data, spec, parameters, code, metrics, run
+  data list|show|diff --model <name> [--snapshot <id|vN|champion>] [--from <..> --to <..>] [--json] [--html out.html]
+                         training snapshots: list them, show one's manifest, diff two (rows, batches, schema, drift per column)
   bootstrap [--dataset weather|flights] [--model <name>] [--location Seattle|New York] [--every <n>]
                          put a demo's batches into S3 and register its model spec (weather: a batch a year;
                          flights: 3 million flights as a Parquet batch a month, every nth flight)
@@ -52,6 +54,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./retrain')).runRetrainCommand(rest, io);
       case 'registry':
         return await (await import('./registry')).runRegistryCommand(rest, io);
+      case 'data':
+        return await (await import('./data')).runDataCommand(rest, io);
       case 'validate':
         return await (await import('./validate')).runValidateCommand(rest, io);
       case 'bootstrap':
