@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { quoteValue } from '../errors';
+import { isDateText, toNumber } from './cell-values';
 import type { ColumnTable } from './columns';
 
 /**
@@ -69,21 +70,7 @@ export const tableSchema = z
 export type FieldSchema = z.infer<typeof fieldSchema>;
 export type TableSchema = z.infer<typeof tableSchema>;
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-export function isDateText(text: string): boolean {
-  return ISO_DATE.test(text) && !Number.isNaN(Date.parse(text));
-}
-
-/** A cell as a number, or undefined when it is not one (text, NaN, ±Infinity). */
-export function toNumber(cell: unknown): number | undefined {
-  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
-  if (typeof cell === 'string' && cell.trim() !== '') {
-    const value = Number(cell);
-    return Number.isFinite(value) ? value : undefined;
-  }
-  return undefined;
-}
+export { isDateText, toNumber };
 
 export interface InferOptions {
   /** A text column with at most this many distinct values becomes a category with allowed values. */

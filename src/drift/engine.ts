@@ -16,7 +16,7 @@ import type { PreparedNumerical } from './batch/prepare';
 import { assertMethod, checkMethod, VALID_METHOD_NAMES } from './batch/methods';
 import { bonferroni, fdr } from './batch/corrections';
 import { mmdTest } from './batch/mmd';
-import { runInWorkers } from './batch/pool';
+import { shareTasks } from './batch/pool';
 
 export { VALID_METHOD_NAMES, assertMethod };
 
@@ -154,51 +154,59 @@ function remember(t: ColumnTask, prepared: { ref: PreparedNumerical; cur: Prepar
   if (!t.curPrepared) putSorted(t.cur, prepared.cur);
 }
 
-function runCached(task: ColumnTask): ColumnDriftResult {
-  const t = withCache(task);
+/** One task in this thread; `cached`: the task already went through withCache, and its sorted arrays are remembered. */
+function runHere(t: ColumnTask, cached: boolean): ColumnDriftResult {
   const { result, prepared } = analyzeColumnWithData(t);
-  remember(t, prepared);
+  if (cached) remember(t, prepared);
   return result;
+}
+
+function runOne(task: ColumnTask, options: DriftOptions): ColumnDriftResult {
+  return options.cache === false ? runHere(task, false) : runHere(withCache(task), true);
 }
 
 /** Synchronous, single-thread version of computeDrift. */
 export function computeDriftSync(reference: Sample, current: Sample, options: DriftOptions = {}): DriftReport {
   const tasks = planTasks(reference, current, options);
-  const columns = tasks.map(runCached);
+  const columns = tasks.map((t) => runOne(t, options));
   return assemble(reference, current, options, columns, multivariate(tasks, options));
 }
 
 /**
- * Compare `current` with `reference`. Numerical columns are spread over
- * worker threads when the data is large (falling back to in-thread
- * computation when threads cannot start); categorical columns and the MMD
- * test run in the calling thread meanwhile.
+ * Compare `current` with `reference`. On large data, numerical columns are
+ * shared between the calling thread and `options.workers - 1` worker threads
+ * (falling back to in-thread computation when threads cannot start): workers
+ * start on them at once while this thread computes the categorical columns and
+ * the MMD test, then takes numerical columns from the same queue.
  */
 export async function computeDrift(reference: Sample, current: Sample, options: DriftOptions = {}): Promise<DriftReport> {
   const tasks = planTasks(reference, current, options);
+  const cache = options.cache !== false;
   const numericValues = tasks.filter((t) => t.type === 'numerical').reduce((s, t) => s + t.ref.length + t.cur.length, 0);
-  const nWorkers = options.workers ?? availableParallelism();
+  const threads = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
   const parallelIdx = tasks.map((t, i) => (t.type === 'numerical' && t.ref instanceof Float64Array ? i : -1)).filter((i) => i >= 0);
-  const useWorkers = nWorkers > 1 && numericValues >= PARALLEL_MIN_VALUES && parallelIdx.length > 1;
+  const useWorkers = threads > 1 && numericValues >= PARALLEL_MIN_VALUES && parallelIdx.length > 1;
+  if (!useWorkers) return computeDriftSync(reference, current, options);
+
   const columns: (ColumnDriftResult | null)[] = tasks.map(() => null);
-  let pending: Promise<void> = Promise.resolve();
-  if (useWorkers) {
-    const sent = parallelIdx.map((i) => withCache(tasks[i]!));
-    pending = runInWorkers(sent, nWorkers, (k, prepared) => remember(sent[k]!, prepared)).then((res) => {
-      res.forEach((r, k) => {
-        columns[parallelIdx[k]!] = r;
-      });
-    });
-  }
-  const inWorker = new Set(useWorkers ? parallelIdx : []);
+  const shared = parallelIdx.map((i) => (cache ? withCache(tasks[i]!) : tasks[i]!));
+  const run = shareTasks(shared, threads - 1, {
+    keepPrepared: cache,
+    onPrepared: (k, prepared) => remember(shared[k]!, prepared),
+  });
+  // this thread's own share first (workers are on the numerical columns meanwhile)
+  const inShared = new Set(parallelIdx);
   tasks.forEach((t, i) => {
-    if (!inWorker.has(i)) columns[i] = runCached(t);
+    if (!inShared.has(i)) columns[i] = runOne(t, options);
   });
   const mv = multivariate(tasks, options);
-  await pending;
+  const results = await run.finish((t) => runHere(t, cache));
+  results.forEach((r, k) => {
+    columns[parallelIdx[k]!] = r;
+  });
   // anything a worker could not do is computed here
   tasks.forEach((t, i) => {
-    if (columns[i] === null) columns[i] = runCached(t);
+    if (columns[i] === null) columns[i] = runOne(t, options);
   });
   return assemble(reference, current, options, columns as ColumnDriftResult[], mv);
 }

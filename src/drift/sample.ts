@@ -1,7 +1,7 @@
 import { cellAt, type Column, type ColumnTable } from '../data/columns';
 import { readColumnTable } from '../data/read-columns';
 import { DataError } from '../data/table';
-import { isDateText, toNumber } from '../data/schema';
+import { isDateText, toNumber } from '../data/cell-values';
 import type { ColumnSample, ColumnType, Sample } from './types';
 
 /**

@@ -37,8 +37,14 @@ export interface DriftOptions {
   correction?: Correction;
   /** Seed for randomized tests (MMD permutations). */
   seed?: number;
-  /** How many worker threads to spread columns over (default: all cores). */
+  /** How many threads share the numerical columns of large data, the calling thread included (default: all cores; 1: no worker thread). */
   workers?: number;
+  /**
+   * Keep each numerical column's sorted values for later calls on the same
+   * Float64Arrays (default true; checked by a content fingerprint of every
+   * column on every call). A one-shot caller such as the CLI turns it off.
+   */
+  cache?: boolean;
   /** Further methods run on every column on the same sorted data (results in ColumnDriftResult.additional). */
   additionalMethods?: string[];
   /** Compute the multivariate MMD test over the numerical columns (default true). */

@@ -14,6 +14,7 @@
  */
 import type { MultivariateResult } from '../types';
 import { NumpyRandomState } from './rng';
+import { sortFloat64 } from './sort';
 
 export interface MmdOptions {
   permutations?: number;
@@ -50,6 +51,60 @@ function subsample(rows: number[], max: number, rng: NumpyRandomState): number[]
   return a.slice(0, max).sort((x, y) => x - y);
 }
 
+/**
+ * Squared Euclidean distances between the rows of X (N x d, row-major), the
+ * full N x N matrix written row by row: (a - b)^2 = (b - a)^2 exactly, so it is
+ * symmetric, and row-order writes are faster than mirroring a triangle. Small
+ * functions for the hot loops: the JIT optimizes them early, which matters in
+ * a one-shot run on a busy machine.
+ */
+function squaredDistances(X: Float64Array, N: number, d: number): Float64Array {
+  const D = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) distanceRow(X, N, d, i, D);
+  return D;
+}
+
+function distanceRow(X: Float64Array, N: number, d: number, i: number, D: Float64Array): void {
+  const xi = i * d;
+  const row = i * N;
+  for (let j = 0; j < N; j++) {
+    const xj = j * d;
+    let s = 0;
+    for (let f = 0; f < d; f++) {
+      const t = X[xi + f]! - X[xj + f]!;
+      s += t * t;
+    }
+    D[row + j] = s;
+  }
+}
+
+/** K = exp(-gamma D), in place. */
+function gaussianKernel(D: Float64Array, gamma: number): void {
+  for (let i = 0; i < D.length; i++) D[i] = Math.exp(-gamma * D[i]!);
+}
+
+/**
+ * Unbiased MMD^2 of a labelling (1 = current) from K's Y x Y block and its row
+ * sums; `yIdx` is scratch space for the m indices labelled 1.
+ */
+function unbiasedMmd2(K: Float64Array, rowSum: Float64Array, total: number, lab: Uint8Array, yIdx: Int32Array, n: number, m: number): number {
+  const N = n + m;
+  let k = 0;
+  for (let i = 0; i < N; i++) if (lab[i]) yIdx[k++] = i;
+  let syy = 0;
+  let sy = 0;
+  for (let q = 0; q < m; q++) {
+    const row = yIdx[q]! * N;
+    let s = 0;
+    for (let p = 0; p < m; p++) s += K[row + yIdx[p]!]!;
+    syy += s;
+    sy += rowSum[yIdx[q]!]!;
+  }
+  const sxy = sy - syy;
+  const sxx = total - syy - 2 * sxy;
+  return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - (2 * sxy) / (n * m);
+}
+
 export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: MmdOptions = {}): MultivariateResult | null {
   const d = refCols.length;
   if (d === 0) return null;
@@ -81,28 +136,17 @@ export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: 
   cRows.forEach((i, r) => {
     for (let f = 0; f < d; f++) X[(n + r) * d + f] = (curCols[f]![i]! - mu[f]!) / sd[f]!;
   });
-  const D = new Float64Array(N * N);
-  for (let i = 0; i < N; i++) {
-    for (let j = i + 1; j < N; j++) {
-      let s = 0;
-      for (let f = 0; f < d; f++) {
-        const t = X[i * d + f]! - X[j * d + f]!;
-        s += t * t;
-      }
-      D[i * N + j] = s;
-      D[j * N + i] = s;
-    }
-  }
+  const D = squaredDistances(X, N, d);
   // median heuristic on the cross block (reference x current)
   const cross = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) cross[i * m + j] = D[i * N + n + j]!;
-  cross.sort();
+  for (let i = 0; i < n; i++) cross.set(D.subarray(i * N + n, i * N + N), i * m);
+  sortFloat64(cross);
   const med = cross[Math.max(0, Math.floor((n * m) / 2) - 1)]!;
   let sigma = Math.sqrt(0.5 * med);
   if (!(sigma > 0)) sigma = 1;
   const gamma = 1 / (2 * sigma * sigma);
   const K = D; // reuse storage
-  for (let i = 0; i < N * N; i++) K[i] = Math.exp(-gamma * D[i]!);
+  gaussianKernel(K, gamma);
   for (let i = 0; i < N; i++) K[i * N + i] = 0;
   const label = new Uint8Array(N); // 0 = reference, 1 = current
   // Row sums r_i of K: K is symmetric, so sum_{j in Y} r_j = syy + sxy and a labelling needs only its Y x Y block.
@@ -115,22 +159,7 @@ export function mmdTest(refCols: Float64Array[], curCols: Float64Array[], opts: 
     total += s;
   }
   const yIdx = new Int32Array(m);
-  const mmd2 = (lab: Uint8Array): number => {
-    let k = 0;
-    for (let i = 0; i < N; i++) if (lab[i]) yIdx[k++] = i;
-    let syy = 0;
-    let sy = 0;
-    for (let q = 0; q < m; q++) {
-      const row = yIdx[q]! * N;
-      let s = 0;
-      for (let p = 0; p < m; p++) s += K[row + yIdx[p]!]!;
-      syy += s;
-      sy += rowSum[yIdx[q]!]!;
-    }
-    const sxy = sy - syy;
-    const sxx = total - syy - 2 * sxy;
-    return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - (2 * sxy) / (n * m);
-  };
+  const mmd2 = (lab: Uint8Array): number => unbiasedMmd2(K, rowSum, total, lab, yIdx, n, m);
   for (let i = n; i < N; i++) label[i] = 1;
   const observed = mmd2(label);
   const perm = new Uint8Array(N);

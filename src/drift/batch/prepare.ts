@@ -86,7 +86,9 @@ export function isMissing(v: unknown): boolean {
 /** Categorical preparation: counts per category, null/undefined/NaN are missing. */
 export function prepareCategorical(values: ColumnValues | ArrayLike<unknown>): PreparedCategorical {
   const total = values.length;
-  const counts = new Map<string, number>();
+  // one Map lookup per value: the category's slot in `tally`
+  const slot = new Map<string, number>();
+  const tally: number[] = [];
   let missing = 0;
   for (let i = 0; i < total; i++) {
     const v = (values as ArrayLike<unknown>)[i];
@@ -95,8 +97,16 @@ export function prepareCategorical(values: ColumnValues | ArrayLike<unknown>): P
       continue;
     }
     const key = typeof v === 'string' ? v : String(v);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const k = slot.get(key);
+    if (k === undefined) {
+      slot.set(key, tally.length);
+      tally.push(1);
+    } else tally[k]!++;
   }
+  // in order of first appearance, as before
+  const counts = new Map<string, number>();
+  let k = 0;
+  for (const key of slot.keys()) counts.set(key, tally[k++]!);
   return { kind: 'categorical', counts, n: total - missing, missing, total };
 }
 

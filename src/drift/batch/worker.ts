@@ -10,6 +10,8 @@ import { toShared } from './cache';
 export interface WorkerRequest {
   id: number;
   task: ColumnTask;
+  /** Send the sorted arrays back (for the caller's cache). */
+  keepPrepared: boolean;
 }
 export type WorkerResponse =
   | { id: number; result: ReturnType<typeof analyzeColumnWithData>['result']; prepared?: { ref: PreparedNumerical; cur: PreparedNumerical } }
@@ -26,7 +28,7 @@ if (port) {
       port.postMessage({
         id: msg.id,
         result,
-        ...(prepared ? { prepared: { ref: share(prepared.ref), cur: share(prepared.cur) } } : {}),
+        ...(prepared && msg.keepPrepared ? { prepared: { ref: share(prepared.ref), cur: share(prepared.cur) } } : {}),
       } satisfies WorkerResponse);
     } catch (e) {
       port.postMessage({ id: msg.id, error: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse);

@@ -10,7 +10,7 @@ import { NumpyRandomState } from '../../../src/drift/batch/rng';
 import { bonferroni, fdr } from '../../../src/drift/batch/corrections';
 import { mmdTest } from '../../../src/drift/batch/mmd';
 import { METHOD_NAMES } from '../../../src/drift/batch/methods';
-import { setWorkerEntryForTests, tasksRunInWorkers } from '../../../src/drift/batch/pool';
+import { prestartWorkers, setWorkerEntryForTests, shutdownWorkers, tasksRunInWorkers } from '../../../src/drift/batch/pool';
 import { cacheHits } from '../../../src/drift/batch/cache';
 
 function normals(seed: number, n: number, shift = 0, scale = 1): Float64Array {
@@ -290,6 +290,27 @@ describe('sorted-array cache', () => {
   });
 });
 
+describe('cache: false (one-shot callers such as the CLI)', () => {
+  it('gives the same report, and neither reads nor fills the cache', async () => {
+    const n = 120_000;
+    const opts: DriftOptions = { method: 'wasserstein', multivariate: false };
+    for (const workers of [1, 2]) {
+      // arrays of its own for each pass (the cache is keyed by the arrays)
+      const ref: Sample = { columns: [num('a', normals(10 + workers, n)), num('b', normals(12, n))] };
+      const cur: Sample = { columns: [num('a', normals(13, n, 0.02)), num('b', normals(14, n))] };
+      const hits = cacheHits();
+      const oneShot = await computeDrift(ref, cur, { ...opts, workers, cache: false });
+      const cached = await computeDrift(ref, cur, { ...opts, workers });
+      // the cached call found nothing left by the one-shot call
+      expect(cacheHits()).toBe(hits);
+      expect(oneShot.columns).toEqual(cached.columns);
+      // and a one-shot call does not read what the cached call left
+      await computeDrift(ref, cur, { ...opts, workers, cache: false });
+      expect(cacheHits()).toBe(hits);
+    }
+  });
+});
+
 describe('worker threads', () => {
   it('give the same report as in-thread computation', async () => {
     const n = 120_000;
@@ -298,15 +319,37 @@ describe('worker threads', () => {
       columns: [num('a', normals(4, n, 0.01)), num('b', normals(5, n)), num('c', normals(6, n, 0, 1.1)), cat('d', cats(5, 1000, ['x', 'y']))],
     };
     const opts: DriftOptions = { additionalMethods: ['ks', 'anderson'], multivariate: false };
+    // a worker thread ready before the call (as the CLI starts it while it reads the files)
+    await prestartWorkers(1);
     const ran = tasksRunInWorkers();
+    // two threads: the calling one and one worker share the three numerical columns
     const par = await computeDrift(ref, cur, { ...opts, workers: 2 });
-    // the three numerical columns were computed in worker threads, not in-thread
-    expect(tasksRunInWorkers() - ran).toBe(3);
+    const inWorker = tasksRunInWorkers() - ran;
+    // the worker took the first columns at once (two in flight); the calling thread may take the last
+    expect(inWorker).toBeGreaterThanOrEqual(2);
+    expect(inWorker).toBeLessThanOrEqual(3);
     const seq = computeDriftSync(ref, cur, opts);
     const strip = (r: typeof par): unknown => ({ ...r, generated_at: '' });
     expect(strip(par)).toEqual(strip(seq));
     // the caller's arrays are not detached by the transfer
     expect((ref.columns[0]!.values as Float64Array).length).toBe(n);
+  });
+
+  it('do not hold up the calling thread while they start, and give the same report', async () => {
+    await shutdownWorkers();
+    const n = 100_000;
+    const ref: Sample = { columns: [num('a', normals(1, n)), num('b', normals(2, n)), cat('c', cats(3, n, ['x', 'y', 'z']))] };
+    const cur: Sample = { columns: [num('a', normals(4, n, 0.05)), num('b', normals(5, n)), cat('c', cats(6, n, ['x', 'y', 'z']))] };
+    const opts: DriftOptions = { method: 'ks', seed: 2, mmdPermutations: 20 };
+    // no worker is ready: the calling thread computes what it gets to first, the worker joins when it is ready
+    const par = await computeDrift(ref, cur, { ...opts, workers: 2, cache: false });
+    expect({ ...par, generated_at: '' }).toEqual({ ...computeDriftSync(ref, cur, opts), generated_at: '' });
+    // the worker started for that call is kept for the next one
+    await prestartWorkers(1);
+    const ran = tasksRunInWorkers();
+    const again = await computeDrift(ref, cur, { ...opts, workers: 2, cache: false });
+    expect(tasksRunInWorkers() - ran).toBeGreaterThanOrEqual(1);
+    expect({ ...again, generated_at: '' }).toEqual({ ...par, generated_at: '' });
   });
 
   it('fall back to in-thread computation when threads cannot start', async () => {
