@@ -4,8 +4,9 @@
  * Deterministic code only: this file is bundled into workflows.
  */
 import type { RetryPolicy } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { NON_RETRYABLE } from '../src/errors';
+import { FEEDBACK_SIGNAL, type FeedbackReceiverStatus, type FeedbackSignal } from '../src/temporal/monitor-contract';
 import type { GateResult, Metrics } from '../src/metrics';
 
 export { SA_MODEL, SA_STAGE, SA_TRIGGER, SA_VERSION } from '../src/temporal/search-attributes';
@@ -108,3 +109,21 @@ export const ACTIVITY_RETRY: RetryPolicy = {
 };
 
 export { DEFAULT_RETRY_BUDGET_MINUTES } from '../src/temporal/task-queues';
+
+// ---------------------------------------------------------------- feedback (issue 9; the monitor of issue 10 takes the same signal)
+// The contract (payloads, signal name, workflow id) lives in src/temporal/monitor-contract.ts: the model server sends it too.
+
+export {
+  FEEDBACK_SIGNAL,
+  monitorWorkflowId,
+  type FeedbackReceiverInput,
+  type FeedbackReceiverState,
+  type FeedbackReceiverStatus,
+  type FeedbackSignal,
+  type FeedbackSignalItem,
+} from '../src/temporal/monitor-contract';
+
+export const feedbackSignal = defineSignal<[FeedbackSignal]>(FEEDBACK_SIGNAL);
+
+/** Query `status` of a monitor workflow (FeedbackReceiver answers it now; ModelMonitor in issue 10). */
+export const feedbackReceiverStatusQuery = defineQuery<FeedbackReceiverStatus>('status');

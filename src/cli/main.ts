@@ -36,7 +36,7 @@ Commands:
   rollback --model <name> [--to <version>] [--reason <text>]
                          put the previous champion (or --to) back, through the RollbackModel workflow; the model server follows
   serve [--port 8080] [--host 127.0.0.1] [--models weather,flights] [--body-limit <bytes>] [--poll-ms 500]
-        [--spool-dir <dir>] [--log-rows 10000] [--log-seconds 60] [--spool-sync write|fsync]
+        [--spool-dir <dir>] [--log-rows 10000] [--log-seconds 60] [--spool-sync write|fsync] [--token <t>] [--feedback-seconds 5]
                          the model server: each model's champion over the Open Inference Protocol (V2 REST)
                          and KServe V1 :predict, following promotions and rollbacks; /metrics for Prometheus
 

@@ -1,7 +1,7 @@
 /**
  * `perennial serve [--port 8080] [--host 127.0.0.1] [--models weather,flights]
  * [--body-limit <bytes>] [--poll-ms 500] [--spool-dir <dir>] [--log-rows 10000]
- * [--log-seconds 60] [--spool-sync write|fsync]`: the model server (src/serve)
+ * [--log-seconds 60] [--spool-sync write|fsync] [--token <t>] [--feedback-seconds 5]`: the model server (src/serve)
  * on the registry the environment names (S3_ENDPOINT, S3_BUCKET). It serves
  * each model's champion, follows promotions and rollbacks without a restart,
  * logs every answered prediction (spooled before the answer, uploaded as
@@ -11,7 +11,8 @@ import { loadConfig } from '../config';
 import { parseBackendName } from '../model';
 import { checkName } from '../names';
 import { Registry } from '../registry';
-import { createModelServer, DEFAULT_BODY_LIMIT_BYTES, defaultSpoolDir } from '../serve';
+import { createModelServer, DEFAULT_BODY_LIMIT_BYTES, defaultSpoolDir, monitorForwarder } from '../serve';
+import { connectClient } from '../temporal';
 import { S3Store } from '../store';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
@@ -33,7 +34,14 @@ export async function runServeCommand(argv: string[], io: CliIo): Promise<number
     'log-rows': { type: 'string', default: process.env.PERENNIAL_LOG_ROWS ?? '10000' },
     'log-seconds': { type: 'string', default: process.env.PERENNIAL_LOG_SECONDS ?? '60' },
     'spool-sync': { type: 'string', default: process.env.PERENNIAL_SPOOL_SYNC ?? 'write' },
+    token: { type: 'string' },
+    'feedback-seconds': { type: 'string', default: process.env.PERENNIAL_FEEDBACK_SECONDS ?? '5' },
   });
+  const token = values.token ?? process.env.PERENNIAL_SERVE_TOKEN;
+  if (token !== undefined && token.trim().length < 8) throw new Error('--token (PERENNIAL_SERVE_TOKEN) must be at least 8 characters');
+  const feedbackSeconds = Number(values['feedback-seconds']);
+  if (!(feedbackSeconds > 0 && feedbackSeconds <= 3600))
+    throw new Error(`--feedback-seconds must be a number of seconds above 0 and at most 3600, not '${values['feedback-seconds'].slice(0, 20)}'`);
   const logRows = positiveInteger('--log-rows', values['log-rows']);
   const logSeconds = Number(values['log-seconds']);
   if (!(logSeconds > 0 && logSeconds <= 86_400))
@@ -48,7 +56,10 @@ export async function runServeCommand(argv: string[], io: CliIo): Promise<number
     .map((m) => m.trim())
     .filter(Boolean)
     .map((m) => checkName('model', m, '--models'));
-  const store = S3Store.fromConfig(loadConfig());
+  const config = loadConfig();
+  const store = S3Store.fromConfig(config);
+  // Joined feedback goes to monitor/<model> on the worker's task queue; Temporal is reached on the first forward.
+  const forward = monitorForwarder(() => connectClient(config), config.taskQueue);
   const server = await createModelServer({
     registry: new Registry(store),
     models,
@@ -61,17 +72,23 @@ export async function runServeCommand(argv: string[], io: CliIo): Promise<number
       maxSeconds: logSeconds,
       sync,
     },
+    feedback: { maxSeconds: feedbackSeconds, forward },
+    token: token?.trim(),
     log: (line) => io.stderr(line),
   });
   const url = await server.listen(port, values.host);
   const serving = server.host.models.map((m) => `${m}=${server.host.state(m)?.serving?.version ?? 'none yet'}`).join(', ');
   io.stdout(`perennial serve: listening on ${url} (Open Inference Protocol /v2, KServe V1 /v1/models/<name>:predict, /metrics); serving ${serving}`);
+  io.stdout(
+    `perennial serve: feedback at POST /v1/models/<name>/feedback (${token ? 'bearer token required' : 'no token: open'}), joined and forwarded to monitor/<model> on ${config.temporalAddress}`,
+  );
   io.stdout(`perennial serve: prediction log spooled in ${server.predictionLog!.spool.dir} (${sync}), uploaded as Parquet to ${store.description}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await server.close();
+  await forward.close();
   io.stdout('perennial serve: stopped');
   return 0;
 }

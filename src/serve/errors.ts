@@ -5,7 +5,7 @@
  */
 export class ServeError extends Error {
   constructor(
-    readonly status: 400 | 404 | 413 | 503,
+    readonly status: 400 | 401 | 404 | 413 | 503,
     message: string,
   ) {
     super(message);

@@ -6,3 +6,4 @@ export { parseJsonBody, splitInferBody } from './body';
 export { ServeError } from './errors';
 export { PredictionLog, predictionRecord, writeLogParts, type PredictionRecord } from './prediction-log';
 export { Spool, readSegment } from './spool';
+export { monitorForwarder } from './forward';

@@ -5,7 +5,9 @@
  * which version serves. A model label is only ever a served model's name
  * (an unknown name is counted as "unknown"), so a client cannot grow the series.
  * The prediction log's rows spooled and uploaded, its upload failures and its
- * backlog (rows and segments still in the spool) are here too.
+ * backlog (rows and segments still in the spool) are here too, and the
+ * feedback log's items received, joined, pending, duplicated, forwarded and
+ * failed forwards.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -26,6 +28,17 @@ export class ServeMetrics {
   readonly logIgnoredLines: Counter<'reason'>;
   readonly logBacklogRows: Gauge;
   readonly logBacklogSegments: Gauge;
+  readonly feedbackReceived: Counter<'model'>;
+  readonly feedbackRejected: Counter<'model'>;
+  readonly feedbackJoined: Counter<'model'>;
+  readonly feedbackDuplicates: Counter<'model'>;
+  readonly feedbackUnmatched: Counter<'model'>;
+  readonly feedbackForwarded: Counter<'model'>;
+  readonly feedbackForwardFailures: Counter<'model'>;
+  readonly feedbackFailures: Counter;
+  readonly feedbackPending: Gauge;
+  /** What the pending gauge reads when scraped (the feedback log sets it). */
+  pendingFeedback: (() => number) | undefined;
   /** What the backlog gauges read when scraped (the prediction log sets it). */
   backlog: (() => { rows: number; segments: number }) | undefined;
 
@@ -113,6 +126,62 @@ export class ServeMetrics {
       registers,
       collect() {
         this.set(backlog().segments);
+      },
+    });
+    this.feedbackReceived = new Counter({
+      name: 'perennial_serve_feedback_items_received_total',
+      help: 'Feedback items (labels or flags) accepted and spooled, before the answer was sent',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackRejected = new Counter({
+      name: 'perennial_serve_feedback_requests_rejected_total',
+      help: 'Feedback requests refused (400 bad item, 401 no or wrong token, 404 unknown model, 503 not spooled)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackJoined = new Counter({
+      name: 'perennial_serve_feedback_items_joined_total',
+      help: 'Feedback items joined with their prediction and written to the feedback log',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackDuplicates = new Counter({
+      name: 'perennial_serve_feedback_duplicates_total',
+      help: 'Feedback items dropped because their prediction had a label already (the first label wins)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackUnmatched = new Counter({
+      name: 'perennial_serve_feedback_unmatched_total',
+      help: 'Feedback items whose prediction was not found within the pending limit (kept under logs/<model>/feedback-unmatched/)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackForwarded = new Counter({
+      name: 'perennial_serve_feedback_items_forwarded_total',
+      help: 'Joined feedback items signalled to the monitor workflow (monitor/<model>)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackForwardFailures = new Counter({
+      name: 'perennial_serve_feedback_forward_failures_total',
+      help: 'Feedback signals to the monitor that failed (the segment stays in the spool and is retried)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.feedbackFailures = new Counter({
+      name: 'perennial_serve_feedback_failures_total',
+      help: 'Passes over the feedback spool that failed (a join, a write or a forward; retried with backoff)',
+      registers,
+    });
+    const pending = () => this.pendingFeedback?.() ?? 0;
+    this.feedbackPending = new Gauge({
+      name: 'perennial_serve_feedback_pending_items',
+      help: 'Feedback items waiting for their prediction to reach the prediction log (retried with backoff)',
+      registers,
+      collect() {
+        this.set(pending());
       },
     });
   }

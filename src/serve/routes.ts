@@ -6,12 +6,16 @@
  * with its status, and the server goes on serving. An inference answer is
  * sent only once its rows are written to the prediction log's spool
  * (prediction-log.ts); a spool that cannot be written answers 503.
+ * `POST /v1/models/<name>/feedback` takes labels by prediction id (feedback.ts),
+ * behind the bearer token when one is configured, and answers once they are
+ * spooled.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { splitInferBody } from './body';
+import { parseJsonBody, splitInferBody } from './body';
 import { ServeError } from './errors';
+import { parseFeedback, type FeedbackLog } from './feedback';
 import type { ModelHost } from './host';
 import type { LoadedVersion } from './loaded';
 import type { Protocol, ServeMetrics } from './metrics';
@@ -34,9 +38,21 @@ export interface RouteOptions {
   log: (line: string) => void;
   /** Where every answered prediction is written before its answer is sent; none: not logged. */
   predictionLog?: PredictionLog;
+  /** Where feedback is spooled, joined and forwarded; none: the feedback route answers 503. */
+  feedbackLog?: FeedbackLog;
+  /** The bearer token the feedback route requires; none: open. */
+  token?: string;
 }
 
-export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitBytes, log, predictionLog }: RouteOptions): void {
+/** The Authorization header carries `Bearer <token>` (compared in constant time). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitBytes, log, predictionLog, feedbackLog, token }: RouteOptions): void {
   const labels = new WeakMap<FastifyRequest, RequestLabels>();
 
   app.removeAllContentTypeParsers();
@@ -144,6 +160,8 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
         log(`perennial serve: ${(error as Error).message}`);
         throw new ServeError(503, `the prediction could not be written to the prediction log, so it is not answered; try again (${(error as Error).message})`);
       }
+      // Kept in memory for the join of the labels that come back soon.
+      feedbackLog?.recent.add(record);
     }
     return answer;
   }
@@ -186,6 +204,38 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
       throw new ServeError(404, `no V1 verb ':${verb}' on ${request.url}; use POST /v1/models/<name>:predict with {"instances": [...]}`);
     }
     return infer('v1', target.slice(0, colon), undefined, request, reply);
+  });
+
+  // ---------------------------------------------------------------- feedback
+  app.post<{ Params: Params }>('/v1/models/:name/feedback', async (request, reply) => {
+    const name = request.params.name;
+    const state = host.state(name);
+    try {
+      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+        reply.header('www-authenticate', 'Bearer realm="perennial"');
+        throw new ServeError(
+          401,
+          'the feedback route needs the server\'s token: send "Authorization: Bearer <token>" (perennial serve --token, PERENNIAL_SERVE_TOKEN)',
+        );
+      }
+      if (!state) throw new ServeError(404, `model '${name}' is not served here; this server serves ${host.models.join(', ') || 'no model'}`);
+      if (!feedbackLog) throw new ServeError(503, 'this server keeps no feedback log (it runs without the prediction log)');
+      const serving = state.serving;
+      if (!serving) throw new ServeError(503, `model '${name}' has no version loaded yet, so its labels cannot be checked; try again`);
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const items = parseFeedback(parseJsonBody(raw.toString('utf8')), { task: serving.task, classes: serving.classes });
+      try {
+        // The answer waits for the items to be in the spool: an accepted label is never lost.
+        await feedbackLog.append(name, items);
+      } catch (error) {
+        log(`perennial serve: ${(error as Error).message}`);
+        throw new ServeError(503, `the feedback could not be written to the spool, so it is not accepted; send it again (${(error as Error).message})`);
+      }
+      return { model: name, accepted: items.length };
+    } catch (error) {
+      metrics.feedbackRejected.inc({ model: state ? name : 'unknown' });
+      throw error;
+    }
   });
 
   // ---------------------------------------------------------------- Prometheus

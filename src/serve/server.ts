@@ -2,14 +2,18 @@
  * The model server: a ModelHost that loads the champions from the registry and
  * follows their aliases, Fastify routes over it, its metrics, and the
  * prediction log (spooled before each answer, uploaded as Parquet in the
- * background). `perennial serve` (src/cli/serve.ts) runs one; tests start one
- * in-process on a free port.
+ * background), and the feedback log (labels spooled, joined with their
+ * predictions, written as Parquet and forwarded to monitor/<model>).
+ * `perennial serve` (src/cli/serve.ts) runs one; tests start one in-process
+ * on a free port.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { selectBackend, type BackendName, type Tf } from '../model';
 import type { Registry } from '../registry';
+import { FeedbackLog, type FeedbackLogOptions } from './feedback';
 import { ModelHost, type HostEvent } from './host';
+import type { InputKind } from './inputs';
 import { ServeMetrics } from './metrics';
 import { PredictionLog, type PredictionLogOptions } from './prediction-log';
 import { registerRoutes } from './routes';
@@ -38,6 +42,15 @@ export interface ModelServerOptions {
    * defaultSpoolDir(). false: no log.
    */
   predictionLog?: Partial<PredictionLogOptions> | false;
+  /**
+   * The feedback log (POST /v1/models/<name>/feedback: spooled, joined with
+   * the prediction log, written as Parquet, forwarded to monitor/<model> by
+   * `forward`); default on when the prediction log is, spooled under the same
+   * root. false: no feedback route.
+   */
+  feedback?: Partial<Omit<FeedbackLogOptions, 'models' | 'kinds'>> | false;
+  /** A bearer token the feedback route requires (Authorization: Bearer <token>); none: open. Inference routes stay open. */
+  token?: string;
   /** Where loads, refusals and internal errors are said; default console.error. */
   log?: (line: string) => void;
 }
@@ -47,6 +60,7 @@ export interface ModelServer {
   host: ModelHost;
   metrics: ServeMetrics;
   predictionLog: PredictionLog | undefined;
+  feedbackLog: FeedbackLog | undefined;
   /** Starts listening; resolves to the base URL (port 0 picks a free port). */
   listen(port: number, hostname: string): Promise<string>;
   close(): Promise<void>;
@@ -83,12 +97,13 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
       log(describe(event));
     },
   });
+  const spoolRoot = options.predictionLog === false ? undefined : (options.predictionLog?.spoolDir ?? defaultSpoolDir());
   const predictionLog =
     options.predictionLog === false
       ? undefined
       : new PredictionLog(
           options.registry.store,
-          { ...options.predictionLog, spoolDir: options.predictionLog?.spoolDir ?? defaultSpoolDir() },
+          { ...options.predictionLog, spoolDir: spoolRoot! },
           {
             spooled: (model, rows) => metrics.logSpooled.inc({ model }, rows),
             uploaded: (model, rows) => metrics.logUploaded.inc({ model }, rows),
@@ -102,12 +117,46 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
     await predictionLog.start();
     metrics.backlog = () => ({ rows: predictionLog.spool.backlogRows, segments: predictionLog.spool.backlogSegments });
   }
+  // The input kinds of each model's serving version (kept once seen), for the feedback log's column types.
+  const kinds = new Map<string, Record<string, InputKind>>();
+  const feedbackLog =
+    !predictionLog || options.feedback === false
+      ? undefined
+      : new FeedbackLog(
+          options.registry.store,
+          {
+            sync: options.predictionLog === false ? undefined : options.predictionLog?.sync,
+            ...options.feedback,
+            spoolDir: options.feedback?.spoolDir ?? spoolRoot!,
+            models,
+            kinds: (model) => {
+              const serving = host.state(model)?.serving;
+              if (serving) kinds.set(model, Object.fromEntries(serving.inputs.map((i) => [i.name, i.kind])));
+              return kinds.get(model);
+            },
+          },
+          {
+            received: (model, n) => metrics.feedbackReceived.inc({ model }, n),
+            joined: (model, n) => metrics.feedbackJoined.inc({ model }, n),
+            duplicates: (model, n) => metrics.feedbackDuplicates.inc({ model }, n),
+            unmatched: (model, n) => metrics.feedbackUnmatched.inc({ model }, n),
+            forwarded: (model, n) => metrics.feedbackForwarded.inc({ model }, n),
+            forwardFailed: (model) => metrics.feedbackForwardFailures.inc({ model }),
+            failed: () => metrics.feedbackFailures.inc(),
+          },
+          log,
+        );
+  if (feedbackLog) {
+    await feedbackLog.start();
+    metrics.pendingFeedback = () => feedbackLog.pending;
+  }
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
-  registerRoutes(app, { host, metrics, bodyLimitBytes, log, predictionLog });
+  registerRoutes(app, { host, metrics, bodyLimitBytes, log, predictionLog, feedbackLog, token: options.token });
   try {
     await host.start();
   } catch (error) {
+    await feedbackLog?.close();
     await predictionLog?.close();
     throw error;
   }
@@ -116,6 +165,7 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
     host,
     metrics,
     predictionLog,
+    feedbackLog,
     async listen(port, hostname) {
       await app.listen({ port, host: hostname });
       const address = app.server.address();
@@ -125,8 +175,10 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
     async close() {
       // In-flight requests finish (and are spooled) before the log closes and uploads what it holds.
       await app.close();
-      await host.close();
+      // The prediction log first: its last parts are what pending labels wait for.
       await predictionLog?.close();
+      await feedbackLog?.close();
+      await host.close();
     },
   };
 }

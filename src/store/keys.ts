@@ -79,6 +79,9 @@ export const keys = {
   predictionLogPart: (model: string, at: Date, part: string) => `${logs(model)}predictions/${datePartition(at)}/${part}.parquet`,
   feedbackLogs: (model: string) => `${logs(model)}feedback/`,
   feedbackPart: (model: string, at: Date, part: string) => `${logs(model)}feedback/${datePartition(at)}/${part}.parquet`,
+  /** Feedback whose prediction was never found (JSON Lines, kept for a person; src/serve/feedback.ts). */
+  feedbackUnmatched: (model: string) => `${logs(model)}feedback-unmatched/`,
+  feedbackUnmatchedPart: (model: string, at: Date, part: string) => `${logs(model)}feedback-unmatched/${datePartition(at)}/${part}.jsonl`,
 };
 
 /** The model a key under models/ belongs to ('weather' for 'models/weather/versions/v1/model.json'). */

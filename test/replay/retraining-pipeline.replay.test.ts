@@ -63,6 +63,11 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   // RollbackModel (saved with `temporal workflow show --output json` after test/integration/rollback.test.ts).
   'rollback-model/rolled-back': { activities: ['rollback'], closed: 'COMPLETED' },
   'rollback-model/refused': { activities: ['rollback'], closed: 'FAILED' },
+  // FeedbackReceiver (saved after test/integration/serve-feedback-receiver.test.ts): a run that took four signals
+  // (one a duplicate, one a bad payload) and continued as new, and the next run, which took one and was terminated.
+  // It never completes: it continues as new, or is ended by hand.
+  'feedback-receiver/continued-as-new': { activities: [], closed: 'CONTINUED_AS_NEW' },
+  'feedback-receiver/terminated': { activities: [], closed: 'TERMINATED' },
 };
 
 // Loaded at collection time, so each saved history is its own test.
@@ -76,6 +81,8 @@ function closedAs(history: History): string {
   const last = history.events?.at(-1);
   if (last?.workflowExecutionCompletedEventAttributes) return 'COMPLETED';
   if (last?.workflowExecutionFailedEventAttributes) return 'FAILED';
+  if (last?.workflowExecutionContinuedAsNewEventAttributes) return 'CONTINUED_AS_NEW';
+  if (last?.workflowExecutionTerminatedEventAttributes) return 'TERMINATED';
   return `not closed (last event type ${last?.eventType})`;
 }
 

@@ -42,8 +42,8 @@ describe('GitHub Actions workflows', { timeout: 600_000 }, () => {
     );
     const result = await actionlint(broken);
     expect(result.code).toBe(1);
-    expect(result.output).toContain(`${broken}:6:`);
-    expect(result.output).toContain('no_such_thing');
+    // actionlint names the file relative to the working directory.
+    expect(result.output).toMatch(/perennial-actionlint-[^/]+\/\d+\/broken\.yml:6:24: property "no_such_thing" is not defined/);
   });
 
   it('retrains on a change to a spec, a data manifest or the code, after the tests, through scripts/ci-retrain.sh with the commit', () => {

@@ -8,13 +8,15 @@ import {
   ArtifactError,
   ChampionMovedError,
   ChecksumMismatchError,
+  CodeVersionMismatchError,
   DataError,
   DataValidationError,
   InvalidNameError,
   NON_RETRYABLE,
   ObjectNotFoundError,
-  SourceError,
   quoteValue,
+  RollbackRefusedError,
+  SourceError,
   SpecError,
   SpecNotFoundError,
 } from '../../src/errors';
@@ -148,6 +150,8 @@ describe('permanent errors and the retry policy', () => {
       new ChampionMovedError('m', 'v2', 'v1', 'v3'),
       new ObjectNotFoundError('k', 'where'),
       new SourceError('partner', 'https://example.com/feed.csv', 'answered 404 Not Found'),
+      new RollbackRefusedError('m', 'it has no version v9'),
+      new CodeVersionMismatchError('abc123', 'def456'),
     ];
     // Temporal reports an activity's error by its name: each must be one the policy refuses to retry.
     expect(thrown.map((e) => e.name).sort()).toEqual([...NON_RETRYABLE].sort());

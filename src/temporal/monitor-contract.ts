@@ -1,0 +1,64 @@
+/**
+ * The contract of a model's monitor workflow (`monitor/<model>`) for the
+ * services that signal it: the model server forwards joined feedback, and
+ * production services in any language send the same JSON. No imports:
+ * workflows bundle this file, and the library (src/serve) uses it.
+ */
+
+/** One joined label as the model server forwards it to `monitor/<model>` (signal `feedback`). */
+export interface FeedbackSignalItem {
+  predictionId: string;
+  /** The version that answered the prediction. */
+  version: string;
+  /** What it answered: the label (classification) or the value (regression). */
+  prediction: string | number;
+  /** The ground truth: a class (classification) or a number (regression). */
+  label?: string | number;
+  /** A user's flag such as "wrong" when no label exists. */
+  flag?: string;
+}
+
+/** The payload of signal `feedback`: `{"items": [...]}`, JSON any Temporal SDK or the `temporal` CLI can send. */
+export interface FeedbackSignal {
+  items: FeedbackSignalItem[];
+}
+
+export const FEEDBACK_SIGNAL = 'feedback';
+
+/** What FeedbackReceiver has recorded (query `status`). */
+export interface FeedbackReceiverStatus {
+  model: string;
+  /** Feedback items counted (each prediction id once), per version. */
+  versions: Record<string, { items: number; labels: number; flags: number }>;
+  /** Items counted, over every version. */
+  items: number;
+  /** Items whose prediction id was counted already. */
+  duplicates: number;
+  /** Signals dropped for a bad payload (with a log line each). */
+  dropped: number;
+  /** The last error a dropped payload had. */
+  lastDropped?: string;
+  /** Signals taken by this run and every run it continued from. */
+  signals: number;
+  /** Runs so far (continue-as-new starts the next one). */
+  run: number;
+  /** The last items counted, newest last. */
+  last: FeedbackSignalItem[];
+}
+
+/** FeedbackReceiver's input: the model, and on continue-as-new the state carried over. */
+export interface FeedbackReceiverInput {
+  model: string;
+  /** Signals after which the run continues as new (default 2,000). */
+  continueAsNewAfter?: number;
+  state?: FeedbackReceiverState;
+}
+
+export interface FeedbackReceiverState {
+  status: FeedbackReceiverStatus;
+  /** Prediction ids already counted, oldest first (bounded). */
+  seen: string[];
+}
+
+/** The workflow id of a model's monitor: production services and the model server signal it (signal-with-start). */
+export const monitorWorkflowId = (model: string) => `monitor/${model}`;
