@@ -12,16 +12,16 @@
  * label and its correctness, and the receiver's `status` counts them per
  * version. Also: 401 without the token, 400 naming the bad item's index.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { literal, queryRows, withConnection } from '../../src/data/engine';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { createModelServer, monitorForwarder, type ModelServer } from '../../src/serve';
 import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
 import { feedbackReceiverStatusQuery, monitorWorkflowId } from '../../workflows/definitions';
+import { queryStoredParts } from '../helpers/parquet-parts';
 import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, checked field by field
@@ -94,36 +94,23 @@ async function metric(name: string): Promise<number> {
 }
 
 async function readFeedback() {
-  const parts = (await h.store.list(keys.feedbackLogs(model))).filter((o) => o.key.endsWith('.parquet'));
-  const dir = await mkdtemp(join(tmpdir(), 'perennial-feedback-read-'));
-  try {
-    for (const part of parts) {
-      const path = join(dir, part.key);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, await h.store.get(part.key));
-    }
-    const rows = await withConnection((c) =>
-      queryRows<{
-        prediction_id: string;
-        version: string;
-        arm: string;
-        label: string | null;
-        flag: string | null;
-        correct: boolean | null;
-        predicted_label: string;
-        ft: number;
-        pt: number;
-        inputs: string;
-      }>(
-        c,
-        `SELECT prediction_id, version, arm, label, flag, correct, predicted_label, epoch_ms(feedback_time) AS ft, epoch_ms(prediction_time) AS pt, to_json(inputs) AS inputs
-         FROM read_parquet(${literal(join(dir, '**', '*.parquet'))}, hive_partitioning = true)`,
-      ),
-    );
-    return { parts: parts.map((p) => p.key), rows };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return queryStoredParts<{
+    prediction_id: string;
+    version: string;
+    arm: string;
+    label: string | null;
+    flag: string | null;
+    correct: boolean | null;
+    predicted_label: string;
+    ft: number;
+    pt: number;
+    inputs: string;
+  }>(
+    h.store,
+    keys.feedbackLogs(model),
+    (parts) =>
+      `SELECT prediction_id, version, arm, label, flag, correct, predicted_label, epoch_ms(feedback_time) AS ft, epoch_ms(prediction_time) AS pt, to_json(inputs) AS inputs FROM ${parts}`,
+  );
 }
 
 beforeAll(async () => {

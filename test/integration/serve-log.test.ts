@@ -8,16 +8,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { literal, queryRows, withConnection } from '../../src/data/engine';
 import { bootstrapWeather } from '../../src/demo/weather';
 import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
+import { queryStoredParts } from '../helpers/parquet-parts';
 import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, checked field by field
@@ -172,25 +172,12 @@ function spoolSegments(): string[] {
 
 /** Every row of the model's prediction log, read by DuckDB from the Parquet parts in S3. */
 async function readLog() {
-  const parts = (await h.store.list(keys.predictionLogs(model))).filter((o) => o.key.endsWith('.parquet'));
-  const dir = await mkdtemp(join(tmpdir(), 'perennial-log-read-'));
-  try {
-    for (const part of parts) {
-      const path = join(dir, part.key);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, await h.store.get(part.key));
-    }
-    const rows = await withConnection((c) =>
-      queryRows<{ prediction_id: string; version: string; arm: string; label: string; probabilities: string; t: number; dt: string; inputs: string }>(
-        c,
-        `SELECT prediction_id, version, arm, label, to_json(probabilities) AS probabilities, epoch_ms(time) AS t, dt::VARCHAR AS dt, to_json(inputs) AS inputs
-         FROM read_parquet(${literal(join(dir, '**', '*.parquet'))}, hive_partitioning = true)`,
-      ),
-    );
-    return { parts: parts.map((p) => p.key), rows };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return queryStoredParts<{ prediction_id: string; version: string; arm: string; label: string; probabilities: string; t: number; dt: string; inputs: string }>(
+    h.store,
+    keys.predictionLogs(model),
+    (parts) =>
+      `SELECT prediction_id, version, arm, label, to_json(probabilities) AS probabilities, epoch_ms(time) AS t, dt::VARCHAR AS dt, to_json(inputs) AS inputs FROM ${parts}`,
+  );
 }
 
 beforeAll(async () => {

@@ -8,11 +8,11 @@
  * and from the prediction log's parts, forwarded in batches, a failed forward
  * retried with nothing lost or doubled. Also the receiver workflow's payload check.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { literal, queryRows, withConnection } from '../../src/data/engine';
+import { queryParquetBytes } from '../helpers/parquet-parts';
 import { ServeError } from '../../src/serve';
 import {
   FeedbackLog,
@@ -200,16 +200,7 @@ describe('the join', () => {
   });
 });
 
-async function readParquet(bytes: Buffer, sql: (path: string) => string) {
-  const dir = await mkdtemp(join(tmpdir(), 'perennial-part-'));
-  try {
-    const path = join(dir, 'part.parquet');
-    await writeFile(path, bytes);
-    return await withConnection((c) => queryRows<Record<string, unknown>>(c, sql(literal(path))));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const readParquet = queryParquetBytes;
 
 describe('the feedback parts', () => {
   it('have the documented columns and types, one part per model and feedback day', async () => {

@@ -7,11 +7,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { literal, queryRows, withConnection } from '../../src/data/engine';
+import { queryParquetBytes } from '../helpers/parquet-parts';
 import { PredictionLog, predictionRecord, readSegment, Spool, writeLogParts, type PredictionRecord } from '../../src/serve';
 import { decodeV2 } from '../../src/serve';
 import { keys, MemoryStore, type ObjectStore, type PutOptions } from '../../src/store';
@@ -52,16 +52,7 @@ function deadPid(): number {
 
 const segmentsIn = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('seg-'));
 
-async function readParquet(bytes: Buffer, sql: (path: string) => string) {
-  const dir = await mkdtemp(join(tmpdir(), 'perennial-part-'));
-  try {
-    const path = join(dir, 'part.parquet');
-    await writeFile(path, bytes);
-    return await withConnection((c) => queryRows<Record<string, unknown>>(c, sql(literal(path))));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const readParquet = queryParquetBytes;
 
 describe('the spool', () => {
   it('writes before it resolves, commits concurrent appends together and rotates after maxRows', async () => {
