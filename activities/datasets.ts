@@ -3,10 +3,10 @@
  * content-addressed snapshots. Side effects only; the rules live in src/data.
  */
 import { readFile } from 'node:fs/promises';
-import { ApplicationFailure, log } from '@temporalio/activity';
-import { DataError, DataValidationError, ObjectNotFoundError } from '../src/errors';
+import { log } from '@temporalio/activity';
+import { DataError, ObjectNotFoundError } from '../src/errors';
 import {
-  batchesRefusedMessage,
+  batchesRefused,
   buildSnapshot,
   checkBatchFile,
   combineRowSetParts,
@@ -17,7 +17,7 @@ import {
   rowSetPart,
   type ColumnTable,
 } from '../src/data';
-import { keys, baseName, getJsonIfExists, putJson, sha256, type ObjectStore } from '../src/store';
+import { keys, baseName, getJsonIfExists, putJson, sha256, withLocalFiles, type ObjectStore } from '../src/store';
 import type { ModelSpec } from '../src/spec';
 import type {
   BatchRef,
@@ -32,7 +32,6 @@ import type {
   ValidateOutput,
 } from './types';
 import type { ActivityDeps } from './deps';
-import { withLocalFiles } from './local-files';
 import { DATA_SUFFIX } from './sources';
 
 export interface SnapshotManifest extends SnapshotRef {
@@ -234,16 +233,6 @@ export function createDatasetActivities({ store, clock }: ActivityDeps) {
       return { ...refOf(manifest), created: true };
     },
   };
-}
-
-/** The pipeline's permanent failure when batches were refused (they are in quarantine). */
-export function batchesRefused(model: string, failures: string[]): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: DataValidationError.name,
-    nonRetryable: true,
-    message: batchesRefusedMessage(failures, keys.quarantine(model)),
-    details: [{ failures }],
-  });
 }
 
 /** The reference the pipeline passes on (no creation time, columns or window). */

@@ -23,6 +23,10 @@
  *   failed-validation  a malformed batch in incoming/: DataValidationError from validate
  *   champion-moved     another promotion moves the champion while the run is in flight: promote's
  *                      compare-and-set refuses, the version is unregistered, the run ends rejected
+ *   code-version-mismatch  started for a commit the workers do not run (CI's --code-version):
+ *                      fails after ingest with CodeVersionMismatchError, nothing trained
+ *   rows-window        a spec whose window keeps the newest rows: the snapshot is built in one
+ *                      activity (no snapshotPart), under a gate no model passes
  *
  * A scenario whose run does not end as expected is not saved, and the script exits 1.
  */
@@ -171,6 +175,27 @@ const SCENARIOS: Scenario[] = [
       await ctx.worker.stop();
       ctx.worker = await ctx.h.startWorker();
     },
+  },
+  {
+    name: 'code-version-mismatch',
+    input: { trigger: 'ci', codeVersion: '0000000000000000000000000000000000000000' },
+    expect: { failureType: 'CodeVersionMismatchError' },
+    activities: ['ingest', 'discardRun'],
+  },
+  {
+    name: 'rows-window',
+    prepare: async (ctx) => {
+      const spec = await loadModelSpecFile(WEATHER_SPEC_PATH);
+      await publishSpec(ctx.h.store, {
+        ...spec,
+        name: ctx.model,
+        data: { ...spec.data, window: { kind: 'rows', maxRows: 1200 } },
+        evaluation: { ...spec.evaluation, gate: { minAccuracy: 0.99 } },
+      });
+    },
+    input: { trigger: 'manual', force: true },
+    expect: { outcome: 'rejected' },
+    activities: ['ingest', 'snapshot', 'preprocess', 'train', 'evaluate', 'discardRun'],
   },
 ];
 

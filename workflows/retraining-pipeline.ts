@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type * as pipelineActivities from '../activities/pipeline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput, ValidateOutput } from '../activities/types';
-import { batchesRefusedMessage, DEFAULT_PARTITION_ROWS, mergeBatchOutcomes, planSnapshot } from '../src/data/fan-out';
+import { batchesRefused, DEFAULT_PARTITION_ROWS, mergeBatchOutcomes, planSnapshot } from '../src/data/fan-out';
 import type { RowSetSums } from '../src/data/snapshot';
 import { ChampionMovedError, CodeVersionMismatchError, DataValidationError, InvalidNameError } from '../src/errors';
 import { checkName } from '../src/names';
@@ -158,14 +158,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
         ingest.batches.map((batch) => data.validateBatch.executeWithOptions({ summary: `validate ${batch.key}` }, [{ model, spec: ingest.spec, batch }])),
       );
       const { accepted, failures, rowsAccepted, rowsRejected } = mergeBatchOutcomes(outcomes);
-      if (failures.length > 0) {
-        throw ApplicationFailure.create({
-          type: DataValidationError.name,
-          nonRetryable: true,
-          message: batchesRefusedMessage(failures, keys.quarantine(model)),
-          details: [{ failures }],
-        });
-      }
+      if (failures.length > 0) throw batchesRefused(model, failures);
       validated = { accepted, rowsAccepted, rowsRejected };
     } else {
       validated = await data.validate.executeWithOptions({ summary: `validate ${ingest.batches.length} batch(es)` }, [
@@ -186,7 +179,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
               timeRange: base.timeRange,
             })),
             ...validated.accepted.map((batch) => ({ key: batch.validatedKey, rows: batch.rows, timeRange: batch.timeRange })),
-          ].map((source) => ({ ...source, parquet: source.key.endsWith('.parquet') })),
+          ],
           ingest.spec.data.window,
           input.partitionRows ?? DEFAULT_PARTITION_ROWS,
         )

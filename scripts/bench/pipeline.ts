@@ -5,29 +5,12 @@
  * workflow tasks, S3 round trips between steps). Needs the services:
  *   npm run services && npx tsx scripts/bench/pipeline.ts [runs]
  */
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { loadConfig } from '../../src/config';
 import { bootstrapWeather } from '../../src/demo/weather';
-import { Registry } from '../../src/registry';
-import { S3Store } from '../../src/store';
-import { connectClient, detectCodeVersion, startRetrain } from '../../src/temporal';
-import { bundleWorkflows, createWorkers } from '../../src/worker/create';
+import { startRetrain } from '../../src/temporal';
+import { startBenchWorkers } from './bench-workers';
 
 const runs = Number(process.argv[2] ?? 3);
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-const base = loadConfig();
-const id = Math.random().toString(16).slice(2, 10);
-const config = { ...base, taskQueue: `perennial-bench-${id}`, trainingTaskQueue: `perennial-bench-${id}-training` };
-const store = S3Store.fromConfig(config);
-const client = await connectClient(config);
-const connection = await NativeConnection.connect({ address: config.temporalAddress });
-const workers = await createWorkers({
-  connection,
-  config,
-  deps: { store, registry: new Registry(store), clock: () => new Date(), code: detectCodeVersion() },
-  workflowBundle: await bundleWorkflows(config),
-});
-const running = Promise.all([workers.main.run(), workers.training.run()]);
+const { id, config, store, client, stop } = await startBenchWorkers();
 const model = `bench-${id}`;
 await bootstrapWeather(store, { model });
 
@@ -84,12 +67,11 @@ for (const r of rows) {
 }
 console.log('\nactivity compute, per run (s):');
 const names = [...new Set(rows.flatMap((r) => Object.keys(r.perActivity)))];
-console.log('run          ' + names.map((n) => n.padStart(11)).join(''));
+const width = (n: string) => Math.max(11, n.length + 2);
+console.log('run          ' + names.map((n) => n.padStart(width(n))).join(''));
 for (const r of rows)
-  console.log(r.run.padEnd(12) + ' ' + names.map((n) => (r.perActivity[n] !== undefined ? (r.perActivity[n] / 1000).toFixed(3) : '-').padStart(11)).join(''));
+  console.log(
+    r.run.padEnd(12) + ' ' + names.map((n) => (r.perActivity[n] !== undefined ? (r.perActivity[n] / 1000).toFixed(3) : '-').padStart(width(n))).join(''),
+  );
 
-workers.main.shutdown();
-workers.training.shutdown();
-await running;
-await connection.close();
-await client.connection.close();
+await stop();

@@ -10,40 +10,25 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../../src/config';
 import { bootstrapWeather } from '../../src/demo/weather';
-import { Registry } from '../../src/registry';
-import { S3Store } from '../../src/store';
-import { connectClient, detectCodeVersion, startRetrain } from '../../src/temporal';
-import { bundleWorkflows, createWorkers } from '../../src/worker/create';
+import { startRetrain } from '../../src/temporal';
+import { startBenchWorkers } from './bench-workers';
 
 const { values: flags } = parseArgs({ options: { requests: { type: 'string', default: '1000' }, clients: { type: 'string', default: '8' } } });
 const requests = Number(flags.requests);
 const clients = Number(flags.clients);
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-const id = Math.random().toString(16).slice(2, 10);
-const config = { ...loadConfig(), taskQueue: `perennial-bench-${id}`, trainingTaskQueue: `perennial-bench-${id}-training` };
-const store = S3Store.fromConfig(config);
-const model = `serve-bench-${id}`;
-
 // A champion to serve: the weather model through the pipeline.
-const connection = await NativeConnection.connect({ address: config.temporalAddress });
-const workers = await createWorkers({
-  connection,
-  config,
-  deps: { store, registry: new Registry(store), clock: () => new Date(), code: detectCodeVersion() },
-  workflowBundle: await bundleWorkflows(config),
-});
-const running = Promise.all([workers.main.run(), workers.training.run()]);
+const bench = await startBenchWorkers();
+const { config, store } = bench;
+const model = `serve-bench-${bench.id}`;
 await bootstrapWeather(store, { model });
-const client = await connectClient(config);
-const result = await (await startRetrain(client, config, { model, trigger: 'bench' })).handle.result();
-workers.main.shutdown();
-workers.training.shutdown();
-await running;
-await client.connection.close();
+let result;
+try {
+  result = await (await startRetrain(bench.client, config, { model, trigger: 'bench' })).handle.result();
+} finally {
+  await bench.stop();
+}
 if (!result.version) throw new Error(`the bench model was not promoted: ${result.message}`);
 
 const port = await new Promise<number>((resolve) => {
@@ -53,60 +38,63 @@ const port = await new Promise<number>((resolve) => {
   });
 });
 const server = spawn(process.execPath, ['bin/perennial.mjs', 'serve', '--port', String(port), '--models', model], { stdio: ['ignore', 'ignore', 'inherit'] });
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  const ready = await fetch(`${base}/v2/health/ready`).then(
-    (r) => r.ok,
-    () => false,
-  );
-  if (ready) break;
-  if (i > 600) throw new Error('the server did not become ready within 60 s');
-  await new Promise((r) => setTimeout(r, 100));
-}
+try {
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ready = await fetch(`${base}/v2/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (i > 600) throw new Error('the server did not become ready within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 
-const body = JSON.stringify({
-  inputs: [
-    { name: 'precipitation', datatype: 'FP64', shape: [1], data: [0] },
-    { name: 'temp_max', datatype: 'FP64', shape: [1], data: [21.1] },
-    { name: 'temp_min', datatype: 'FP64', shape: [1], data: [11.7] },
-    { name: 'wind', datatype: 'FP64', shape: [1], data: [2.6] },
-    { name: 'location', datatype: 'BYTES', shape: [1], data: ['Seattle'] },
-    { name: 'date', datatype: 'BYTES', shape: [1], data: ['2015-06-01'] },
-  ],
-});
-async function infer(): Promise<number> {
-  const started = performance.now();
-  const response = await fetch(`${base}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await response.arrayBuffer();
-  if (!response.ok) throw new Error(`infer answered ${response.status}`);
-  return performance.now() - started;
-}
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-function report(label: string, latencies: number[], seconds: number): void {
-  const sorted = [...latencies].sort((a, b) => a - b);
+  const body = JSON.stringify({
+    inputs: [
+      { name: 'precipitation', datatype: 'FP64', shape: [1], data: [0] },
+      { name: 'temp_max', datatype: 'FP64', shape: [1], data: [21.1] },
+      { name: 'temp_min', datatype: 'FP64', shape: [1], data: [11.7] },
+      { name: 'wind', datatype: 'FP64', shape: [1], data: [2.6] },
+      { name: 'location', datatype: 'BYTES', shape: [1], data: ['Seattle'] },
+      { name: 'date', datatype: 'BYTES', shape: [1], data: ['2015-06-01'] },
+    ],
+  });
+  async function infer(): Promise<number> {
+    const started = performance.now();
+    const response = await fetch(`${base}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`infer answered ${response.status}`);
+    return performance.now() - started;
+  }
+  const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  function report(label: string, latencies: number[], seconds: number): void {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      `${label.padEnd(24)} ${String(latencies.length).padStart(6)} requests  p50 ${quantile(sorted, 0.5).toFixed(2)} ms  p90 ${quantile(sorted, 0.9).toFixed(2)} ms  ` +
+        `p99 ${quantile(sorted, 0.99).toFixed(2)} ms  ${Math.round(latencies.length / seconds)} req/s`,
+    );
+  }
+
   console.log(
-    `${label.padEnd(24)} ${String(latencies.length).padStart(6)} requests  p50 ${quantile(sorted, 0.5).toFixed(2)} ms  p90 ${quantile(sorted, 0.9).toFixed(2)} ms  ` +
-      `p99 ${quantile(sorted, 0.99).toFixed(2)} ms  ${Math.round(latencies.length / seconds)} req/s`,
+    `perennial serve: ${model}/${result.version}; ${availableParallelism()} cores, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
+  for (let i = 0; i < 50; i++) await infer(); // warm-up, not counted
+  let started = performance.now();
+  const sequential: number[] = [];
+  for (let i = 0; i < requests; i++) sequential.push(await infer());
+  report('one at a time', sequential, (performance.now() - started) / 1000);
+  started = performance.now();
+  const concurrent: number[] = [];
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < Math.ceil(requests / clients); i++) concurrent.push(await infer());
+    }),
+  );
+  report(`${clients} clients at once`, concurrent, (performance.now() - started) / 1000);
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
 }
-
-console.log(
-  `perennial serve: ${model}/${result.version}; ${availableParallelism()} cores, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
-for (let i = 0; i < 50; i++) await infer(); // warm-up, not counted
-let started = performance.now();
-const sequential: number[] = [];
-for (let i = 0; i < requests; i++) sequential.push(await infer());
-report('one at a time', sequential, (performance.now() - started) / 1000);
-started = performance.now();
-const concurrent: number[] = [];
-await Promise.all(
-  Array.from({ length: clients }, async () => {
-    for (let i = 0; i < Math.ceil(requests / clients); i++) concurrent.push(await infer());
-  }),
-);
-report(`${clients} clients at once`, concurrent, (performance.now() - started) / 1000);
-server.kill('SIGTERM');
-await new Promise((r) => server.once('exit', r));

@@ -10,7 +10,8 @@ import { renderText } from '../drift/report';
 /** One batch of a snapshot, as its manifest records it. */
 export interface CatalogBatch {
   key: string;
-  sha256: string;
+  /** Absent for a snapshot stored without a manifest: the lineage names its batches' keys only. */
+  sha256?: string;
   bytes?: number;
   source?: string;
   /** Rows of the batch accepted by validate (its validated Parquet), when that file is still there. */
@@ -114,18 +115,25 @@ export function resolveSnapshot(catalog: Catalog, ref: string, flag = '--snapsho
 export interface BatchDiff {
   added: CatalogBatch[];
   removed: CatalogBatch[];
-  /** In both (same content, by sha256). */
+  /** In both (same content, by sha256; by key for a batch without one). */
   kept: number;
 }
 
-/** Batches in `to` and not in `from`, and the reverse, by content (sha256): a batch re-sent under another name is the same batch. */
+/** What a batch is compared by: its content (sha256), or its key when no manifest recorded the sha256. */
+const identity = (b: CatalogBatch): string => b.sha256 ?? b.key;
+
+/**
+ * Batches in `to` and not in `from`, and the reverse, by content (sha256): a
+ * batch re-sent under another name is the same batch. Batches without a sha256
+ * (a snapshot without a manifest) are compared by key.
+ */
 export function diffBatches(from: CatalogBatch[], to: CatalogBatch[]): BatchDiff {
-  const fromShas = new Set(from.map((b) => b.sha256));
-  const toShas = new Set(to.map((b) => b.sha256));
+  const fromIds = new Set(from.map(identity));
+  const toIds = new Set(to.map(identity));
   return {
-    added: to.filter((b) => !fromShas.has(b.sha256)),
-    removed: from.filter((b) => !toShas.has(b.sha256)),
-    kept: to.filter((b) => fromShas.has(b.sha256)).length,
+    added: to.filter((b) => !fromIds.has(identity(b))),
+    removed: from.filter((b) => !toIds.has(identity(b))),
+    kept: to.filter((b) => fromIds.has(identity(b))).length,
   };
 }
 
@@ -255,8 +263,9 @@ export function formatDiff(d: SnapshotDiff): string {
     `time range  ${range(d.from.timeRange)} -> ${range(d.to.timeRange)}`,
     `batches     ${d.batches.added.length} added, ${d.batches.removed.length} removed, ${d.batches.kept} in both`,
   ];
-  for (const b of d.batches.added) lines.push(`  + ${b.key}  ${shortId(b.sha256)}${b.source ? `  source ${b.source}` : ''}`);
-  for (const b of d.batches.removed) lines.push(`  - ${b.key}  ${shortId(b.sha256)}${b.source ? `  source ${b.source}` : ''}`);
+  const batchLine = (sign: string, b: CatalogBatch) => `  ${sign} ${b.key}  ${b.sha256 ? shortId(b.sha256) : '?'}${b.source ? `  source ${b.source}` : ''}`;
+  for (const b of d.batches.added) lines.push(batchLine('+', b));
+  for (const b of d.batches.removed) lines.push(batchLine('-', b));
   if (d.schema.unchanged) lines.push(`schema      no change (${d.schema.to.length} columns)`);
   else {
     lines.push(`schema      ${d.schema.added.length} column(s) added, ${d.schema.removed.length} removed, ${d.schema.changed.length} type change(s)`);

@@ -5,6 +5,7 @@
  */
 import { readColumnTable } from '../data/read-columns';
 import { ident, literal, queryRows, withConnection } from '../data/engine';
+import { formatOf } from '../data/format';
 import { computeDrift } from '../drift';
 import { buildSamples } from '../drift/sample';
 import type { DriftReport } from '../drift';
@@ -12,7 +13,7 @@ import { diffSchemas, type SchemaColumn, type SchemaDiff } from './catalog';
 
 /** A local file as a relation: Parquet, or CSV for the snapshots written before Parquet (`source` is its S3 key: the format goes by its name). */
 function relation(path: string, source: string): string {
-  return /\.parquet$/i.test(source) ? `read_parquet(${literal(path)})` : `read_csv(${literal(path)}, header = true, auto_detect = true)`;
+  return formatOf(source) === 'parquet' ? `read_parquet(${literal(path)})` : `read_csv(${literal(path)}, header = true, auto_detect = true)`;
 }
 
 export async function countRows(path: string): Promise<number> {
@@ -73,9 +74,9 @@ async function rowDiff(from: FileSide, to: FileSide, a: SchemaColumn[], b: Schem
 
 /** Schema, rows and drift between two snapshot files (reference `from`, current `to`). */
 export async function compareSnapshotFiles(from: FileSide, to: FileSide): Promise<FileComparison> {
-  const [a, b] = [await schemaOf(from.path, from.source), await schemaOf(to.path, to.source)];
+  const [a, b] = await Promise.all([schemaOf(from.path, from.source), schemaOf(to.path, to.source)]);
   const rows = await rowDiff(from, to, a, b);
-  const [reference, current] = [await readColumnTable(from.path, { source: from.source }), await readColumnTable(to.path, { source: to.source })];
+  const [reference, current] = await Promise.all([readColumnTable(from.path, { source: from.source }), readColumnTable(to.path, { source: to.source })]);
   const { reference: ref, current: cur, skipped } = buildSamples(reference, current);
   const before = new Set(a.map((c) => c.name));
   for (const c of b) if (!before.has(c.name)) skipped.push({ name: c.name, reason: `not in the 'from' snapshot ${from.source}` });

@@ -1,3 +1,3 @@
 export * from './catalog';
-export { loadCatalog, downloadSnapshot, withTempDir, withAcceptedRows } from './load';
+export { loadCatalog, downloadSnapshot, withAcceptedRows } from './load';
 export { compareSnapshotFiles } from './compare';

@@ -3,11 +3,9 @@
  * datasets/<model>/snapshots/ (each Parquet file with its manifest; older CSV
  * snapshots may have none) and the registry's versions and champion.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { formatOf } from '../data/format';
 import type { Registry } from '../registry';
-import { baseName, getJsonIfExists, getVerified, keys, type ObjectStore } from '../store';
+import { baseName, getJsonIfExists, keys, withLocalFiles, type LocalFiles, type ObjectStore } from '../store';
 import type { Catalog, CatalogBatch, CatalogSnapshot, CatalogVersion } from './catalog';
 import { countRows } from './compare';
 
@@ -18,7 +16,7 @@ interface StoredManifest {
   fileSha256?: string;
   rows: number;
   timeRange?: { from: string; to: string } | null;
-  batches: CatalogBatch[];
+  batches: (CatalogBatch & { sha256: string })[];
   createdAt?: string;
   columns?: string[];
   window?: unknown;
@@ -27,7 +25,8 @@ interface StoredManifest {
 const MANIFEST = /\.manifest\.json$/;
 const SNAPSHOT_FILE = /\.(parquet|csv(\.gz)?)$/i;
 
-const formatOf = (key: string): 'parquet' | 'csv' => (/\.parquet$/i.test(key) ? 'parquet' : 'csv');
+/** Snapshots are Parquet, or CSV for those written before Parquet (SNAPSHOT_FILE admits no other). */
+const snapshotFormat = (key: string): CatalogSnapshot['format'] => (formatOf(key) === 'parquet' ? 'parquet' : 'csv');
 
 export async function loadCatalog(store: ObjectStore, registry: Registry, model: string): Promise<Catalog> {
   const objects = await store.list(keys.snapshots(model));
@@ -47,7 +46,7 @@ export async function loadCatalog(store: ObjectStore, registry: Registry, model:
     snapshots.push({
       id: m.sha256,
       key: m.key,
-      format: formatOf(m.key),
+      format: snapshotFormat(m.key),
       ...(m.fileSha256 ? { fileSha256: m.fileSha256 } : {}),
       rows: m.rows,
       timeRange: m.timeRange ?? null,
@@ -65,11 +64,11 @@ export async function loadCatalog(store: ObjectStore, registry: Registry, model:
     snapshots.push({
       id: lineage?.data.snapshotSha256 ?? id,
       key: o.key,
-      format: formatOf(o.key),
+      format: snapshotFormat(o.key),
       ...(lineage?.data.snapshotFileSha256 ? { fileSha256: lineage.data.snapshotFileSha256 } : {}),
       rows: lineage?.data.rows ?? null,
       timeRange: lineage?.data.timeRange ?? null,
-      batches: (lineage?.data.batches ?? []).map((key) => ({ key, sha256: '' })),
+      batches: (lineage?.data.batches ?? []).map((key) => ({ key })), // the lineage has no batch sha256s
       createdAt: o.lastModified?.toISOString() ?? null,
       columns: null,
       window: null,
@@ -81,23 +80,9 @@ export async function loadCatalog(store: ObjectStore, registry: Registry, model:
   return { model, snapshots, versions, champion };
 }
 
-/** A snapshot's file downloaded and checked against its recorded sha256 (the file's, or for a CSV snapshot its id). */
-export async function downloadSnapshot(store: ObjectStore, snapshot: CatalogSnapshot, dir: string, name: string): Promise<string> {
-  const expected = snapshot.fileSha256 ?? (snapshot.format === 'csv' ? snapshot.id : undefined);
-  const body = expected ? await getVerified(store, snapshot.key, expected) : await store.get(snapshot.key);
-  const path = join(dir, `${name}-${baseName(snapshot.key)}`);
-  await writeFile(path, body);
-  return path;
-}
-
-/** Work in a temporary directory of its own, removed after (or on failure). */
-export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'perennial-catalog-'));
-  try {
-    return await work(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** A snapshot's file downloaded into `files` and checked against its recorded sha256 (the file's, or for a CSV snapshot its id). */
+export function downloadSnapshot(files: LocalFiles, snapshot: CatalogSnapshot): Promise<string> {
+  return files.download(snapshot.key, snapshot.fileSha256 ?? (snapshot.format === 'csv' ? snapshot.id : undefined));
 }
 
 /**
@@ -107,19 +92,13 @@ export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise
  */
 export async function withAcceptedRows(store: ObjectStore, model: string, batches: CatalogBatch[]): Promise<CatalogBatch[]> {
   const validated = await store.list(keys.validatedBatches(model));
-  return withTempDir(async (dir) => {
+  return withLocalFiles(store, async (files) => {
     const out: CatalogBatch[] = [];
-    for (const [i, b] of batches.entries()) {
-      const files = b.sha256 ? validated.filter((o) => baseName(o.key).startsWith(`${b.sha256}-`)) : [];
-      files.sort((x, y) => (y.lastModified?.getTime() ?? 0) - (x.lastModified?.getTime() ?? 0));
-      const file = files[0];
-      if (!file) {
-        out.push(b);
-        continue;
-      }
-      const path = join(dir, `${i}.parquet`);
-      await writeFile(path, await store.get(file.key));
-      out.push({ ...b, acceptedRows: await countRows(path) });
+    for (const b of batches) {
+      const found = b.sha256 ? validated.filter((o) => baseName(o.key).startsWith(`${b.sha256}-`)) : [];
+      found.sort((x, y) => (y.lastModified?.getTime() ?? 0) - (x.lastModified?.getTime() ?? 0));
+      const file = found[0];
+      out.push(file ? { ...b, acceptedRows: await countRows(await files.download(file.key)) } : b);
     }
     return out;
   });

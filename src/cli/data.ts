@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config';
 import { checkName } from '../names';
 import { Registry } from '../registry';
-import { S3Store } from '../store';
+import { S3Store, withLocalFiles } from '../store';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
 
@@ -76,10 +76,10 @@ export async function runDataCommand(argv: string[], io: CliIo): Promise<number>
     }
     const from = catalogs.resolveSnapshot(catalog, values.from!, '--from');
     const to = catalogs.resolveSnapshot(catalog, values.to!, '--to');
-    const compared = await catalogs.withTempDir(async (dir) =>
+    const compared = await withLocalFiles(store, async (files) =>
       catalogs.compareSnapshotFiles(
-        { path: await catalogs.downloadSnapshot(store, from, dir, 'from'), source: from.key },
-        { path: await catalogs.downloadSnapshot(store, to, dir, 'to'), source: to.key },
+        { path: await catalogs.downloadSnapshot(files, from), source: from.key },
+        { path: await catalogs.downloadSnapshot(files, to), source: to.key },
       ),
     );
     const side = (s: typeof from, rows: number) => ({ id: s.id, key: s.key, rows, timeRange: s.timeRange, versions: catalogs.versionsOf(catalog, s.id) });

@@ -10,6 +10,15 @@ import { connectClient } from '../temporal';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
 
+/** Who runs the CLI: userInfo() throws for a user without a passwd entry (as in many containers). */
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
 /**
  * `perennial rollback --model <name> [--to <version>] [--reason <text>]`: the
  * champion goes back to the previous one (or to --to), through the RollbackModel
@@ -51,7 +60,7 @@ export async function runRollbackCommand(argv: string[], io: CliIo): Promise<num
       handle = await client.workflow.start<typeof RollbackModel>('RollbackModel', {
         taskQueue: config.taskQueue,
         workflowId,
-        args: [{ model: values.model, from, to, reason: values.reason, requestedBy: `cli:${userInfo().username}` }],
+        args: [{ model: values.model, from, to, reason: values.reason, requestedBy: `cli:${userName()}` }],
         staticSummary: `Roll back **${values.model}**: ${from} → ${to}`,
       });
     } catch (error) {

@@ -89,6 +89,11 @@ const INLINE_MASKS = Array.from({ length: 13 }, (_, length) =>
 );
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** The hash of an inline string (its length and its three masked words) that picks its slot in TextCollector's table (before the mask to its size). */
+function inlineHash(length: number, a: number, b: number, c: number): number {
+  return Math.imul(length ^ Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d), 0x27d4eb2f) >>> 15;
+}
+
 /**
  * Text values into codes, each distinct value decoded once. A value of up to
  * 12 bytes lies inside DuckDB's 16-byte string struct: it is looked up by
@@ -140,7 +145,7 @@ class TextCollector {
 
   private inlineCode(length: number, a: number, b: number, c: number, bytes: Uint8Array, i: number): number {
     const mask = this.slots.length - 1;
-    let h = (Math.imul(length ^ Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d), 0x27d4eb2f) >>> 15) & mask;
+    let h = inlineHash(length, a, b, c) & mask;
     for (;;) {
       const slot = this.slots[h]!;
       if (slot === 0) break;
@@ -171,7 +176,7 @@ class TextCollector {
       if (slot === 0) continue;
       const k = 4 * (slot - 1);
       const [length, a, b, c] = [this.keys[k]!, this.keys[k + 1]!, this.keys[k + 2]!, this.keys[k + 3]!];
-      let h = (Math.imul(length ^ Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d), 0x27d4eb2f) >>> 15) & mask;
+      let h = inlineHash(length, a, b, c) & mask;
       while (this.slots[h] !== 0) h = (h + 1) & mask;
       this.slots[h] = slot;
     }

@@ -1,8 +1,12 @@
 /**
  * How the data stages are split into activities that many training workers
  * share, and how their results are put back together. Pure and without
- * runtime imports: the pipeline workflow plans and merges with it, deterministically.
+ * runtime imports but Temporal's common package, the errors and the key layout: the
+ * pipeline workflow plans and merges with it, deterministically.
  */
+import { ApplicationFailure } from '@temporalio/common';
+import { DataValidationError } from '../errors';
+import { keys } from '../store/keys';
 import type { WindowPolicy } from './snapshot';
 
 /** A validated batch or a snapshot as an input of the snapshot stage. */
@@ -11,8 +15,6 @@ export interface PartSource {
   /** sha256 of the file's bytes, checked on download (absent: not checked). */
   fileSha256?: string;
   rows: number;
-  /** Only Parquet files can be read by row range; others are one part whatever their size. */
-  parquet: boolean;
 }
 
 /** One part: a file, or rows [from, to) of a Parquet file in its own order. */
@@ -58,13 +60,13 @@ export function planSnapshot(sources: TimedPartSource[], window: WindowPolicy, p
   return newest === -Infinity ? null : { parts, sinceDay: newest - (window.days - 1) };
 }
 
-/** Every source cut into parts of at most `partitionRows` rows (Parquet; others whole), in source order. */
+/** Every source cut into parts of at most `partitionRows` rows, in source order. Only a Parquet file can be read by row range: others are one part whatever their size. */
 export function planSnapshotParts(sources: PartSource[], partitionRows: number): SnapshotPart[] {
   const size = Math.max(1, Math.floor(partitionRows));
   const parts: SnapshotPart[] = [];
-  for (const { key, fileSha256, rows, parquet } of sources) {
+  for (const { key, fileSha256, rows } of sources) {
     const file = { key, ...(fileSha256 ? { fileSha256 } : {}) };
-    if (!parquet || rows <= size) {
+    if (!/\.parquet$/i.test(key) || rows <= size) {
       parts.push(file);
       continue;
     }
@@ -99,7 +101,12 @@ export function mergeBatchOutcomes<Accepted>(outcomes: BatchOutcome<Accepted>[])
   return merged;
 }
 
-/** The pipeline's message when batches were refused. */
-export function batchesRefusedMessage(failures: string[], quarantinePrefix: string): string {
-  return `${failures.length} batch(es) rejected and moved to ${quarantinePrefix}; the champion is untouched: ${failures.join(' | ')}`;
+/** The pipeline's permanent failure when batches were refused (they are in quarantine): the activity's and the workflow's, one wording. */
+export function batchesRefused(model: string, failures: string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: DataValidationError.name,
+    nonRetryable: true,
+    message: `${failures.length} batch(es) rejected and moved to ${keys.quarantine(model)}; the champion is untouched: ${failures.join(' | ')}`,
+    details: [{ failures }],
+  });
 }

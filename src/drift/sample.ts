@@ -70,7 +70,6 @@ interface Parsed {
   column: Column;
   profile: Profile;
   numbers: Float64Array;
-  rowNumber: (i: number) => number;
 }
 
 /** What one distinct text value is (each value of a text column is looked at once, not once per row). */
@@ -82,7 +81,7 @@ function classify(text: string): TextClass {
   return isDateText(text) ? { kind: 'date' } : { kind: 'text' };
 }
 
-function parseColumn(column: Column, rowNumber: (i: number) => number): Parsed {
+function parseColumn(column: Column): Parsed {
   const p: Profile = { present: 0, missing: 0, numbers: 0, integers: 0, booleans: 0, dates: 0, texts: 0 };
   if (column.kind !== 'text') {
     const values = column.values;
@@ -100,7 +99,7 @@ function parseColumn(column: Column, rowNumber: (i: number) => number): Parsed {
       p.numbers = p.present;
       p.integers = integers;
     }
-    return { column, profile: p, numbers: column.kind === 'number' ? values : new Float64Array(values.length).fill(NaN), rowNumber };
+    return { column, profile: p, numbers: column.kind === 'number' ? values : new Float64Array(values.length).fill(NaN) };
   }
   const classes = column.dictionary.map(classify);
   // Counted per distinct value, then added up: one pass over the codes.
@@ -139,7 +138,7 @@ function parseColumn(column: Column, rowNumber: (i: number) => number): Parsed {
     p.texts = 0;
     p.firstText = undefined;
   }
-  return { column, profile: p, numbers, rowNumber };
+  return { column, profile: p, numbers };
 }
 
 function distinctNumbers(numbers: Float64Array, limit: number): number {
@@ -190,7 +189,7 @@ function toNumerical(name: string, table: ColumnTable, parsed: Parsed): Float64A
   while (i < numbers.length && (cellAt(column, i) === null || !Number.isNaN(numbers[i]!))) i++;
   throw new DataError(`'${String(cellAt(column, i))}' is not a number, and the column is numerical`, {
     source: table.source,
-    row: parsed.rowNumber(i),
+    row: table.rowNumber(i),
     column: name,
   });
 }
@@ -236,8 +235,8 @@ export function buildSamples(reference: ColumnTable, current: ColumnTable, optio
       skipped.push({ name, reason: `not in the current file ${current.source}` });
       continue;
     }
-    const refCol = parseColumn(reference.columns.get(name)!, (i) => reference.rowNumber(i));
-    const curCol = parseColumn(curColumn, (i) => current.rowNumber(i));
+    const refCol = parseColumn(reference.columns.get(name)!);
+    const curCol = parseColumn(curColumn);
     let type = options.types?.[name];
     if (type === undefined) {
       const inferred = inferType(name, reference, current, refCol, curCol, limit);

@@ -48,7 +48,7 @@ export type Metrics = ClassificationMetrics | RegressionMetrics;
 const LOG_LOSS_EPS = Number.EPSILON;
 
 /** Index of the largest probability of row i (first on ties, as numpy argmax). */
-function argmaxRows(proba: ArrayLike<number>, k: number): Int32Array {
+export function argmaxRows(proba: ArrayLike<number>, k: number): Int32Array {
   const n = Math.floor(proba.length / k);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {

@@ -33,16 +33,16 @@
  *   The segment is removed only once its parts are stored, its items
  *   forwarded and its pending items spooled again.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ident, literal, queryRows, withConnection } from '../data/engine';
-import { keys, type ObjectStore } from '../store';
+import { literal, queryRows, withConnection } from '../data/engine';
+import { keys, sha256, type ObjectStore } from '../store';
 import type { FeedbackSignalItem } from '../temporal/monitor-contract';
-import { badRequest } from './errors';
+import { badRequest, isObject, shown } from './errors';
 import type { InputKind } from './inputs';
-import type { PredictionRecord } from './prediction-log';
+import { byModelAndDay, dayStart, groupBy, putParts, SQL_TYPE, structType, writeParquetPart, type ColumnType, type Part } from './parquet-parts';
+import { predictionRow, type PredictionRecord, type PredictionRow } from './prediction-log';
 import { readSegment, Spool, type SegmentInfo, type SpoolSync } from './spool';
 
 // ---------------------------------------------------------------- the request
@@ -59,12 +59,6 @@ export interface LabelTarget {
   task: 'classification' | 'regression';
   classes?: string[];
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const shown = (v: unknown) => {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
-};
 
 /** Items per request, at most. */
 export const MAX_FEEDBACK_ITEMS = 10_000;
@@ -128,45 +122,26 @@ export interface FeedbackRecord {
 
 // ---------------------------------------------------------------- the join
 
-/** One logged prediction, as the join needs it. */
-export interface PredictionRow {
-  predictionId: string;
-  model: string;
-  version: string;
-  arm: string;
-  /** When the answer was made, ms. */
-  time: number;
-  inputs: Record<string, number | string | null>;
-  task: 'classification' | 'regression';
-  label?: string;
-  probabilities?: Record<string, number>;
-  prediction?: number;
-}
+export type { PredictionRow };
 
 /** The rows of an answered request's record. */
 export function predictionRows(r: PredictionRecord): PredictionRow[] {
   const time = Date.parse(r.time);
-  const k = r.classes?.length ?? 0;
-  return r.ids.map((predictionId, i) => {
-    const inputs: Record<string, number | string | null> = {};
-    for (const [name, values] of Object.entries(r.inputs)) inputs[name] = values[i] ?? null;
-    const row: PredictionRow = { predictionId, model: r.model, version: r.version, arm: r.arm, time, inputs, task: r.task };
-    if (r.task === 'classification') {
-      row.label = r.labels![i];
-      row.probabilities = Object.fromEntries(r.classes!.map((c, j) => [c, r.probabilities![i * k + j]!]));
-    } else row.prediction = r.predictions![i];
-    return row;
-  });
+  return r.ids.map((_, i) => predictionRow(r, i, time));
 }
 
-/** The predictions this process answered last, by id (a bounded map: the oldest go first). */
+/**
+ * The predictions this process answered last, by id (a bounded map: the
+ * oldest go first). `add` runs on the request path, so it keeps the record
+ * and the row's index; the row is built only when `get` asks for it.
+ */
 export class RecentPredictions {
-  private readonly rows = new Map<string, PredictionRow>();
+  private readonly rows = new Map<string, { record: PredictionRecord; index: number }>();
   constructor(readonly capacity = 50_000) {}
 
   add(record: PredictionRecord): void {
     if (this.capacity <= 0) return;
-    for (const row of predictionRows(record)) this.rows.set(row.predictionId, row);
+    record.ids.forEach((id, index) => this.rows.set(id, { record, index }));
     if (this.rows.size > this.capacity) {
       let over = this.rows.size - this.capacity;
       for (const id of this.rows.keys()) {
@@ -177,7 +152,8 @@ export class RecentPredictions {
   }
 
   get(id: string): PredictionRow | undefined {
-    return this.rows.get(id);
+    const at = this.rows.get(id);
+    return at && predictionRow(at.record, at.index);
   }
 
   get size(): number {
@@ -247,10 +223,6 @@ export class FirstLabelWins {
   /** An id written before this process started (read back from the feedback log). */
   remember(id: string): void {
     this.claim(id, '');
-  }
-
-  get size(): number {
-    return this.owner.size;
   }
 }
 
@@ -327,19 +299,9 @@ export async function joinSegment(
 
 // ---------------------------------------------------------------- the parts
 
-const SQL_TYPE: Record<InputKind, string> = { number: 'DOUBLE', date: 'TIMESTAMP', category: 'VARCHAR' };
-
 /** The SQL type of an input whose kind is not known (a prediction read back from the store): from its values. */
 function typeOfValues(values: (number | string | null)[]): string {
   return values.every((v) => v === null || typeof v === 'number') ? 'DOUBLE' : 'VARCHAR';
-}
-
-export interface FeedbackPart {
-  model: string;
-  day: string;
-  key: string;
-  rows: number;
-  path: string;
 }
 
 /**
@@ -355,17 +317,10 @@ export async function writeFeedbackParts(
   segmentId: string,
   dir: string,
   kinds: (model: string) => Record<string, InputKind> | undefined,
-): Promise<FeedbackPart[]> {
-  const groups = new Map<string, JoinedFeedback[]>();
-  for (const j of joined) {
-    const group = `${j.prediction.model}/${new Date(j.feedbackTime).toISOString().slice(0, 10)}`;
-    let list = groups.get(group);
-    if (!list) groups.set(group, (list = []));
-    list.push(j);
-  }
-  const parts: FeedbackPart[] = [];
-  for (const [group, list] of groups) {
-    const [model, day] = group.split('/') as [string, string];
+): Promise<Part[]> {
+  const parts: Part[] = [];
+  const groups = byModelAndDay(joined, (j) => ({ model: j.prediction.model, day: new Date(j.feedbackTime).toISOString().slice(0, 10) }));
+  for (const { model, day, items: list } of groups) {
     const known = kinds(model) ?? {};
     const inputTypes = new Map<string, string>();
     const names = new Set(list.flatMap((j) => Object.keys(j.prediction.inputs)));
@@ -375,18 +330,17 @@ export async function writeFeedbackParts(
     }
     const classification = list[0]!.prediction.task === 'classification';
     const classes = new Set(classification ? list.flatMap((j) => Object.keys(j.prediction.probabilities ?? {})) : []);
-    const struct = (fields: Map<string, string>) => `STRUCT(${[...fields].map(([n, t]) => `${ident(n)} ${t}`).join(', ')})`;
-    const columns: [string, string][] = [
+    const columns: ColumnType[] = [
       ['prediction_id', 'VARCHAR'],
       ['feedback_time', 'TIMESTAMPTZ'],
       ['prediction_time', 'TIMESTAMPTZ'],
       ['model', 'VARCHAR'],
       ['version', 'VARCHAR'],
       ['arm', 'VARCHAR'],
-      ['inputs', inputTypes.size > 0 ? struct(inputTypes) : 'JSON'],
+      ['inputs', inputTypes.size > 0 ? structType(inputTypes) : 'JSON'],
     ];
     if (classification) {
-      columns.push(['predicted_label', 'VARCHAR'], ['probabilities', struct(new Map([...classes].map((c) => [c, 'DOUBLE'])))]);
+      columns.push(['predicted_label', 'VARCHAR'], ['probabilities', structType(new Map([...classes].map((c) => [c, 'DOUBLE'])))]);
       columns.push(['label', 'VARCHAR'], ['correct', 'BOOLEAN']);
     } else columns.push(['prediction', 'DOUBLE'], ['label', 'DOUBLE'], ['error', 'DOUBLE']);
     columns.push(['flag', 'VARCHAR']);
@@ -409,24 +363,22 @@ export async function writeFeedbackParts(
         else Object.assign(row, { prediction: p.prediction, error: j.error ?? null });
         return JSON.stringify(row);
       });
-    const json = join(dir, `${model}-${day}.jsonl`);
-    const path = join(dir, `${model}-${day}.parquet`);
-    await writeFile(json, lines.join('\n') + '\n');
-    const spec = `{${columns.map(([n, t]) => `${literal(n)}: ${literal(t)}`).join(', ')}}`;
-    await withConnection(async (connection) => {
-      await connection.run(
-        `COPY (SELECT ${columns.map(([n]) => ident(n)).join(', ')} FROM read_json(${literal(json)}, format = 'newline_delimited', columns = ${spec}, maximum_object_size = 134217728)) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-    });
-    await rm(json, { force: true });
-    parts.push({ model, day, key: keys.feedbackPart(model, new Date(`${day}T00:00:00Z`), segmentId), rows: lines.length, path });
+    const path = await writeParquetPart(dir, `${model}-${day}`, lines, columns);
+    parts.push({ model, key: keys.feedbackPart(model, dayStart(day), segmentId), rows: lines.length, path });
   }
   return parts;
 }
 
 // ---------------------------------------------------------------- the store's logs
 
-/** Downloads Parquet parts under a prefix (the last `days` date partitions) into a local cache, once each. */
+const DAY_MS = 86_400_000;
+
+/**
+ * Downloads the Parquet parts of the last `days` date partitions of a log
+ * into a local cache, once each (again when the ETag changes). Only the day
+ * prefixes are listed, not the whole log; a part no longer listed (its day
+ * fell out of the window, or it was removed) leaves the cache with its file.
+ */
 class PartCache {
   private readonly have = new Map<string, { etag: string; path: string }>();
   private dir: string | undefined;
@@ -434,17 +386,29 @@ class PartCache {
 
   constructor(private readonly store: ObjectStore) {}
 
-  async files(prefix: string, days: number, now: number): Promise<string[]> {
-    const oldest = new Date(now - days * 86_400_000).toISOString().slice(0, 10);
-    const objects = (await this.store.list(prefix)).filter((o) => {
-      const dt = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(o.key)?.[1];
-      return o.key.endsWith('.parquet') && dt !== undefined && dt >= oldest;
-    });
+  /**
+   * The local files of the parts under `root` (a model's log) of the days
+   * `days` before `now` up to tomorrow (a server whose clock is ahead),
+   * `dayPrefix(day)` naming one day's prefix.
+   */
+  async files(root: string, dayPrefix: (day: Date) => string, days: number, now: number): Promise<string[]> {
+    const prefixes: string[] = [];
+    const oldest = Date.parse(new Date(now - days * DAY_MS).toISOString().slice(0, 10));
+    for (let at = oldest; at <= now + DAY_MS; at += DAY_MS) prefixes.push(dayPrefix(new Date(at)));
+    const objects = (await Promise.all(prefixes.map((prefix) => this.store.list(prefix)))).flat().filter((o) => o.key.endsWith('.parquet'));
+    const listed = new Set(objects.map((o) => o.key));
+    for (const [key, cached] of this.have) {
+      if (key.startsWith(root) && !listed.has(key)) {
+        this.have.delete(key);
+        await rm(cached.path, { force: true });
+      }
+    }
     this.dir ??= await mkdtemp(join(tmpdir(), 'perennial-feedback-parts-'));
     const out: string[] = [];
     for (const o of objects) {
       let cached = this.have.get(o.key);
-      if (!cached || cached.etag !== o.etag || !(await stat(cached.path).catch(() => null))) {
+      if (!cached || cached.etag !== o.etag) {
+        if (cached) await rm(cached.path, { force: true });
         const path = join(this.dir, `${this.n++}.parquet`);
         await writeFile(path, await this.store.get(o.key));
         cached = { etag: o.etag, path };
@@ -457,6 +421,8 @@ class PartCache {
 
   async close(): Promise<void> {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    this.have.clear();
+    this.dir = undefined;
   }
 }
 
@@ -473,10 +439,10 @@ export class PredictionLookup {
   async find(model: string, ids: string[], now = Date.now()): Promise<Map<string, PredictionRow>> {
     const found = new Map<string, PredictionRow>();
     if (ids.length === 0) return found;
-    const files = await this.cache.files(keys.predictionLogs(model), this.days, now);
+    const files = await this.cache.files(keys.predictionLogs(model), (day) => keys.predictionLogDay(model, day), this.days, now);
     if (files.length === 0) return found;
     const rows = await withConnection((c) =>
-      queryRows<{ t: number | bigint; row: string }>(
+      queryRows<{ t: number; row: string }>(
         c,
         `SELECT epoch_ms(time) AS t, to_json(p) AS row FROM read_parquet([${files.map(literal).join(', ')}], union_by_name = true) p
          WHERE prediction_id IN (${ids.map(literal).join(', ')})`,
@@ -492,7 +458,7 @@ export class PredictionLookup {
         model: r.model as string,
         version: r.version as string,
         arm: (r.arm as string) ?? 'champion',
-        time: Number(t),
+        time: t,
         inputs,
         task: typeof r.label === 'string' ? 'classification' : 'regression',
       };
@@ -507,7 +473,7 @@ export class PredictionLookup {
 
   /** The prediction ids in the model's feedback log of the last `days` days (what a restarted server must not write again). */
   async feedbackIds(model: string, now = Date.now()): Promise<string[]> {
-    const files = await this.cache.files(keys.feedbackLogs(model), this.days, now);
+    const files = await this.cache.files(keys.feedbackLogs(model), (day) => keys.feedbackLogDay(model, day), this.days, now);
     if (files.length === 0) return [];
     const rows = await withConnection((c) =>
       queryRows<{ id: string }>(c, `SELECT DISTINCT prediction_id AS id FROM read_parquet([${files.map(literal).join(', ')}], union_by_name = true)`),
@@ -587,6 +553,7 @@ export class FeedbackLog {
     this.spool = new Spool({
       root: join(options.spoolDir, 'feedback'),
       store: store.description,
+      name: 'feedback',
       maxRows: options.maxRows,
       maxAgeMs: (options.maxSeconds ?? 5) * 1000,
       sync: options.sync,
@@ -690,33 +657,20 @@ export class FeedbackLog {
       try {
         // The part id: the segment's and a digest of the ids it joined. A retry that joins the same items overwrites the
         // same keys; one that joins others (a pending item found meanwhile) writes beside them, never over them.
-        const digest = createHash('sha256')
-          .update(outcome.joined.map((j) => j.predictionId).join('\n'))
-          .digest('hex')
-          .slice(0, 12);
-        const parts = await writeFeedbackParts(outcome.joined, `${segment.id}-${digest}`, dir, (m) => this.options.kinds?.(m));
-        for (const part of parts) await this.store.put(part.key, await readFile(part.path), { contentType: 'application/vnd.apache.parquet' });
+        const digest = sha256(outcome.joined.map((j) => j.predictionId).join('\n')).slice(0, 12);
+        await putParts(this.store, await writeFeedbackParts(outcome.joined, `${segment.id}-${digest}`, dir, (m) => this.options.kinds?.(m)));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     }
     for (const r of outcome.unmatched) {
-      const key = keys.feedbackUnmatchedPart(
-        r.model,
-        new Date(now),
-        `${segment.id}-${createHash('sha256').update(r.ids.join('\n')).digest('hex').slice(0, 12)}`,
-      );
+      const key = keys.feedbackUnmatchedPart(r.model, new Date(now), `${segment.id}-${sha256(r.ids.join('\n')).slice(0, 12)}`);
       await this.store.put(key, JSON.stringify(r) + '\n', { contentType: 'application/x-ndjson' });
       this.log(
         `perennial serve: ${r.items.length} feedback item(s) for '${r.model}' found no prediction in ${this.options.pendingDays ?? 7} days; kept as ${key}`,
       );
     }
-    const byModel = new Map<string, JoinedFeedback[]>();
-    for (const j of outcome.joined) {
-      let list = byModel.get(j.prediction.model);
-      if (!list) byModel.set(j.prediction.model, (list = []));
-      list.push(j);
-    }
+    const byModel = groupBy(outcome.joined, (j) => j.prediction.model);
     if (this.options.forward) {
       const batch = Math.max(1, this.options.forwardBatch ?? 500);
       for (const [model, list] of byModel) {
@@ -752,7 +706,7 @@ export class FeedbackLog {
     for (;;) {
       try {
         // Pending items written back during the drain stay in the spool for the next start.
-        await this.processOnce();
+        await this.processClosed();
         break;
       } catch (error) {
         this.events.failed(error as Error);
@@ -770,10 +724,5 @@ export class FeedbackLog {
     this.spool.release();
     // The feedback root goes too when nothing is left in it (another server's directory keeps it).
     await rmdir(join(this.options.spoolDir, 'feedback')).catch(() => {});
-  }
-
-  /** After close: each closed segment once (one with pending items stays). */
-  private async processOnce(): Promise<void> {
-    for (const segment of await this.spool.closedSegments()) await this.processSegment(segment);
   }
 }

@@ -49,7 +49,6 @@ export interface ModelHostOptions {
 
 export class ModelHost {
   private readonly states = new Map<string, ModelState>();
-  private readonly lastTried = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private closed = false;
@@ -105,16 +104,14 @@ export class ModelHost {
     }
     state.champion = champion;
     if (!champion || state.serving?.version === champion) return;
-    const key = `${model}/${champion}`;
-    const refusedAt = this.lastTried.get(key);
-    if (refusedAt !== undefined && Date.now() - refusedAt < (this.options.retryRefusedMs ?? 30_000)) return;
+    const refused = state.refused.find((r) => r.version === champion);
+    if (refused && Date.now() - Date.parse(refused.at) < (this.options.retryRefusedMs ?? 30_000)) return;
     const started = performance.now();
     let loaded: LoadedVersion;
     try {
       loaded = await loadVersion(this.options.registry, this.options.tf, model, champion);
     } catch (error) {
       const reason = (error as Error).message;
-      this.lastTried.set(key, Date.now());
       state.refused = [...state.refused.filter((r) => r.version !== champion), { version: champion, reason, at: new Date().toISOString() }].slice(-10);
       this.emit({ kind: 'refused', model, version: champion, reason });
       return;
@@ -123,7 +120,6 @@ export class ModelHost {
       loaded.dispose();
       return;
     }
-    this.lastTried.delete(key);
     state.refused = state.refused.filter((r) => r.version !== champion);
     const previous = state.serving;
     // The swap: one assignment; requests already holding `previous` finish on it.

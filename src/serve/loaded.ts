@@ -9,7 +9,8 @@
  */
 import type { ColumnTable } from '../data/columns';
 import { loadModel, modelShape, predict, type LayersModel, type Tf } from '../model';
-import { decodeRegression, tableEncoder, type PreprocessorArtifact } from '../preprocess';
+import { argmaxRows } from '../metrics/classification';
+import { decodeClasses, decodeRegression, tableEncoder, type PreprocessorArtifact } from '../preprocess';
 import { loadBundle, type Lineage, type Registry } from '../registry';
 import { inputsOf, type InputSpec } from './inputs';
 import type { Scored } from './protocol';
@@ -35,14 +36,8 @@ function scorer(tf: Tf, model: LayersModel, artifact: PreprocessorArtifact) {
     const { x, rows } = tableEncoder(artifact.preprocessor, table, AS_EVALUATE)();
     const output = await predict(model, x, { tf });
     if (labels.kind === 'regression') return { task: 'regression', rows, values: decodeRegression(labels, output) };
-    const k = labels.classes.length;
-    const predicted: string[] = new Array<string>(rows);
-    for (let i = 0; i < rows; i++) {
-      // argmax, first maximum on ties: the rule the evaluate stage's accuracy uses.
-      let best = 0;
-      for (let j = 1; j < k; j++) if (output[i * k + j]! > output[i * k + best]!) best = j;
-      predicted[i] = labels.classes[best]!;
-    }
+    // argmax, first maximum on ties: the rule the evaluate stage's accuracy uses.
+    const predicted = decodeClasses(labels, argmaxRows(output, labels.classes.length));
     return { task: 'classification', rows, classes: labels.classes, labels: predicted, probabilities: output };
   };
 }

@@ -19,15 +19,15 @@
  * probabilities (a STRUCT of DOUBLE, one field per class) for a classifier,
  * prediction (DOUBLE) for a regression.
  */
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cellAt } from '../data/columns';
-import { ident, literal, withConnection } from '../data/engine';
 import { isValidName } from '../names';
 import { keys, type ObjectStore } from '../store';
 import type { InputKind } from './inputs';
 import type { LoadedVersion } from './loaded';
+import { byModelAndDay, dayStart, putParts, SQL_TYPE, structType, writeParquetPart, type ColumnType, type Part } from './parquet-parts';
 import type { DecodedRequest, Scored } from './protocol';
 import { readSegment, Spool, type SegmentInfo, type SpoolSync } from './spool';
 
@@ -96,76 +96,76 @@ function problemOf(r: PredictionRecord): string | undefined {
   return undefined;
 }
 
-const SQL_TYPE: Record<InputKind, string> = { number: 'DOUBLE', date: 'TIMESTAMP', category: 'VARCHAR' };
-
-function structType(fields: Map<string, string>): string {
-  return `STRUCT(${[...fields].map(([name, type]) => `${ident(name)} ${type}`).join(', ')})`;
+/** One logged prediction: a row of a PredictionRecord (what the feedback join needs, and a row of a part). */
+export interface PredictionRow {
+  predictionId: string;
+  model: string;
+  version: string;
+  arm: string;
+  /** When the answer was made, ms. */
+  time: number;
+  inputs: Record<string, number | string | null>;
+  task: 'classification' | 'regression';
+  label?: string;
+  probabilities?: Record<string, number>;
+  prediction?: number;
 }
 
-export interface LogPart {
-  model: string;
-  /** UTC day, YYYY-MM-DD. */
-  day: string;
-  key: string;
-  rows: number;
-  /** The Parquet file, in a temporary directory. */
-  path: string;
+/** Row `i` of a record (`time`: the record's time in ms, when the caller has it parsed already). */
+export function predictionRow(r: PredictionRecord, i: number, time = Date.parse(r.time)): PredictionRow {
+  const inputs: Record<string, number | string | null> = {};
+  for (const [name, values] of Object.entries(r.inputs)) inputs[name] = values[i] ?? null;
+  const row: PredictionRow = { predictionId: r.ids[i]!, model: r.model, version: r.version, arm: r.arm, time, inputs, task: r.task };
+  if (r.task === 'classification') {
+    const k = r.classes!.length;
+    row.label = r.labels![i];
+    const probabilities: Record<string, number> = {};
+    r.classes!.forEach((c, j) => (probabilities[c] = r.probabilities![i * k + j]!));
+    row.probabilities = probabilities;
+  } else row.prediction = r.predictions![i];
+  return row;
 }
 
 /**
  * The Parquet parts of one segment's records: one per model and UTC day,
  * written under `dir`. Rows keep the segment's order.
  */
-export async function writeLogParts(records: PredictionRecord[], segmentId: string, dir: string): Promise<LogPart[]> {
-  const groups = new Map<string, PredictionRecord[]>();
-  for (const r of records) {
-    const group = `${r.model}/${r.time.slice(0, 10)}`;
-    let list = groups.get(group);
-    if (!list) groups.set(group, (list = []));
-    list.push(r);
-  }
-  const parts: LogPart[] = [];
-  for (const [group, list] of groups) {
-    const [model, day] = group.split('/') as [string, string];
+export async function writeLogParts(records: PredictionRecord[], segmentId: string, dir: string): Promise<Part[]> {
+  const parts: Part[] = [];
+  for (const { model, day, items } of byModelAndDay(records, (r) => ({ model: r.model, day: r.time.slice(0, 10) }))) {
     const inputTypes = new Map<string, string>();
     const classTypes = new Map<string, string>();
     let classification = false;
     let regression = false;
     const lines: string[] = [];
-    for (const r of list) {
+    for (const r of items) {
       for (const [name, kind] of Object.entries(r.kinds)) {
         const type = SQL_TYPE[kind] ?? 'VARCHAR';
         const seen = inputTypes.get(name);
         // Two versions that read one input differently (rare): text holds both.
         inputTypes.set(name, seen === undefined || seen === type ? type : 'VARCHAR');
       }
-      const k = r.classes?.length ?? 0;
       if (r.task === 'classification') {
         classification = true;
         for (const c of r.classes!) classTypes.set(c, 'DOUBLE');
       } else regression = true;
-      r.ids.forEach((id, i) => {
-        const inputs: Record<string, unknown> = {};
-        for (const [name, values] of Object.entries(r.inputs)) inputs[name] = values[i] ?? null;
-        const row: Record<string, unknown> = {
-          prediction_id: id,
-          time: r.time,
-          model: r.model,
-          version: r.version,
-          arm: r.arm,
-          latency_ms: r.latency_ms,
-          inputs,
-        };
-        if (r.task === 'classification') {
-          row.label = r.labels![i];
-          const probabilities: Record<string, number> = {};
-          r.classes!.forEach((c, j) => (probabilities[c] = r.probabilities![i * k + j]!));
-          row.probabilities = probabilities;
-        } else row.prediction = r.predictions![i];
-        lines.push(JSON.stringify(row));
-      });
+      for (let i = 0; i < r.ids.length; i++) {
+        const p = predictionRow(r, i, 0);
+        lines.push(
+          JSON.stringify({
+            prediction_id: p.predictionId,
+            time: r.time,
+            model: r.model,
+            version: r.version,
+            arm: r.arm,
+            latency_ms: r.latency_ms,
+            inputs: p.inputs,
+            ...(r.task === 'classification' ? { label: p.label, probabilities: p.probabilities } : { prediction: p.prediction }),
+          }),
+        );
+      }
     }
-    const columns: [string, string][] = [
+    const columns: ColumnType[] = [
       ['prediction_id', 'VARCHAR'],
       ['time', 'TIMESTAMPTZ'],
       ['model', 'VARCHAR'],
@@ -176,17 +176,8 @@ export async function writeLogParts(records: PredictionRecord[], segmentId: stri
     ];
     if (classification) columns.push(['label', 'VARCHAR'], ['probabilities', structType(classTypes)]);
     if (regression) columns.push(['prediction', 'DOUBLE']);
-    const json = join(dir, `${model}-${day}.jsonl`);
-    const path = join(dir, `${model}-${day}.parquet`);
-    await writeFile(json, lines.join('\n') + '\n');
-    const spec = `{${columns.map(([name, type]) => `${literal(name)}: ${literal(type)}`).join(', ')}}`;
-    await withConnection(async (connection) => {
-      await connection.run(
-        `COPY (SELECT ${columns.map(([name]) => ident(name)).join(', ')} FROM read_json(${literal(json)}, format = 'newline_delimited', columns = ${spec}, maximum_object_size = 134217728)) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-    });
-    await rm(json, { force: true });
-    parts.push({ model, day, key: keys.predictionLogPart(model, new Date(`${day}T00:00:00Z`), segmentId), rows: lines.length, path });
+    const path = await writeParquetPart(dir, `${model}-${day}`, lines, columns);
+    parts.push({ model, key: keys.predictionLogPart(model, dayStart(day), segmentId), rows: lines.length, path });
   }
   return parts;
 }
@@ -327,9 +318,7 @@ export class PredictionLog {
       const dir = await mkdtemp(join(tmpdir(), 'perennial-log-'));
       try {
         const parts = await writeLogParts(records, segment.id, dir);
-        for (const part of parts) {
-          await this.store.put(part.key, await readFile(part.path), { contentType: 'application/vnd.apache.parquet' });
-        }
+        await putParts(this.store, parts);
         for (const part of parts) this.events.uploaded(part.model, part.rows);
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -15,9 +15,8 @@
  * feature's '__other__' slot, as it did for rare training values.
  */
 import { dateMs, textColumn, type Column, type ColumnTable } from '../data/columns';
-import { quoteValue } from '../errors';
 import { decodeBinaryTensor, nonFiniteOf } from './body';
-import { badRequest } from './errors';
+import { badRequest, isObject, shown } from './errors';
 import type { InputSpec } from './inputs';
 
 export interface DecodedRequest {
@@ -30,14 +29,6 @@ export interface DecodedRequest {
 }
 
 const NUMERIC_DATATYPES = new Set(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64']);
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function shown(value: unknown): string {
-  if (typeof value === 'string') return quoteValue(value);
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
-}
 
 /** Where a cell is, in the client's terms: `where(i)` for 0-based row i. */
 type Where = (row: number) => string;
@@ -271,6 +262,17 @@ export function outputSpecs(task: 'classification' | 'regression', classes: stri
   ];
 }
 
+/**
+ * The outputs a request asks for (OIP `outputs`) are ones the version has:
+ * checked before scoring, so an unknown one costs no scoring (400).
+ */
+export function checkOutputs(request: DecodedRequest, task: 'classification' | 'regression'): void {
+  if (!request.outputs) return;
+  const names = outputSpecs(task, undefined).map((o) => o.name);
+  const unknown = request.outputs.find((name) => !names.includes(name));
+  if (unknown !== undefined) throw badRequest(`unknown output '${unknown}': this model's outputs are ${names.join(', ')}`);
+}
+
 export interface V2Response {
   model_name: string;
   model_version: string;
@@ -287,12 +289,8 @@ export function encodeV2(model: string, version: string, request: DecodedRequest
           { name: 'label', datatype: 'BYTES', shape: [scored.rows], data: scored.labels },
           { name: 'probabilities', datatype: 'FP32', shape: [scored.rows, scored.classes.length], data: Array.from(scored.probabilities) },
         ];
-  let outputs = all;
-  if (request.outputs) {
-    const unknown = request.outputs.filter((name) => !all.some((o) => o.name === name));
-    if (unknown.length > 0) throw badRequest(`unknown output '${unknown[0]}': this model's outputs are ${all.map((o) => o.name).join(', ')}`);
-    outputs = all.filter((o) => request.outputs!.includes(o.name));
-  }
+  checkOutputs(request, scored.task);
+  const outputs = request.outputs ? all.filter((o) => request.outputs!.includes(o.name)) : all;
   return {
     model_name: model,
     model_version: version,

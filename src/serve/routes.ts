@@ -20,7 +20,7 @@ import type { ModelHost } from './host';
 import type { LoadedVersion } from './loaded';
 import type { Protocol, ServeMetrics } from './metrics';
 import { predictionRecord, type PredictionLog } from './prediction-log';
-import { decodeV1, decodeV2, encodeV1, encodeV2, outputSpecs } from './protocol';
+import { checkOutputs, decodeV1, decodeV2, encodeV1, encodeV2, outputSpecs } from './protocol';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -146,6 +146,7 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
             return decodeV2(json, binary, loaded.inputs);
           })()
         : decodeV1(splitInferBody(raw, undefined).json, loaded.inputs);
+    checkOutputs(decoded, loaded.task);
     const scored = await loaded.score(decoded.table);
     labels.get(request)!.rows = scored.rows;
     const ids = Array.from({ length: scored.rows }, () => randomUUID());

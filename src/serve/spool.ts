@@ -1,5 +1,6 @@
 /**
- * The local spool of the prediction log: append-only JSON Lines segments in a
+ * The local spool of the prediction log (and, under a root of its own, of
+ * the feedback log: `name`): append-only JSON Lines segments in a
  * directory of this process's own, written before an answer is sent.
  *
  * - `append` resolves once the bytes are written to the file (the OS has
@@ -33,6 +34,8 @@ export interface SpoolOptions {
   root: string;
   /** Who the rows are for (the store's description): only directories of the same store are adopted. */
   store: string;
+  /** What the spool holds, as log messages name it (default 'prediction log'; 'feedback' for the feedback spool). */
+  name?: string;
   /** Rows after which the open segment is closed (default 10,000). */
   maxRows?: number;
   /** Age after which a non-empty open segment is closed (default 60 s). */
@@ -135,6 +138,7 @@ export class Spool {
   private readonly maxAgeMs: number;
   private readonly sync: SpoolSync;
   private readonly log: (line: string) => void;
+  private readonly name: string;
   private active: { id: string; path: string; handle: FileHandle; rows: number; openedAt: number } | null = null;
   private pending: Pending[] = [];
   private flushQueued = false;
@@ -150,6 +154,7 @@ export class Spool {
     this.maxAgeMs = Math.max(1, options.maxAgeMs ?? 60_000);
     this.sync = options.sync ?? 'write';
     this.log = options.log ?? ((line) => console.error(line));
+    this.name = options.name ?? 'prediction log';
   }
 
   /** Creates this process's directory, adopts those of dead processes, and starts the age check. */
@@ -159,11 +164,10 @@ export class Spool {
     const owner: OwnerFile = { pid: process.pid, store: this.options.store, startedAt: new Date().toISOString() };
     await writeFile(join(this.dir, OWNER), JSON.stringify(owner) + '\n');
     await this.adopt();
-    for (const segment of await this.listSegments()) if (!this.closedRows.has(segment.path)) this.closedRows.set(segment.path, await countRows(segment.path));
     const every = Math.min(1000, Math.max(10, Math.floor(this.maxAgeMs / 4)));
     this.timer = setInterval(() => {
       if (this.active && this.active.rows > 0 && Date.now() - this.active.openedAt >= this.maxAgeMs)
-        this.rotate().catch((error: Error) => this.log(`perennial serve: could not close a prediction log segment in ${this.dir}: ${error.message}`));
+        this.rotate().catch((error: Error) => this.log(`perennial serve: could not close a ${this.name} segment in ${this.dir}: ${error.message}`));
     }, every);
     this.timer.unref();
   }
@@ -218,7 +222,7 @@ export class Spool {
         // not empty, or removed by another adopter
       }
     }
-    if (moved > 0) this.log(`perennial serve: adopted ${moved} prediction log segment(s) left by a stopped server; uploading them`);
+    if (moved > 0) this.log(`perennial serve: adopted ${moved} ${this.name} segment(s) left by a stopped server; uploading them`);
     return moved;
   }
 
@@ -239,7 +243,7 @@ export class Spool {
    * sync 'fsync'), rejects when they could not be.
    */
   append(text: string, rows: number): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the prediction log spool is closed'));
+    if (this.closed) return Promise.reject(new Error(`the ${this.name} spool is closed`));
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ text, rows, resolve, reject });
       if (!this.flushQueued) {
@@ -247,7 +251,7 @@ export class Spool {
         this.enqueue(() => {
           this.flushQueued = false;
           return this.flush();
-        }).catch((error: Error) => this.log(`perennial serve: the prediction log spool ${this.dir}: ${error.message}`));
+        }).catch((error: Error) => this.log(`perennial serve: the ${this.name} spool ${this.dir}: ${error.message}`));
       }
     });
   }
@@ -343,7 +347,7 @@ export class Spool {
       if (this.sync === 'fsync') await active.handle.datasync();
       active.rows += rows;
     } catch (error) {
-      const failure = new Error(`the prediction log spool ${this.dir} could not be written: ${(error as Error).message}`);
+      const failure = new Error(`the ${this.name} spool ${this.dir} could not be written: ${(error as Error).message}`);
       for (const p of batch) p.reject(failure);
       // What was written of this batch (if anything) is now the segment's torn tail: nothing goes after it.
       await this.closeActive().catch(() => {});

@@ -3,3 +3,4 @@ export * from './s3-store';
 export * from './memory-store';
 export * from './keys';
 export * from './sha';
+export * from './local-files';

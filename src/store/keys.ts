@@ -76,11 +76,14 @@ export const keys = {
 
   // --- logs/<model>/
   predictionLogs: (model: string) => `${logs(model)}predictions/`,
+  /** The parts of one UTC day (the day of `at`). */
+  predictionLogDay: (model: string, at: Date) => `${logs(model)}predictions/${datePartition(at)}/`,
   predictionLogPart: (model: string, at: Date, part: string) => `${logs(model)}predictions/${datePartition(at)}/${part}.parquet`,
   feedbackLogs: (model: string) => `${logs(model)}feedback/`,
+  /** The parts of one UTC day (the day of `at`). */
+  feedbackLogDay: (model: string, at: Date) => `${logs(model)}feedback/${datePartition(at)}/`,
   feedbackPart: (model: string, at: Date, part: string) => `${logs(model)}feedback/${datePartition(at)}/${part}.parquet`,
   /** Feedback whose prediction was never found (JSON Lines, kept for a person; src/serve/feedback.ts). */
-  feedbackUnmatched: (model: string) => `${logs(model)}feedback-unmatched/`,
   feedbackUnmatchedPart: (model: string, at: Date, part: string) => `${logs(model)}feedback-unmatched/${datePartition(at)}/${part}.jsonl`,
 };
 

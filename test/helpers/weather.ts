@@ -15,3 +15,15 @@ export async function weatherTable(): Promise<ColumnTable> {
 export async function weatherRows(): Promise<TypedRow[]> {
   return rowsOf(await weatherTable());
 }
+
+/** Row n of a deterministic stream of weather requests (both locations, every month) as a model server receives it. */
+export function weatherRequestRow(n: number) {
+  return {
+    precipitation: (n % 7) * 1.3,
+    temp_max: 5 + (n % 23),
+    temp_min: (n % 11) - 2,
+    wind: 1 + (n % 5) * 0.7,
+    location: n % 3 === 0 ? 'New York' : 'Seattle',
+    date: `2015-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`,
+  };
+}

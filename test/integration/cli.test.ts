@@ -2,7 +2,6 @@
  * The `perennial` command as a user runs it (node bin/perennial.mjs), against
  * the real services, with a worker of this test's own task queue.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelSpecFile } from '../../src/spec';
 import { WEATHER_SPEC_PATH } from '../../src/demo/weather';
 import { keys } from '../../src/store';
+import { runPerennial } from '../helpers/programs';
 import { createHarness, uniqueId, type Harness } from './harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,21 +30,7 @@ function perennial(...args: string[]): Promise<Run> {
 }
 
 function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; until?: RegExp; shell?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = options.env ?? h.env;
-    const child = options.shell
-      ? spawn('bash', ['-c', options.shell], { cwd: ROOT, env })
-      : spawn(process.execPath, ['bin/perennial.mjs', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (options.until?.test(stderr)) child.kill('SIGINT');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runPerennial(args, { ...options, env: options.env ?? h.env });
 }
 
 beforeAll(async () => {

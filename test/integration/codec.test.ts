@@ -15,7 +15,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENCRYPTED_ENCODING, EncryptionCodec, KEY_ID_METADATA } from '../../src/temporal/codec';
 import { startRetrain } from '../../src/temporal';
 import { historyToJSON } from '../replay/history-json';
+import { freePort, runPerennial } from '../helpers/programs';
 import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,14 +63,6 @@ const outputs: string[] = [];
 const rawHistories = new Map<string, string>();
 let failedRunError: Error | undefined;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** The S3 gateway scripts/services.sh builds, as a second instance of our own whose root keys are the recognizable ones. */
 async function startGateway(): Promise<string> {
   const version = /^VERSITYGW_VERSION=(\S+)/m.exec(await readFile(join(ROOT, 'scripts/services.sh'), 'utf8'))![1]!;
@@ -105,20 +97,10 @@ function program(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { outpu
   return child;
 }
 
-function perennial(args: string[], env: NodeJS.ProcessEnv = h.env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/perennial.mjs', ...args], { cwd: ROOT, env });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      outputs.push(stdout, stderr);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+async function perennial(args: string[], env: NodeJS.ProcessEnv = h.env): Promise<Run> {
+  const run = await runPerennial(args, { env });
+  outputs.push(run.stdout, run.stderr);
+  return run;
 }
 
 /** Every payload in a history's JSON, with where it is; search attributes are the server's index, not payloads a codec sees. */

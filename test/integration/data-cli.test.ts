@@ -3,20 +3,18 @@
  * on the real services: two retrainings of the weather model with a new batch
  * in between make two snapshots and two versions.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapWeather, weatherRows } from '../../src/demo/weather';
 import { publishSpec } from '../../src/spec';
 import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
 import type { RetrainResult } from '../../workflows/definitions';
+import { runPerennial, type ProgramRun } from '../helpers/programs';
 import { createHarness, uniqueId, type Harness } from './harness';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let h: Harness;
 let worker: { stop(): Promise<void> };
 const model = `data-${uniqueId()}`;
@@ -24,22 +22,8 @@ let first: RetrainResult;
 let second: RetrainResult;
 let newYork2015Rows: number;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function perennial(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/perennial.mjs', ...args], { cwd: ROOT, env: h.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function perennial(...args: string[]): Promise<ProgramRun> {
+  return runPerennial(args, { env: h.env });
 }
 
 async function retrain(): Promise<RetrainResult> {
@@ -72,10 +56,7 @@ describe('perennial data', () => {
   it('made two snapshots and two versions to look at', () => {
     expect(first.outcome, first.message).toBe('promoted');
     expect(second.outcome, second.message).toBe('promoted');
-    expect(first.outcome).toBe('promoted');
-    expect(second.outcome).toBe('promoted');
     expect([first.version, second.version]).toEqual(['v1', 'v2']);
-    expect(newYork2015Rows).toBe(365);
   });
 
   it('list shows both snapshots, newest first, with rows, batches and the versions trained on them', async () => {

@@ -4,29 +4,19 @@
  * champion alias in S3, records who and why, and refuses what it cannot do
  * with exit code 1 and the reason.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../workflows/definitions';
 import { SA_MODEL, SA_VERSION } from '../../src/temporal/search-attributes';
 import { testArtifacts, testLineage } from '../unit/registry/lineage-fixture';
+import { runPerennial, type ProgramRun } from '../helpers/programs';
 import { createHarness, uniqueId, type Harness } from './harness';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let h: Harness;
 let worker: { stop(): Promise<void> };
 const model = `rollback-${uniqueId()}`;
 
-function perennial(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/perennial.mjs', ...args], { cwd: ROOT, env: h.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function perennial(...args: string[]): Promise<ProgramRun> {
+  return runPerennial(args, { env: h.env });
 }
 
 /** Registers a version (a lineage and two small artifacts) and promotes it, as a pipeline run would. */

@@ -22,6 +22,8 @@ import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
 import { feedbackReceiverStatusQuery, monitorWorkflowId } from '../../workflows/definitions';
 import { queryStoredParts } from '../helpers/parquet-parts';
+import { scrapeMetric } from '../helpers/programs';
+import { weatherRequestRow } from '../helpers/weather';
 import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, checked field by field
@@ -61,22 +63,11 @@ async function post(path: string, body: unknown, token: string | null = TOKEN) {
   return { status: response.status, body: (await response.json()) as Body, headers: response.headers };
 }
 
-function rowOf(n: number) {
-  return {
-    precipitation: (n % 7) * 1.3,
-    temp_max: 5 + (n % 23),
-    temp_min: (n % 11) - 2,
-    wind: 1 + (n % 5) * 0.7,
-    location: n % 3 === 0 ? 'New York' : 'Seattle',
-    date: `2015-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`,
-  };
-}
-
 /** Predictions made: id → the label the client received. */
 const predicted = new Map<string, string>();
 
 async function predict(from: number, rows: number): Promise<string[]> {
-  const answer = await post(`/v1/models/${model}:predict`, { instances: Array.from({ length: rows }, (_, i) => rowOf(from + i)) }, null);
+  const answer = await post(`/v1/models/${model}:predict`, { instances: Array.from({ length: rows }, (_, i) => weatherRequestRow(from + i)) }, null);
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   const ids = answer.body.prediction_ids as string[];
   ids.forEach((id, i) => predicted.set(id, answer.body.predictions[i].label));
@@ -87,10 +78,7 @@ async function predict(from: number, rows: number): Promise<string[]> {
 const labelFor = (id: string, i: number) => (i % 2 === 0 ? predicted.get(id)! : CLASSES.find((c) => c !== predicted.get(id))!);
 
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').at(-1));
-  return sum;
+  return (await scrapeMetric(url, name)) ?? 0;
 }
 
 async function readFeedback() {
@@ -152,7 +140,7 @@ describe('feedback on perennial serve', () => {
     });
     expect(bad).toMatchObject({
       status: 400,
-      body: { error: "item 1 (items[1]): 'label' \"hail\" is not one of the model's classes (drizzle, fog, rain, snow, sun)" },
+      body: { error: "item 1 (items[1]): 'label' 'hail' is not one of the model's classes (drizzle, fog, rain, snow, sun)" },
     });
     expect((await post(`/v1/models/${model}/feedback`, { items: [{ predictionId: id }] })).body.error).toMatch(/^item 0 \(items\[0\]\): send a 'label'/);
     // Inference stays open; the good request is accepted once spooled.

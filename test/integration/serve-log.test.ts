@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,8 @@ import { bootstrapWeather } from '../../src/demo/weather';
 import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
 import { queryStoredParts } from '../helpers/parquet-parts';
+import { freePort, scrapeMetric } from '../helpers/programs';
+import { weatherRequestRow } from '../helpers/weather';
 import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, checked field by field
@@ -31,18 +32,6 @@ let h: Harness;
 let spoolDir: string;
 let port: number;
 const servers: (ChildProcess & { output: string })[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const p = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** `perennial serve` as its own process, on the harness's bucket; resolves once it listens. */
 async function startServer(): Promise<ChildProcess & { output: string }> {
@@ -94,21 +83,10 @@ const received = new Map<string, Received>();
 const failures = { network: 0, status: new Map<number, number>() };
 let running = true;
 
-function rowOf(n: number) {
-  return {
-    precipitation: (n % 7) * 1.3,
-    temp_max: 5 + (n % 23),
-    temp_min: (n % 11) - 2,
-    wind: 1 + (n % 5) * 0.7,
-    location: n % 3 === 0 ? 'New York' : 'Seattle',
-    date: `2015-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`,
-  };
-}
-
 /** One client: V2 and V1 requests of 1 to 4 rows in turn, as fast as answers come; a refused connection (the server is down) is retried. */
 async function client(c: number): Promise<void> {
   for (let n = 0; running; n++) {
-    const rows = Array.from({ length: 1 + ((n + c) % 4) }, (_, i) => rowOf(c * 100_000 + n * 4 + i));
+    const rows = Array.from({ length: 1 + ((n + c) % 4) }, (_, i) => weatherRequestRow(c * 100_000 + n * 4 + i));
     const v2 = (n + c) % 2 === 0;
     const body = v2
       ? {
@@ -154,15 +132,8 @@ async function client(c: number): Promise<void> {
   }
 }
 
-async function metric(name: string): Promise<number | undefined> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    let sum: number | undefined;
-    for (const line of text.split('\n')) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum = (sum ?? 0) + Number(line.split(' ').at(-1));
-    return sum;
-  } catch {
-    return undefined;
-  }
+function metric(name: string): Promise<number | undefined> {
+  return scrapeMetric(`http://127.0.0.1:${port}`, name);
 }
 
 /** Every segment file under the spool root (any process's directory). */

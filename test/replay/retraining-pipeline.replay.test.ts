@@ -60,6 +60,12 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   },
   'retraining-pipeline/fan-out-data-stages/failed-validation': { activities: ['ingest', 'validateBatch', 'discardRun'], closed: 'FAILED' },
   'retraining-pipeline/fan-out-data-stages/champion-moved': { activities: [...FANNED_OUT(0, 1), 'revertPromotion', 'unregister'], closed: 'COMPLETED' },
+  // Started for a commit the workers do not run; and a 'rows' window (no champion left: four batches validated), whose snapshot is one activity.
+  'retraining-pipeline/fan-out-data-stages/code-version-mismatch': { activities: ['ingest', 'discardRun'], closed: 'FAILED' },
+  'retraining-pipeline/fan-out-data-stages/rows-window': {
+    activities: [...FANNED_OUT(4, 0).slice(0, 9), 'discardRun'],
+    closed: 'COMPLETED',
+  },
   // RollbackModel (saved with `temporal workflow show --output json` after test/integration/rollback.test.ts).
   'rollback-model/rolled-back': { activities: ['rollback'], closed: 'COMPLETED' },
   'rollback-model/refused': { activities: ['rollback'], closed: 'FAILED' },

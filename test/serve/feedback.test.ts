@@ -98,14 +98,14 @@ describe('the feedback request', () => {
     const items = (...list: unknown[]) => ({ items: list });
     expect(bad(items({ predictionId: 'a', label: 'sun' }, { predictionId: 'b', label: 'snow' }))).toEqual({
       status: 400,
-      message: "item 1 (items[1]): 'label' \"snow\" is not one of the model's classes (rain, sun)",
+      message: "item 1 (items[1]): 'label' 'snow' is not one of the model's classes (rain, sun)",
     });
     expect(bad(items({ predictionId: 'a' })).message).toMatch(/^item 0 \(items\[0\]\): send a 'label'.+or a 'flag'/);
     expect(bad(items({ label: 'sun' })).message).toMatch(/^item 0 \(items\[0\]\): 'predictionId' must be/);
     expect(bad(items({ predictionId: 'a', label: 'sun' }, 'x')).message).toMatch(/^item 1 \(items\[1\]\) must be an object/);
     expect(bad(items({ predictionId: 'a', flag: '' })).message).toMatch(/^item 0 \(items\[0\]\): 'flag' must be/);
     expect(bad(items({ predictionId: 'a', label: 'nope' }), { task: 'regression' } as never).message).toBe(
-      'item 0 (items[0]): \'label\' must be a finite number for this regression model, found "nope"',
+      "item 0 (items[0]): 'label' must be a finite number for this regression model, found 'nope'",
     );
     expect(bad({ items: [] }).message).toMatch(/'items' is empty/);
     expect(bad([1]).status).toBe(400);

@@ -52,8 +52,6 @@ function deadPid(): number {
 
 const segmentsIn = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('seg-'));
 
-const readParquet = queryParquetBytes;
-
 describe('the spool', () => {
   it('writes before it resolves, commits concurrent appends together and rotates after maxRows', async () => {
     const spool = new Spool({ root, store: 'memory', maxRows: 10, maxAgeMs: 60_000, log: () => {} });
@@ -82,18 +80,23 @@ describe('the spool', () => {
   });
 
   it('closes a segment with rows after maxAgeMs, and never leaves an empty one', async () => {
-    const spool = new Spool({ root, store: 'memory', maxRows: 1000, maxAgeMs: 100, log: () => {} });
-    await spool.open();
     let rotated = 0;
+    const spool = new Spool({ root, store: 'memory', maxRows: 1000, maxAgeMs: 100, onRotate: () => rotated++, log: () => {} });
+    await spool.open();
     await spool.append(line('a'), 1);
-    const spool2 = new Spool({ root, store: 'memory', maxAgeMs: 100, onRotate: () => rotated++, log: () => {} });
-    await spool2.open();
+    // Several age checks pass: the segment with a row is closed once, and no empty one is opened or closed after it.
     await new Promise((r) => setTimeout(r, 400));
-    expect((await spool.closedSegments()).length).toBe(1);
-    expect(rotated).toBe(0); // spool2 had nothing to close
-    expect(segmentsIn(spool2.dir)).toEqual([]);
+    expect(rotated).toBe(1);
+    const closed = await spool.closedSegments();
+    expect(closed).toHaveLength(1);
+    expect(segmentsIn(spool.dir)).toEqual([`seg-${closed[0]!.id}.jsonl`]);
+    expect((await readSegment<PredictionRecord>(closed[0]!.path)).rows).toBe(1);
+    // A rotation and a close with nothing written since: still no zero-row segment, and no rotation.
+    await spool.rotate();
     await spool.close();
-    await spool2.close();
+    expect(rotated).toBe(1);
+    expect(segmentsIn(spool.dir)).toEqual([`seg-${closed[0]!.id}.jsonl`]);
+    expect(spool.backlogRows).toBe(1);
   });
 
   it('adopts the segments of a killed server (same store only); a torn last line is ignored, every complete line kept', async () => {
@@ -185,7 +188,7 @@ describe('the Parquet parts', () => {
       ]);
       expect(parts[0]!.key).toBe('logs/weather/predictions/dt=2026-03-01/SEG1.parquet');
       const bytes = readFileSync(parts[0]!.path);
-      const types = await readParquet(bytes, (p) => `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${p}))`);
+      const types = await queryParquetBytes(bytes, (p) => `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${p}))`);
       expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toEqual({
         prediction_id: 'VARCHAR',
         time: 'TIMESTAMP WITH TIME ZONE',
@@ -197,7 +200,7 @@ describe('the Parquet parts', () => {
         label: 'VARCHAR',
         probabilities: 'STRUCT(rain DOUBLE, sun DOUBLE)',
       });
-      const rows = await readParquet(
+      const rows = await queryParquetBytes(
         bytes,
         (p) =>
           `SELECT prediction_id, epoch_ms(time) AS t, version, arm, latency_ms, inputs.temp AS temp, inputs.city AS city, strftime(inputs.day, '%Y-%m-%dT%H:%M') AS day, label, probabilities.rain AS rain, probabilities.sun AS sun FROM read_parquet(${p}) ORDER BY 1`,
@@ -230,11 +233,8 @@ describe('the Parquet parts', () => {
           sun: probabilities[3],
         },
       ]);
-      const flights = await readParquet(readFileSync(parts[1]!.path), (p) => `SELECT prediction_id, prediction FROM read_parquet(${p})`);
+      const flights = await queryParquetBytes(readFileSync(parts[1]!.path), (p) => `SELECT prediction_id, prediction FROM read_parquet(${p})`);
       expect(flights).toEqual([{ prediction_id: 'id-3', prediction: 12.5 }]);
-      // The same segment again: the same keys (an upload repeated after a crash overwrites, never duplicates).
-      const again = await writeLogParts([classified, regression, nextDay], 'SEG1', join(dir));
-      expect(again.map((p) => p.key)).toEqual(parts.map((p) => p.key));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -290,12 +290,46 @@ describe('the uploader', () => {
     expect(stored).toHaveLength(3);
     const all: string[] = [];
     for (const o of stored) {
-      const rows = await readParquet(await store.inner.get(o.key), (p) => `SELECT prediction_id FROM read_parquet(${p})`);
+      const rows = await queryParquetBytes(await store.inner.get(o.key), (p) => `SELECT prediction_id FROM read_parquet(${p})`);
       for (const r of rows) all.push(r.prediction_id as string);
     }
     expect(all.sort()).toEqual(ids);
     await log.close();
     expect(existsSync(log.spool.dir)).toBe(false);
+  });
+
+  it('uploads a segment again after a crash before its removal: the same keys, every row once', async () => {
+    const store = new MemoryStore();
+    const quiet = { spooled: () => {}, uploaded: () => {}, uploadFailed: () => {}, ignoredLines: () => {} };
+    const first = new PredictionLog(store, { spoolDir: root, maxSeconds: 60, drainMs: 0 }, quiet, () => {});
+    await first.start();
+    await first.append(record(['a', 'b']));
+    await first.append(record(['c'], { time: '2026-03-02T08:00:00.000Z' }));
+    await first.append(record(['d'], { model: 'flights' }));
+    await first.spool.rotate();
+    // The process dies after the parts are stored, before the segment is removed.
+    first.spool.remove = () => Promise.reject(new Error('killed before removal'));
+    await expect(first.uploadClosed()).rejects.toThrow('killed before removal');
+    await first.close();
+    const [segment] = segmentsIn(first.spool.dir);
+    expect(segment).toBeDefined();
+    const keysOnce = (await store.list('logs/')).map((o) => o.key).sort();
+    expect(keysOnce).toHaveLength(3);
+    // The next start adopts the segment and uploads it again: the same three keys, overwritten, and the segment goes.
+    const second = new PredictionLog(store, { spoolDir: root }, quiet, () => {});
+    await second.start();
+    await second.uploadClosed();
+    expect(await second.spool.closedSegments()).toEqual([]);
+    expect(existsSync(join(second.spool.dir, segment!))).toBe(false);
+    const stored = await store.list('logs/');
+    expect(stored.map((o) => o.key).sort()).toEqual(keysOnce);
+    const all: string[] = [];
+    for (const o of stored) {
+      for (const r of await queryParquetBytes(await store.get(o.key), (p) => `SELECT prediction_id FROM read_parquet(${p})`))
+        all.push(r.prediction_id as string);
+    }
+    expect(all.sort()).toEqual(['a', 'b', 'c', 'd']);
+    await second.close();
   });
 
   it('never takes the segment being written for a closed one: appends, rotations and uploads at once lose no row', async () => {
@@ -323,7 +357,7 @@ describe('the uploader', () => {
     await log.close();
     const all: string[] = [];
     for (const o of await store.list(keys.predictionLogs('weather'))) {
-      const rows = await readParquet(await store.get(o.key), (p) => `SELECT prediction_id FROM read_parquet(${p})`);
+      const rows = await queryParquetBytes(await store.get(o.key), (p) => `SELECT prediction_id FROM read_parquet(${p})`);
       for (const r of rows) all.push(r.prediction_id as string);
     }
     expect(all.sort()).toEqual(ids.sort());

@@ -1,6 +1,3 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CatalogUsageError,
@@ -14,6 +11,7 @@ import {
   type Catalog,
   type CatalogSnapshot,
 } from '../../../src/catalog';
+import { tempFiles } from '../../helpers/temp-files';
 
 const A = 'aaaa1111' + '0'.repeat(56);
 const B = 'aaaa2222' + '0'.repeat(56);
@@ -91,6 +89,14 @@ describe('diffBatches', () => {
     expect(diffBatches(from, to)).toEqual({ added: [{ key: 'in/c.csv', sha256: 'c', source: 'feed' }], removed: [{ key: 'in/a.csv', sha256: 'a' }], kept: 1 });
     expect(diffBatches(to, to)).toEqual({ added: [], removed: [], kept: 2 });
   });
+
+  it('compares batches without a sha256 (a snapshot without a manifest) by key, not all as one', () => {
+    const from = [{ key: 'in/a.csv' }, { key: 'in/b.csv' }];
+    const to = [{ key: 'in/b.csv' }, { key: 'in/c.csv' }];
+    expect(diffBatches(from, to)).toEqual({ added: [{ key: 'in/c.csv' }], removed: [{ key: 'in/a.csv' }], kept: 1 });
+    // against a manifest's batches: a key is no sha256, so nothing matches by accident
+    expect(diffBatches(from, [{ key: 'in/a.csv', sha256: 'a' }])).toEqual({ added: [{ key: 'in/a.csv', sha256: 'a' }], removed: from, kept: 0 });
+  });
 });
 
 describe('diffSchemas', () => {
@@ -157,15 +163,14 @@ describe('formatting', () => {
 });
 
 describe('compareSnapshotFiles', () => {
+  const files = tempFiles('catalog-');
+
   it('counts rows added and removed as multisets (a duplicate counts), and finds a column added', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'catalog-'));
-    const from = join(dir, 'from.csv');
-    const to = join(dir, 'to.csv');
     const rows = (n: number) => Array.from({ length: n }, (_, i) => `2012-01-${String((i % 28) + 1).padStart(2, '0')},${i % 7},${i % 2 ? 'a' : 'b'}`);
-    await writeFile(from, ['date,x,c', ...rows(40), '2012-02-01,1,a', '2012-02-01,1,a'].join('\n') + '\n');
+    const from = files.write('from.csv', ['date,x,c', ...rows(40), '2012-02-01,1,a', '2012-02-01,1,a'].join('\n') + '\n');
     // one of the two duplicates is gone, two new rows (one a duplicate of an old one); a column added
     const toRows = [...rows(40), '2012-02-01,1,a', '2012-03-01,2,b', '2012-01-01,0,b'].map((r, i) => `${r},${i}`);
-    await writeFile(to, ['date,x,c,extra', ...toRows].join('\n') + '\n');
+    const to = files.write('to.csv', ['date,x,c,extra', ...toRows].join('\n') + '\n');
     const result = await compareSnapshotFiles({ path: from, source: 'from.csv' }, { path: to, source: 'to.csv' });
     expect(result.rows).toEqual({ from: 42, to: 43, added: 2, removed: 1, common: 41, comparedOn: ['date', 'x', 'c'] });
     expect(result.schema.unchanged).toBe(false);

@@ -235,7 +235,7 @@ describe('snapshot ids summed in parts (the data stages fanned out over workers)
   async function sources() {
     const timed = async (input: SnapshotInput, rows: Row[]) => {
       const times = rows.map((r) => r[0]).sort();
-      return { input, key: input.source, rows: rows.length, parquet: input.source.endsWith('.parquet'), timeRange: { from: times[0]!, to: times.at(-1)! } };
+      return { input, key: input.source, rows: rows.length, timeRange: { from: times[0]!, to: times.at(-1)! } };
     };
     return [
       await timed(await parquet('first.parquet', many.slice(0, 25)), many.slice(0, 25)),
@@ -291,9 +291,9 @@ describe('snapshot ids summed in parts (the data stages fanned out over workers)
   it('cuts Parquet sources into row ranges, other files whole, in source order', () => {
     const plan = planSnapshotParts(
       [
-        { key: 'base.parquet', fileSha256: 'abc', rows: 10, parquet: true },
-        { key: 'old.csv', rows: 10, parquet: false },
-        { key: 'small.parquet', rows: 3, parquet: true },
+        { key: 'base.parquet', fileSha256: 'abc', rows: 10 },
+        { key: 'old.csv', rows: 10 },
+        { key: 'small.parquet', rows: 3 },
       ],
       4,
     );
@@ -310,7 +310,6 @@ describe('snapshot ids summed in parts (the data stages fanned out over workers)
     const source = (to: string | null | undefined) => ({
       key: `${to}.parquet`,
       rows: 5,
-      parquet: true,
       ...(to === undefined ? {} : { timeRange: to === null ? null : { from: to, to } }),
     });
     const days = { kind: 'days', days: 3 } as const;

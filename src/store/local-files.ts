@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseName, getVerified, type ObjectStore } from '../src/store';
+import { baseName } from './keys';
+import { getVerified, type ObjectStore } from './object-store';
 
 export interface LocalFiles {
   /** Downloads `key` (checked against `sha256` when given) to a file named like it: the reader goes by the extension. */
