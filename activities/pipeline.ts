@@ -13,6 +13,7 @@ import { createDatasetActivities, listNewBatches, refOf, type SnapshotManifest }
 import { withHeartbeat } from './heartbeat';
 import { pullSources } from './sources';
 import { createTrainingActivities } from './training';
+import { createReproduceActivities } from './reproduce';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type {
@@ -52,6 +53,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
     // train and evaluate heartbeat themselves, with the epoch and checkpoint a retry resumes from.
     train: (input: TrainInput) => training.train(input),
     evaluate: (input: EvaluateInput) => training.evaluate(input),
+    // ReproduceVersion: what a version was trained from, and the retrained model compared with it.
+    ...createReproduceActivities(deps),
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {

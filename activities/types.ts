@@ -4,7 +4,7 @@
  * Data itself never travels through Temporal; S3 keys do.
  */
 import type { ModelSpec } from '../src/spec';
-import type { Lineage, Aliases } from '../src/registry';
+import type { Lineage, Aliases, ReproduceTolerance } from '../src/registry';
 import type { Evaluation } from '../src/metrics';
 import type { BackendName } from '../src/model';
 import type { BatchOutcome, SnapshotPart } from '../src/data/fan-out';
@@ -177,4 +177,29 @@ export interface RollbackInput {
   /** The version to put back. */
   to: string;
   reason: string;
+}
+
+export interface PrepareReproductionInput {
+  model: string;
+  version: string;
+  /** Retrain on code other than the version's (the report then measures what the code changed). */
+  allowOtherCode?: boolean;
+}
+export interface PrepareReproductionOutput {
+  /** The spec the version was trained with (its bundle's spec.json). */
+  spec: ModelSpec;
+  snapshot: SnapshotRef;
+  recorded: { backend: BackendName; codeVersion: string; seed: number; trainRows: number };
+  /** The code the training workers run. */
+  workerCode: string;
+}
+
+export interface CompareReproductionInput {
+  model: string;
+  version: string;
+  preprocess: PreprocessOutput;
+  train: TrainOutput;
+  evaluation: EvaluateOutput;
+  /** Across backends; absent: DEFAULT_REPRODUCE_TOLERANCE. */
+  tolerance?: ReproduceTolerance;
 }

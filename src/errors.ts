@@ -148,6 +148,14 @@ export class CodeVersionMismatchError extends Error {
   }
 }
 
+/** A version that cannot be retrained from its lineage: unknown, or its snapshot or spec is gone. */
+export class ReproduceRefusedError extends Error {
+  constructor(model: string, version: string, problem: string) {
+    super(`cannot reproduce ${model}/${version}: ${problem}`);
+    this.name = 'ReproduceRefusedError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,
@@ -172,6 +180,7 @@ export const PERMANENT_ERRORS = [
   SourceError,
   RollbackRefusedError,
   CodeVersionMismatchError,
+  ReproduceRefusedError,
 ] as const;
 
 /**

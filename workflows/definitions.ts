@@ -8,6 +8,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { NON_RETRYABLE } from '../src/errors';
 import { FEEDBACK_SIGNAL, type FeedbackReceiverStatus, type FeedbackSignal } from '../src/temporal/monitor-contract';
 import type { GateResult, Metrics } from '../src/metrics';
+import type { ReproduceTolerance, ReproductionReport } from '../src/registry/reproduction';
 
 export { SA_MODEL, SA_STAGE, SA_TRIGGER, SA_VERSION } from '../src/temporal/search-attributes';
 
@@ -72,6 +73,8 @@ export const workflowIds = {
   retrain: (model: string) => `retrain/${model}`,
   /** One rollback per model at a time; the id is free again once it closed. */
   rollback: (model: string) => `rollback/${model}`,
+  /** One reproduction of a version at a time. */
+  reproduce: (model: string, version: string) => `reproduce/${model}/${version}`,
 };
 
 /** A rollback to run: put `to` back as champion in place of `from`. */
@@ -92,6 +95,27 @@ export interface RollbackResult {
   champion: string | null;
   previous: string | null;
   message: string;
+}
+
+/** Retrain a version from its lineage (`perennial reproduce`) and compare. */
+export interface ReproduceInput {
+  model: string;
+  version: string;
+  /** Who asked: a person (the CLI's user), CI. */
+  requestedBy: string;
+  /** Retrain on code other than the version's: the report then measures what the code changed. */
+  allowOtherCode?: boolean;
+  /** Across backends (absent: DEFAULT_REPRODUCE_TOLERANCE). On the same backend every bit must match. */
+  tolerance?: ReproduceTolerance;
+  retryBudgetMinutes?: number;
+}
+
+export interface ReproduceResult extends ReproductionReport {
+  /** The comparison in full, on S3. */
+  reportKey: string;
+  codeVersions: { recorded: string; reproduced: string };
+  /** The retrained model's evaluation report (reports/<model>/evaluations/<runId>.json). */
+  evaluationKey: string;
 }
 
 /**

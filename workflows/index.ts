@@ -2,3 +2,4 @@
 export { RetrainingPipeline } from './retraining-pipeline';
 export { RollbackModel } from './rollback';
 export { FeedbackReceiver } from './feedback-receiver';
+export { ReproduceVersion } from './reproduce';

@@ -10,13 +10,10 @@ import {
   CancellationScope,
   log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
-  workflowInfo,
 } from '@temporalio/workflow';
-import type * as pipelineActivities from '../activities/pipeline';
 import type { EvaluateOutput, PreprocessOutput, TrainOutput, ValidateOutput } from '../activities/types';
 import { batchesRefused, DEFAULT_PARTITION_ROWS, mergeBatchOutcomes, planSnapshot } from '../src/data/fan-out';
 import type { RowSetSums } from '../src/data/snapshot';
@@ -24,9 +21,8 @@ import { ChampionMovedError, CodeVersionMismatchError, DataValidationError, Inva
 import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { keys } from '../src/store/keys';
-import { trainingQueueFor } from '../src/temporal/task-queues';
+import { activityOptions } from './activity-options';
 import {
-  ACTIVITY_RETRY,
   DEFAULT_RETRY_BUDGET_MINUTES,
   pipelineStatusQuery,
   SA_MODEL,
@@ -39,38 +35,6 @@ import {
   type RetrainResult,
   type StageRecord,
 } from './definitions';
-
-type Activities = ReturnType<typeof pipelineActivities.createPipelineActivities>;
-
-/**
- * How each kind of activity is run. No stage waits long on a dead worker:
- * every activity heartbeats with a heartbeat timeout of seconds, or is short
- * with a start-to-close timeout of seconds. Transient failures are retried
- * for the retry budget on top of a stage's own time (schedule-to-close).
- * Heavy work goes to its own task queue (its own process and concurrency limit).
- */
-function activityOptions(retryBudgetMinutes: number) {
-  const minutes = (m: number) => m * 60_000;
-  const heavyQueue = trainingQueueFor(workflowInfo().taskQueue);
-  const kind = (runMinutes: number, heartbeatTimeout?: string, taskQueue?: string) =>
-    proxyActivities<Activities>({
-      taskQueue,
-      startToCloseTimeout: minutes(runMinutes),
-      heartbeatTimeout,
-      scheduleToCloseTimeout: minutes(runMinutes + retryBudgetMinutes),
-      retry: ACTIVITY_RETRY,
-    });
-  return {
-    /** promote, discardRun and the compensations: a few reads and one conditional write. */
-    light: kind(0.5),
-    /** register copies the artifacts, heartbeating on a timer. */
-    registration: kind(5, '10 seconds'),
-    /** Data stages heartbeat on a timer: the engine reads on its own threads and results are copied in slices, so the loop stays free. */
-    data: kind(60, '10 seconds', heavyQueue),
-    /** Training and scoring run in child processes and heartbeat; a retry resumes from the last checkpoint. */
-    compute: kind(120, '10 seconds', heavyQueue),
-  };
-}
 
 /**
  * Patch (2026-11): rejected and failed runs remove their staging and checkpoints.

@@ -35,6 +35,9 @@ Commands:
                          decode encrypted payloads for the Temporal UI (its codec endpoint) and the temporal CLI
   rollback --model <name> [--to <version>] [--reason <text>]
                          put the previous champion (or --to) back, through the RollbackModel workflow; the model server follows
+  reproduce --model <name> --version <v> [--allow-other-code] [--weights-tolerance 1e-3] [--metrics-tolerance 5e-3] [--json]
+                         retrain a version from its lineage (same snapshot, spec, seed; code checked) through the
+                         ReproduceVersion workflow: identical on the same backend, within tolerance on another
   serve [--port 8080] [--host 127.0.0.1] [--models weather,flights] [--body-limit <bytes>] [--poll-ms 500]
         [--spool-dir <dir>] [--log-rows 10000] [--log-seconds 60] [--spool-sync write|fsync] [--token <t>] [--feedback-seconds 5]
                          the model server: each model's champion over the Open Inference Protocol (V2 REST)
@@ -64,6 +67,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./codec-server')).runCodecServerCommand(rest, io);
       case 'rollback':
         return await (await import('./rollback')).runRollbackCommand(rest, io);
+      case 'reproduce':
+        return await (await import('./reproduce')).runReproduceCommand(rest, io);
       case 'serve':
         return await (await import('./serve')).runServeCommand(rest, io);
       case undefined:

@@ -1,10 +1,9 @@
-import { WorkflowFailedError } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipelineStatusQuery, type StageRecord } from '../../workflows/definitions';
 import { loadConfig, workflowUrl } from '../config';
 import { loadModelSpecFile, publishSpec } from '../spec';
 import { S3Store } from '../store';
-import { connectClient, queuesWithoutWorkers, startRetrain } from '../temporal';
+import { connectClient, queuesWithoutWorkers, startRetrain, workflowFailureMessage } from '../temporal';
 import { checkName } from '../names';
 import { parseCommandArgs } from './args';
 import type { CliIo } from './io';
@@ -95,8 +94,7 @@ export async function runRetrainCommand(argv: string[], io: CliIo): Promise<numb
       } catch {
         /* the history may be gone; the error below says enough */
       }
-      const cause = error instanceof WorkflowFailedError ? (error.cause?.cause ?? error.cause ?? error) : error;
-      io.stderr(`failed: ${(cause as Error).message}`);
+      io.stderr(`failed: ${workflowFailureMessage(error)}`);
       return 1;
     }
   } finally {

@@ -1,23 +1,13 @@
-import { userInfo } from 'node:os';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { workflowIds, type RollbackResult } from '../../workflows/definitions';
 import type { RollbackModel } from '../../workflows';
 import { loadConfig, workflowUrl } from '../config';
 import { checkName } from '../names';
 import { Registry } from '../registry';
 import { S3Store } from '../store';
-import { connectClient } from '../temporal';
-import { parseCommandArgs } from './args';
+import { connectClient, workflowFailureMessage } from '../temporal';
+import { parseCommandArgs, userName } from './args';
 import type { CliIo } from './io';
-
-/** Who runs the CLI: userInfo() throws for a user without a passwd entry (as in many containers). */
-function userName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
 
 /**
  * `perennial rollback --model <name> [--to <version>] [--reason <text>]`: the
@@ -74,8 +64,7 @@ export async function runRollbackCommand(argv: string[], io: CliIo): Promise<num
     try {
       result = await handle.result();
     } catch (error) {
-      const cause = error instanceof WorkflowFailedError ? (error.cause?.cause ?? error.cause ?? error) : error;
-      io.stderr(`refused: ${(cause as Error).message}`);
+      io.stderr(`refused: ${workflowFailureMessage(error)}`);
       return 1;
     }
     io.stdout(`rolled back: ${result.message}`);

@@ -18,3 +18,8 @@ export function headlineMetrics(metrics: Metrics, digits = 3): string {
         ];
   return shown.map(([name, value]) => `${name} ${value.toFixed(digits)}`).join(', ');
 }
+
+/** Every number of a metrics record at its top level (n, accuracy, macroF1, logLoss... or n, rmse, mae, r2), by name. */
+export function headlineMetricValues(metrics: Metrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+}

@@ -5,3 +5,4 @@ export * from './checkpoint-bytes';
 export * from './columnar';
 
 export * from './child';
+export * from './compare-weights';

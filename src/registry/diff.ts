@@ -38,7 +38,7 @@ function leaves(value: unknown, path = ''): [string, unknown][] {
 }
 
 /** Rows for every path in either value (all of them, or only the changed ones). */
-function compare(from: unknown, to: unknown, onlyChanged: boolean): DiffRow[] {
+export function compareJson(from: unknown, to: unknown, onlyChanged: boolean): DiffRow[] {
   const a = new Map(leaves(from));
   const b = new Map(leaves(to));
   const paths = [...new Set([...a.keys(), ...b.keys()])];
@@ -69,14 +69,14 @@ export function diffVersions(from: Lineage, to: Lineage, specs: { from: unknown;
         row('batches', from.data.batches.length, to.data.batches.length),
       ],
       // The spec's sha256, then each setting that differs (the specs as published, when both could be read).
-      spec: [row('sha256', from.spec.sha256, to.spec.sha256), ...(specs ? compare(specs.from, specs.to, true) : [])],
-      parameters: [...compare(from.params, to.params, false), row('seed', from.seed, to.seed)],
+      spec: [row('sha256', from.spec.sha256, to.spec.sha256), ...(specs ? compareJson(specs.from, specs.to, true) : [])],
+      parameters: [...compareJson(from.params, to.params, false), row('seed', from.seed, to.seed)],
       code: [
         row('version', from.code.version, to.code.version),
         row('dirty', from.code.dirty, to.code.dirty),
         row('package', from.code.package, to.code.package),
       ],
-      metrics: compare(headline(from.metrics), headline(to.metrics), false),
+      metrics: compareJson(headline(from.metrics), headline(to.metrics), false),
       run: [
         row('created', from.createdAt, to.createdAt),
         row('trigger', from.trigger, to.trigger),

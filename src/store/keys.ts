@@ -73,6 +73,9 @@ export const keys = {
   evaluation: (model: string, runId: string) => `${reports(model)}evaluations/${runId}.json`,
   driftReports: (model: string) => `${reports(model)}drift/`,
   driftReport: (model: string, at: Date, format: 'json' | 'html') => `${reports(model)}drift/${at.toISOString().replace(/[:.]/g, '-')}.${format}`,
+  reproductions: (model: string) => `${reports(model)}reproductions/`,
+  /** A version retrained from its lineage (`perennial reproduce`): weights, preprocessor and metrics compared, per run. */
+  reproduction: (model: string, version: string, runId: string) => `${reports(model)}reproductions/${version}/${runId}.json`,
 
   // --- logs/<model>/
   predictionLogs: (model: string) => `${logs(model)}predictions/`,

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter, type LoadedDataConverter } from '@temporalio/common';
 import type { PerennialConfig } from '../config';
 import { EncryptionCodec } from './codec';
@@ -23,4 +23,10 @@ function clientDataConverter(config: PerennialConfig): LoadedDataConverter | und
   if (!config.codecKeys) return undefined;
   // Loaded (converter instances, not module paths): a client needs no module loader.
   return { payloadConverter: defaultPayloadConverter, failureConverter, payloadCodecs: [new EncryptionCodec(config.codecKeys)] };
+}
+
+/** Why a workflow run failed, as a person reads it: the activity's own message, not "Workflow execution failed". */
+export function workflowFailureMessage(error: unknown): string {
+  const cause = error instanceof WorkflowFailedError ? (error.cause?.cause ?? error.cause ?? error) : error;
+  return cause instanceof Error ? cause.message : String(cause);
 }

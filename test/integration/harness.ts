@@ -68,7 +68,11 @@ export interface Harness {
   registry: Registry;
   client: Client;
   deps: ActivityDeps;
-  startWorker(options?: { activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>> }): Promise<{ stop(): Promise<void> }>;
+  /** Workers of this harness's queues; `deps` over the harness's own (another tfjs backend, another code version). */
+  startWorker(options?: {
+    activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
+    deps?: Partial<ActivityDeps>;
+  }): Promise<{ stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -120,7 +124,13 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     async startWorker(options = {}) {
       const connection = await NativeConnection.connect({ address: config.temporalAddress });
       connections.push(connection);
-      const workers = await createWorkers({ connection, config, deps, workflowBundle: await bundle, activityOverrides: options.activityOverrides });
+      const workers = await createWorkers({
+        connection,
+        config,
+        deps: { ...deps, ...options.deps },
+        workflowBundle: await bundle,
+        activityOverrides: options.activityOverrides,
+      });
       const running = Promise.all([workers.main.run(), workers.training.run()]);
       return {
         async stop() {

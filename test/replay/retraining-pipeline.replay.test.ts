@@ -69,6 +69,13 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   // RollbackModel (saved with `temporal workflow show --output json` after test/integration/rollback.test.ts).
   'rollback-model/rolled-back': { activities: ['rollback'], closed: 'COMPLETED' },
   'rollback-model/refused': { activities: ['rollback'], closed: 'FAILED' },
+  // ReproduceVersion (saved after test/integration/reproduce.test.ts): a version retrained from its lineage and
+  // compared (identical), and a run refused at once because the workers ran other code. Both remove their staging.
+  'reproduce-version/identical': {
+    activities: ['prepareReproduction', 'preprocess', 'train', 'evaluate', 'compareReproduction', 'discardRun'],
+    closed: 'COMPLETED',
+  },
+  'reproduce-version/code-refused': { activities: ['prepareReproduction', 'discardRun'], closed: 'FAILED' },
   // FeedbackReceiver (saved after test/integration/serve-feedback-receiver.test.ts): a run that took four signals
   // (one a duplicate, one a bad payload) and continued as new, and the next run, which took one and was terminated.
   // It never completes: it continues as new, or is ended by hand.
