@@ -106,6 +106,11 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return value;
 }
 
+/** A Temporal Schedule in the Temporal UI. */
+export function scheduleUrl(config: PerennialConfig, scheduleId: string): string {
+  return `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/schedules/${encodeURIComponent(scheduleId)}`;
+}
+
 export function workflowUrl(config: PerennialConfig, workflowId: string, runId?: string): string {
   const base = `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;

@@ -75,6 +75,8 @@ export const workflowIds = {
   rollback: (model: string) => `rollback/${model}`,
   /** One reproduction of a version at a time. */
   reproduce: (model: string, version: string) => `reproduce/${model}/${version}`,
+  /** One retention sweep per model at a time (its Temporal Schedule has the same id). */
+  retention: (model: string) => `retention/${model}`,
 };
 
 /** A rollback to run: put `to` back as champion in place of `from`. */

@@ -35,6 +35,9 @@ Commands:
                          decode encrypted payloads for the Temporal UI (its codec endpoint) and the temporal CLI
   rollback --model <name> [--to <version>] [--reason <text>]
                          put the previous champion (or --to) back, through the RollbackModel workflow; the model server follows
+  retention --model <name> [--dry-run] [--wait] | --model <name> --schedule
+                         delete old snapshots, run leftovers, log partitions and reports under the spec's retention policy
+                         (RetentionSweep; a dry run prints the plan), or create/update its Temporal Schedule
   reproduce --model <name> --version <v> [--allow-other-code] [--weights-tolerance 1e-3] [--metrics-tolerance 5e-3] [--json]
                          retrain a version from its lineage (same snapshot, spec, seed; code checked) through the
                          ReproduceVersion workflow: identical on the same backend, within tolerance on another
@@ -67,6 +70,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./codec-server')).runCodecServerCommand(rest, io);
       case 'rollback':
         return await (await import('./rollback')).runRollbackCommand(rest, io);
+      case 'retention':
+        return await (await import('./retention')).runRetentionCommand(rest, io);
       case 'reproduce':
         return await (await import('./reproduce')).runReproduceCommand(rest, io);
       case 'serve':

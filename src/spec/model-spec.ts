@@ -52,6 +52,70 @@ export const dataSource = z.discriminatedUnion('kind', [
 ]);
 export type DataSource = z.infer<typeof dataSource>;
 
+/**
+ * Days of the prediction and feedback logs the model server reads back (src/serve/feedback.ts
+ * lookbackDays: late labels join their prediction, a restarted server finds the feedback it wrote):
+ * retention keeps at least these.
+ */
+export const MIN_LOG_DAYS = 30;
+/**
+ * Hours a run's staging and checkpoints may sit unchanged while the run is alive: a stage may take
+ * over two hours between two writes (a long epoch, evaluation, the retry budget) before register.
+ */
+export const MIN_LEFTOVER_HOURS = 6;
+
+/** A cron expression of five fields (minute hour day-of-month month day-of-week), as Temporal Schedules read it. */
+const CRON = /^[0-9A-Za-z*?,/#-]+(\s+[0-9A-Za-z*?,/#-]+){4}$/;
+
+/**
+ * What the retention sweep (workflows/retention.ts) may delete and when it runs.
+ * Optional: specs written before it hash as they did; a model without it is swept with the defaults.
+ */
+export const retentionSpec = z
+  .object({
+    /** 'daily', 'weekly', or a cron expression of five fields (UTC). */
+    schedule: z
+      .string()
+      .superRefine((s, ctx) => {
+        if (s === 'daily' || s === 'weekly' || CRON.test(s.trim())) return;
+        ctx.addIssue({
+          code: 'custom',
+          message: `${quoteValue(s)} is not 'daily', 'weekly' or a cron expression of five fields (minute hour day-of-month month day-of-week, UTC), e.g. '30 3 * * *'`,
+        });
+      })
+      .default('daily'),
+    /** The newest versions whose data is kept (besides champion, previous, canary and a release in flight). */
+    keepVersions: z.number().int().min(1).default(10),
+    /** Snapshots no kept version trained on go after this many days. */
+    snapshotDays: z.number().int().min(1).default(30),
+    /** Prediction log partitions (dt=YYYY-MM-DD) older than this many days go. */
+    predictionLogDays: z
+      .number()
+      .int()
+      .min(MIN_LOG_DAYS, `at least ${MIN_LOG_DAYS}: the model server joins late labels with the prediction log of the last ${MIN_LOG_DAYS} days`)
+      .default(90),
+    /** Feedback log partitions (joined and unmatched) older than this many days go. */
+    feedbackLogDays: z
+      .number()
+      .int()
+      .min(MIN_LOG_DAYS, `at least ${MIN_LOG_DAYS}: the model server reads the feedback log of the last ${MIN_LOG_DAYS} days to write each label once`)
+      .default(90),
+    /** Evaluation, drift and retention reports older than this many days go (never the evaluation of a kept version). */
+    reportDays: z.number().int().min(1).default(30),
+    /** A run's staging and checkpoints go once their newest object is this many hours old (the run died). */
+    leftoverHours: z
+      .number()
+      .min(MIN_LEFTOVER_HOURS, `at least ${MIN_LEFTOVER_HOURS}: a live run may write nothing to its staging or checkpoints for over two hours`)
+      .default(24),
+  })
+  .strict();
+export type RetentionPolicy = z.infer<typeof retentionSpec>;
+
+/** The spec's retention policy, its defaults filled in (a spec without the section gets them all). */
+export function retentionPolicy(spec: { retention?: RetentionPolicy }): RetentionPolicy {
+  return spec.retention ?? retentionSpec.parse({});
+}
+
 export const modelSpecSchema = z
   .object({
     name: z.string().regex(NAME_RULES.model.pattern, NAME_RULES.model.expected),
@@ -89,6 +153,8 @@ export const modelSpecSchema = z
       })
       .strict()
       .default({ holdoutFraction: 0.2, gate: gateSpec.parse({}) }),
+    /** What the retention sweep may delete, and when it runs (optional: specs written before it hash as they did). */
+    retention: retentionSpec.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

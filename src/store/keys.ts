@@ -60,6 +60,9 @@ export const keys = {
   /** A run's candidate until register copies it into an immutable version. */
   staging: (model: string, runId: string) => `${models(model)}staging/${runId}/`,
   stagedFile: (model: string, runId: string, file: BundleFile) => `${models(model)}staging/${runId}/${file}`,
+  /** Every run's staging area and checkpoints (retention removes what runs that died left behind). */
+  allStaging: (model: string) => `${models(model)}staging/`,
+  allCheckpoints: (model: string) => `${models(model)}checkpoints/`,
   /** Per-epoch training checkpoints (src/model/checkpoint-bytes), removed once the model is staged. */
   checkpoints: (model: string, runId: string) => `${models(model)}checkpoints/${runId}/`,
   checkpoint: (model: string, runId: string, epoch: number) => `${models(model)}checkpoints/${runId}/epoch-${String(epoch).padStart(4, '0')}.bin`,
@@ -73,6 +76,12 @@ export const keys = {
   evaluation: (model: string, runId: string) => `${reports(model)}evaluations/${runId}.json`,
   driftReports: (model: string) => `${reports(model)}drift/`,
   driftReport: (model: string, at: Date, format: 'json' | 'html') => `${reports(model)}drift/${at.toISOString().replace(/[:.]/g, '-')}.${format}`,
+  /** Every report of a model (retention sweeps them under the spec's reportDays). */
+  reports: (model: string) => reports(model),
+  retentionReports: (model: string) => `${reports(model)}retention/`,
+  /** What a retention sweep planned as of `at` and what it deleted (`replan` > 0: the plan made again after the aliases moved). */
+  retentionReport: (model: string, at: Date, replan = 0) =>
+    `${reports(model)}retention/${at.toISOString().replace(/[:.]/g, '-')}${replan > 0 ? `-replan-${replan}` : ''}.json`,
   reproductions: (model: string) => `${reports(model)}reproductions/`,
   /** A version retrained from its lineage (`perennial reproduce`): weights, preprocessor and metrics compared, per run. */
   reproduction: (model: string, version: string, runId: string) => `${reports(model)}reproductions/${version}/${runId}.json`,
@@ -88,6 +97,9 @@ export const keys = {
   feedbackPart: (model: string, at: Date, part: string) => `${logs(model)}feedback/${datePartition(at)}/${part}.parquet`,
   /** Feedback whose prediction was never found (JSON Lines, kept for a person; src/serve/feedback.ts). */
   feedbackUnmatchedPart: (model: string, at: Date, part: string) => `${logs(model)}feedback-unmatched/${datePartition(at)}/${part}.jsonl`,
+  feedbackUnmatchedLogs: (model: string) => `${logs(model)}feedback-unmatched/`,
+  /** Every log of a model (retention sweeps their date partitions). */
+  logs: (model: string) => logs(model),
 };
 
 /** The model a key under models/ belongs to ('weather' for 'models/weather/versions/v1/model.json'). */

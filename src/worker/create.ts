@@ -5,6 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Worker, type 
 import { register as registerTsxForRequire } from 'tsx/cjs/api';
 import type { ActivityDeps } from '../../activities/deps';
 import { createPipelineActivities } from '../../activities/pipeline';
+import { createRetentionActivities } from '../../activities/retention';
 import type { PerennialConfig } from '../config';
 import { EncryptionCodec } from '../temporal/codec';
 
@@ -84,5 +85,5 @@ export async function createWorkers(options: WorkerOptions): Promise<{ main: Wor
 }
 
 function activitiesFor(options: WorkerOptions) {
-  return { ...createPipelineActivities(options.deps), ...(options.activityOverrides ?? {}) };
+  return { ...createPipelineActivities(options.deps), ...createRetentionActivities(options.deps), ...(options.activityOverrides ?? {}) };
 }

@@ -69,6 +69,12 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   // RollbackModel (saved with `temporal workflow show --output json` after test/integration/rollback.test.ts).
   'rollback-model/rolled-back': { activities: ['rollback'], closed: 'COMPLETED' },
   'rollback-model/refused': { activities: ['rollback'], closed: 'FAILED' },
+  // RetentionSweep (saved by scripts/record-retention-histories.ts): a dry run plans only; a sweep plans then applies;
+  // when the canary moves after a plan, apply stops (stale) and the sweep plans again; it gives up after three new plans.
+  'retention-sweep/dry-run': { activities: ['planRetention'], closed: 'COMPLETED' },
+  'retention-sweep/swept': { activities: ['planRetention', 'applyRetention'], closed: 'COMPLETED' },
+  'retention-sweep/replanned': { activities: ['planRetention', 'applyRetention', 'planRetention', 'applyRetention'], closed: 'COMPLETED' },
+  'retention-sweep/gave-up': { activities: Array<string[]>(4).fill(['planRetention', 'applyRetention']).flat(), closed: 'FAILED' },
   // ReproduceVersion (saved after test/integration/reproduce.test.ts): a version retrained from its lineage and
   // compared (identical), and a run refused at once because the workers ran other code. Both remove their staging.
   'reproduce-version/identical': {
