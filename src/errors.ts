@@ -156,6 +156,24 @@ export class ReproduceRefusedError extends Error {
   }
 }
 
+/**
+ * A release step the registry refuses (src/registry: startRelease, setReleaseWeight,
+ * endRelease): the champion moved since the candidate was evaluated, another release
+ * is in flight, the candidate is not registered or not in release, a weight outside
+ * [0, 1]. Nothing changed; `problem` says what to do.
+ */
+export class ReleaseRefusedError extends Error {
+  constructor(
+    readonly model: string,
+    readonly candidate: string,
+    readonly kind: 'champion-moved' | 'no-champion' | 'release-in-flight' | 'unknown-candidate' | 'bad-input' | 'not-in-release' | 'ended-otherwise',
+    problem: string,
+  ) {
+    super(`release of ${model}/${candidate} refused: ${problem}`);
+    this.name = 'ReleaseRefusedError';
+  }
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(
     readonly key: string,
@@ -181,6 +199,7 @@ export const PERMANENT_ERRORS = [
   RollbackRefusedError,
   CodeVersionMismatchError,
   ReproduceRefusedError,
+  ReleaseRefusedError,
 ] as const;
 
 /**

@@ -12,12 +12,74 @@ import {
   versionOfKey,
   type ObjectStore,
 } from '../store';
-import { ChampionMovedError, ChecksumMismatchError, RollbackRefusedError } from '../errors';
-import { emptyAliases, type Aliases, type ArtifactRef, type BundleArtifact, type Lineage } from './types';
+import { ChampionMovedError, ChecksumMismatchError, ReleaseRefusedError, RollbackRefusedError } from '../errors';
+import {
+  emptyAliases,
+  releaseOf,
+  type AliasHistoryEntry,
+  type Aliases,
+  type ArtifactRef,
+  type BundleArtifact,
+  type Lineage,
+  type ReleaseMode,
+  type ReleaseOutcome,
+} from './types';
 
 export { ChecksumMismatchError };
 
 const VERSION = /^v(\d+)$/;
+
+/** A history entry that made `to` the champion by promotion: a promote, or a release that ended promoted. */
+const isPromotion = (h: AliasHistoryEntry) => h.action === 'promote' || (h.action === 'release-end' && h.outcome === 'promoted');
+
+/** Clears the release fields: no candidate, no weight, no mode. */
+function clearRelease(a: Aliases): void {
+  a.canary = null;
+  a.canaryWeight = 0;
+  delete a.release;
+}
+
+/** A weight in [0, 1] or a ReleaseRefusedError naming it. */
+function checkWeight(model: string, candidate: string, weight: unknown): number {
+  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1) {
+    throw new ReleaseRefusedError(
+      model,
+      candidate,
+      'bad-input',
+      `the weight must be a number from 0 to 1 (the candidate's share of traffic, or of requests copied to it in shadow), found ${JSON.stringify(weight) ?? String(weight)}`,
+    );
+  }
+  return weight;
+}
+
+export interface StartRelease {
+  candidate: string;
+  mode: ReleaseMode;
+  /** The candidate's share: of traffic (canary, ab; required), of requests copied to it (shadow; default 1). */
+  weight?: number;
+  /** The champion the candidate was evaluated against (null: none); the release starts only while it is still the champion. */
+  expectedChampion: string | null;
+  by: string;
+  now: Date;
+  reason?: string;
+}
+
+export interface SetReleaseWeight {
+  candidate: string;
+  weight: number;
+  by: string;
+  now: Date;
+  reason?: string;
+}
+
+export interface EndRelease {
+  candidate: string;
+  /** promoted: the candidate becomes champion, the champion previous; rolled-back: all traffic back on the champion. */
+  outcome: ReleaseOutcome;
+  by: string;
+  now: Date;
+  reason?: string;
+}
 export const versionNumber = (v: string): number => Number(VERSION.exec(v)?.[1] ?? NaN);
 
 /** The highest version number any key under versions/ uses (claimed or committed), 0 when none. */
@@ -210,10 +272,7 @@ export class Registry {
       a.history.push({ at: now.toISOString(), action: 'promote', from: a.champion, to: version, by, reason });
       a.previous = a.champion;
       a.champion = version;
-      if (a.canary === version) {
-        a.canary = null;
-        a.canaryWeight = 0;
-      }
+      if (a.canary === version) clearRelease(a);
       return a;
     });
   }
@@ -234,14 +293,11 @@ export class Registry {
           `the champion is ${a.champion ?? '(none)'} now, not ${change.from} as when the rollback was asked for; nothing changed (ask again to roll back ${a.champion ?? 'nothing'})`,
         );
       }
-      const promotedTo = [...a.history].reverse().find((h) => h.to === change.to && h.action === 'promote');
+      const promotedTo = [...a.history].reverse().find((h) => h.to === change.to && isPromotion(h));
       a.history.push({ at: change.now.toISOString(), action: 'rollback', from: change.from, to: change.to, by: change.by, reason: change.reason });
       a.champion = change.to;
       a.previous = promotedTo?.from && promotedTo.from !== change.from ? promotedTo.from : null;
-      if (a.canary === change.to) {
-        a.canary = null;
-        a.canaryWeight = 0;
-      }
+      if (a.canary === change.to) clearRelease(a);
       return a;
     });
   }
@@ -254,12 +310,137 @@ export class Registry {
     return this.updateAliases(model, (a) => {
       if (a.champion !== version) return null;
       // Only if the last move of the champion is this run's promotion: anything later wins.
-      const promotion = [...a.history].reverse().find((h) => h.to === a.champion);
-      if (!promotion || promotion.action !== 'promote' || promotion.by !== by) return null;
-      const before = [...a.history].reverse().find((h) => h.to === promotion.from && h !== promotion && h.action === 'promote');
+      // Release entries name the candidate in `to` without moving the champion: only moves count here.
+      const moves = a.history.filter((h) => !h.action.startsWith('release-') || isPromotion(h));
+      const promotion = [...moves].reverse().find((h) => h.to === a.champion);
+      if (!promotion || !isPromotion(promotion) || promotion.by !== by) return null;
+      const before = [...moves].reverse().find((h) => h.to === promotion.from && h !== promotion && isPromotion(h));
       a.history.push({ at: now.toISOString(), action: 'revert-promotion', from: version, to: promotion.from, by, reason: 'pipeline failed after promotion' });
       a.champion = promotion.from;
       a.previous = before?.from ?? null;
+      return a;
+    });
+  }
+  /**
+   * Starts the release of `candidate` against the champion: one conditional
+   * write of aliases.json (`canary`, `canaryWeight`, `release`) with a
+   * `release-start` history entry. A compare-and-set: it refuses
+   * (ReleaseRefusedError, nothing written) when the champion is no longer
+   * `expectedChampion`, when there is no champion, when another release is in
+   * flight, when the candidate is not registered, or when the weight is not in
+   * [0, 1]. A retry after success (the same candidate in the same mode) changes
+   * nothing and returns the aliases, whatever the weight has become since.
+   */
+  async startRelease(model: string, start: StartRelease): Promise<Aliases> {
+    const { candidate, mode } = start;
+    const refuse = (kind: ReleaseRefusedError['kind'], problem: string) => new ReleaseRefusedError(model, candidate, kind, problem);
+    if (mode !== 'canary' && mode !== 'ab' && mode !== 'shadow') {
+      throw refuse('bad-input', `unknown release mode ${JSON.stringify(mode)}: use canary, ab or shadow`);
+    }
+    const weight = checkWeight(model, candidate, start.weight ?? (mode === 'shadow' ? 1 : undefined));
+    if (!(await this.getLineage(model, candidate))) {
+      const versions = await this.listVersions(model);
+      throw refuse('unknown-candidate', `'${model}' has no version '${candidate}' (versions: ${versions.join(', ') || 'none'}); register it first`);
+    }
+    return this.updateAliases(model, (a) => {
+      const current = releaseOf(a);
+      if (current?.candidate === candidate && current.mode === mode) return null; // a retry of this start
+      if (a.champion !== start.expectedChampion) {
+        throw refuse(
+          'champion-moved',
+          `it was evaluated against champion ${start.expectedChampion ?? '(none)'}, but the champion is now ${a.champion ?? '(none)'}: not released, ` +
+            `since it was never compared with ${a.champion ?? 'the empty registry'}; retrain to compare it with the champion in force`,
+        );
+      }
+      if (a.champion === null) throw refuse('no-champion', `'${model}' has no champion to release against; promote the first version directly`);
+      if (a.champion === candidate) throw refuse('champion-moved', `${candidate} is the champion already; nothing to release`);
+      if (a.canary !== null) {
+        throw refuse(
+          'release-in-flight',
+          current
+            ? `${current.candidate} is in ${current.mode} release (weight ${current.weight}); end that release first (promoted or rolled back)`
+            : `aliases.json names ${a.canary} as canary; end that release first`,
+        );
+      }
+      a.canary = candidate;
+      a.canaryWeight = weight;
+      a.release = mode;
+      a.history.push({
+        at: start.now.toISOString(),
+        action: 'release-start',
+        from: a.champion,
+        to: candidate,
+        by: start.by,
+        reason: start.reason,
+        mode,
+        weight,
+      });
+      return a;
+    });
+  }
+
+  /**
+   * Moves the weight of the candidate in release (the server follows within its
+   * poll interval, without reloading anything): one conditional write with a
+   * `release-weight` history entry. Refused when `candidate` is not the one in
+   * release. The weight it has already: nothing written (a retry).
+   */
+  async setReleaseWeight(model: string, change: SetReleaseWeight): Promise<Aliases> {
+    const { candidate } = change;
+    const weight = checkWeight(model, candidate, change.weight);
+    return this.updateAliases(model, (a) => {
+      const current = releaseOf(a);
+      if (current?.candidate !== candidate) {
+        throw new ReleaseRefusedError(
+          model,
+          candidate,
+          'not-in-release',
+          `it is not in release (${current ? `${current.candidate} is, in ${current.mode}` : 'no release is in flight'}); start its release first`,
+        );
+      }
+      if (a.canaryWeight === weight) return null;
+      a.canaryWeight = weight;
+      a.history.push({ at: change.now.toISOString(), action: 'release-weight', from: a.champion, to: candidate, by: change.by, reason: change.reason, weight });
+      return a;
+    });
+  }
+
+  /**
+   * Ends the release of `candidate` in ONE conditional write with a
+   * `release-end` history entry: `promoted` makes it the champion and the
+   * champion `previous` (refused if the champion moved since the release
+   * started); `rolled-back` leaves the champion and sends all traffic back to
+   * it. Both clear the release. Idempotent: a retry after success (the
+   * release of `candidate` ended with the same outcome last) changes nothing
+   * and returns the aliases; one that ended otherwise is refused.
+   */
+  async endRelease(model: string, end: EndRelease): Promise<Aliases> {
+    const { candidate, outcome } = end;
+    const refuse = (kind: ReleaseRefusedError['kind'], problem: string) => new ReleaseRefusedError(model, candidate, kind, problem);
+    if (outcome !== 'promoted' && outcome !== 'rolled-back')
+      throw refuse('bad-input', `unknown outcome ${JSON.stringify(outcome)}: use promoted or rolled-back`);
+    return this.updateAliases(model, (a) => {
+      const current = releaseOf(a);
+      if (current?.candidate !== candidate) {
+        const last = [...a.history].reverse().find((h) => h.action.startsWith('release-') && h.to === candidate);
+        if (last?.action === 'release-end' && last.outcome === outcome) return null; // a retry of this end
+        if (last?.action === 'release-end') throw refuse('ended-otherwise', `its release ended ${last.outcome} already (${last.at}, by ${last.by})`);
+        throw refuse('not-in-release', `it is not in release (${current ? `${current.candidate} is, in ${current.mode}` : 'no release is in flight'})`);
+      }
+      const started = [...a.history].reverse().find((h) => h.action === 'release-start' && h.to === candidate);
+      const champion = a.champion;
+      if (outcome === 'promoted' && started && started.from !== champion) {
+        throw refuse(
+          'champion-moved',
+          `it was released against champion ${started.from ?? '(none)'}, but the champion is now ${champion ?? '(none)'}: not promoted; end the release rolled-back`,
+        );
+      }
+      clearRelease(a);
+      if (outcome === 'promoted') {
+        a.previous = champion;
+        a.champion = candidate;
+      }
+      a.history.push({ at: end.now.toISOString(), action: 'release-end', from: champion, to: candidate, by: end.by, reason: end.reason, outcome });
       return a;
     });
   }

@@ -57,6 +57,7 @@ export async function loadVersion(registry: Registry, tf: Tf, model: string, ver
       );
     }
     const score = scorer(tf, layers, artifact);
+    let disposed = false;
     // Warm-up: one row with every feature missing (imputed), so the first request pays no kernel set-up and a model that cannot run is refused now.
     const warm = await score({ source: 'warm-up', rows: 1, names: [], columns: new Map(), rowNumber: (i) => i + 1 });
     const values = warm.task === 'regression' ? warm.values : warm.probabilities;
@@ -69,7 +70,12 @@ export async function loadVersion(registry: Registry, tf: Tf, model: string, ver
       classes: artifact.labels.kind === 'classification' ? artifact.labels.classes : undefined,
       inputs: inputsOf(artifact, bundle.spec),
       score,
-      dispose: () => layers.dispose(),
+      // Once: a version retired by a timer may be disposed by close() too.
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        layers.dispose();
+      },
     };
   } catch (error) {
     layers.dispose();

@@ -7,7 +7,8 @@
  * The prediction log's rows spooled and uploaded, its upload failures and its
  * backlog (rows and segments still in the spool) are here too, and the
  * feedback log's items received, joined, pending, duplicated, forwarded and
- * failed forwards.
+ * failed forwards. Releases: the candidate's weight per model and mode
+ * (read from the host when scraped) and the shadow scorings by outcome.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -37,6 +38,11 @@ export class ServeMetrics {
   readonly feedbackForwardFailures: Counter<'model'>;
   readonly feedbackFailures: Counter;
   readonly feedbackPending: Gauge;
+  readonly releaseWeight: Gauge<'model' | 'mode' | 'version'>;
+  readonly shadow: Counter<'model' | 'version' | 'outcome'>;
+  readonly shadowDuration: Histogram<'model' | 'version'>;
+  /** The releases in force when scraped (the server sets it from the host). */
+  releases: (() => { model: string; mode: string; version: string; weight: number }[]) | undefined;
   /** What the pending gauge reads when scraped (the feedback log sets it). */
   pendingFeedback: (() => number) | undefined;
   /** What the backlog gauges read when scraped (the prediction log sets it). */
@@ -183,6 +189,30 @@ export class ServeMetrics {
       collect() {
         this.set(pending());
       },
+    });
+    const releases = () => this.releases?.() ?? [];
+    this.releaseWeight = new Gauge({
+      name: 'perennial_serve_release_weight',
+      help: "The release candidate's weight per model and mode: its share of traffic (canary, ab) or of requests copied to it (shadow); no series without a release",
+      labelNames: ['model', 'mode', 'version'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of releases()) this.set({ model: r.model, mode: r.mode, version: r.version }, r.weight);
+      },
+    });
+    this.shadow = new Counter({
+      name: 'perennial_serve_shadow_requests_total',
+      help: 'Requests scored by a shadow candidate after their answer was sent: scored (and logged), failed (an error scoring or logging), skipped (too many shadow scorings waiting)',
+      labelNames: ['model', 'version', 'outcome'],
+      registers,
+    });
+    this.shadowDuration = new Histogram({
+      name: 'perennial_serve_shadow_duration_seconds',
+      help: "Time a shadow candidate took to score a request's rows, off the request path",
+      labelNames: ['model', 'version'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
     });
   }
 

@@ -12,8 +12,11 @@
  * upload and removal) overwrites the same keys instead of duplicating rows.
  *
  * Columns: prediction_id, time (TIMESTAMPTZ, when the answer was made), model,
- * version, arm ('champion' until releases route), latency_ms (request received
- * to scored), inputs (a STRUCT, one field per input as the model received it:
+ * version, arm (the release arm: 'champion', 'candidate', or 'shadow' for a
+ * shadow candidate's scoring that no client received), shadow_of (a shadow
+ * row's champion prediction id, NULL otherwise; parts written before releases
+ * lack the column: read them with union_by_name = true), latency_ms (request
+ * received to scored; a shadow row: its own scoring), inputs (a STRUCT, one field per input as the model received it:
  * DOUBLE, TIMESTAMP for dates as wall-clock time, VARCHAR for categories; NULL
  * where missing and imputed), and the output: label (VARCHAR) and
  * probabilities (a STRUCT of DOUBLE, one field per class) for a classifier,
@@ -29,10 +32,16 @@ import type { InputKind } from './inputs';
 import type { LoadedVersion } from './loaded';
 import { byModelAndDay, dayStart, putParts, SQL_TYPE, structType, writeParquetPart, type ColumnType, type Part } from './parquet-parts';
 import type { DecodedRequest, Scored } from './protocol';
+import type { Arm } from './routing';
 import { readSegment, Spool, type SegmentInfo, type SpoolSync } from './spool';
 
-/** The release arm that answered: the champion until releases route traffic to a candidate. */
-export type ReleaseArm = 'champion';
+/**
+ * The release arm of a logged prediction: `champion`, `candidate` (a release
+ * routed the request to its candidate, or the client named the candidate's
+ * version), or `shadow` (a shadow candidate scored the rows after the champion
+ * answered; no client received it).
+ */
+export type ReleaseArm = Arm;
 
 /** One answered request as a spool line: its rows by column. */
 export interface PredictionRecord {
@@ -44,6 +53,14 @@ export interface PredictionRecord {
   latency_ms: number;
   /** One prediction id per row. */
   ids: string[];
+  /**
+   * Arm `shadow` only: per row, the id of the champion's prediction for the same
+   * row (the id the client received). A shadow row has an id of its own, so a
+   * label (posted for the champion's id) joins the champion's row only and is
+   * counted once; the release's analysis pairs the candidate's shadow prediction
+   * with that label through shadow_of.
+   */
+  shadowOf?: string[];
   kinds: Record<string, InputKind>;
   /** Each input's values as the model received them (numbers, ISO wall-clock dates, category text; null when missing). */
   inputs: Record<string, (number | string | null)[]>;
@@ -64,6 +81,7 @@ export function predictionRecord(
   at: Date,
   latencyMs: number,
   arm: ReleaseArm = 'champion',
+  shadowOf?: string[],
 ): PredictionRecord {
   const kinds: Record<string, InputKind> = {};
   const inputs: Record<string, (number | string | null)[]> = {};
@@ -75,7 +93,17 @@ export function predictionRecord(
     for (let i = 0; i < scored.rows; i++) values[i] = cellAt(column, i);
     inputs[input.name] = values;
   }
-  const base = { model: loaded.model, version: loaded.version, arm, time: at.toISOString(), latency_ms: latencyMs, ids, kinds, inputs };
+  const base = {
+    model: loaded.model,
+    version: loaded.version,
+    arm,
+    time: at.toISOString(),
+    latency_ms: latencyMs,
+    ids,
+    ...(shadowOf ? { shadowOf } : {}),
+    kinds,
+    inputs,
+  };
   return scored.task === 'regression'
     ? { ...base, task: 'regression', predictions: Array.from(scored.values) }
     : { ...base, task: 'classification', classes: scored.classes, labels: scored.labels, probabilities: Array.from(scored.probabilities) };
@@ -88,6 +116,9 @@ function problemOf(r: PredictionRecord): string | undefined {
   if (!Array.isArray(r.ids) || !r.ids.every((id) => typeof id === 'string')) return 'ids are not text';
   if (typeof r.inputs !== 'object' || r.inputs === null || typeof r.kinds !== 'object' || r.kinds === null) return 'no inputs';
   const n = r.ids.length;
+  if (r.arm === 'shadow' && !(Array.isArray(r.shadowOf) && r.shadowOf.length === n && r.shadowOf.every((id) => typeof id === 'string'))) {
+    return 'a shadow record without the champion prediction ids (shadowOf)';
+  }
   if (r.task === 'classification') {
     if (!Array.isArray(r.classes) || r.labels?.length !== n || r.probabilities?.length !== n * r.classes.length) return 'outputs do not match the ids';
   } else if (r.task === 'regression') {
@@ -104,6 +135,8 @@ export interface PredictionRow {
   arm: string;
   /** When the answer was made, ms. */
   time: number;
+  /** A shadow row: the champion's prediction id for the same row. */
+  shadowOf?: string;
   inputs: Record<string, number | string | null>;
   task: 'classification' | 'regression';
   label?: string;
@@ -116,6 +149,7 @@ export function predictionRow(r: PredictionRecord, i: number, time = Date.parse(
   const inputs: Record<string, number | string | null> = {};
   for (const [name, values] of Object.entries(r.inputs)) inputs[name] = values[i] ?? null;
   const row: PredictionRow = { predictionId: r.ids[i]!, model: r.model, version: r.version, arm: r.arm, time, inputs, task: r.task };
+  if (r.shadowOf) row.shadowOf = r.shadowOf[i];
   if (r.task === 'classification') {
     const k = r.classes!.length;
     row.label = r.labels![i];
@@ -158,6 +192,7 @@ export async function writeLogParts(records: PredictionRecord[], segmentId: stri
             model: r.model,
             version: r.version,
             arm: r.arm,
+            shadow_of: p.shadowOf ?? null,
             latency_ms: r.latency_ms,
             inputs: p.inputs,
             ...(r.task === 'classification' ? { label: p.label, probabilities: p.probabilities } : { prediction: p.prediction }),
@@ -171,6 +206,7 @@ export async function writeLogParts(records: PredictionRecord[], segmentId: stri
       ['model', 'VARCHAR'],
       ['version', 'VARCHAR'],
       ['arm', 'VARCHAR'],
+      ['shadow_of', 'VARCHAR'],
       ['latency_ms', 'DOUBLE'],
       ['inputs', structType(inputTypes)],
     ];

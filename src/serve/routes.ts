@@ -9,6 +9,16 @@
  * `POST /v1/models/<name>/feedback` takes labels by prediction id (feedback.ts),
  * behind the bearer token when one is configured, and answers once they are
  * spooled.
+ *
+ * Releases (host.ts holds them, routing.ts decides): an inference request
+ * without a version goes to the champion or, in canary and ab, to the
+ * candidate with probability `weight`, sticky by its routing key
+ * (`x-routing-key`, or the OIP `parameters.routing_key`); a request naming
+ * the candidate's version gets the candidate while it is in release. The
+ * answer's `model_version` and the log's `arm` say which answered. In shadow
+ * the champion answers, and once the answer is sent (onResponse) the
+ * candidate scores the same rows for a `weight` share of requests; its rows
+ * are logged with arm `shadow` and never delay or fail the request.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,11 +26,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { parseJsonBody, splitInferBody } from './body';
 import { ServeError } from './errors';
 import { parseFeedback, type FeedbackLog } from './feedback';
-import type { ModelHost } from './host';
+import type { ModelHost, ModelState } from './host';
+import type { InputSpec } from './inputs';
 import type { LoadedVersion } from './loaded';
 import type { Protocol, ServeMetrics } from './metrics';
 import { predictionRecord, type PredictionLog } from './prediction-log';
-import { checkOutputs, decodeV1, decodeV2, encodeV1, encodeV2, outputSpecs } from './protocol';
+import { checkOutputs, decodeV1, decodeV2, encodeV1, encodeV2, outputSpecs, type DecodedRequest } from './protocol';
+import { answeringArm, ROUTING_KEY_HEADER, routingKeyOf, shadowed, type Arm } from './routing';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -29,6 +41,22 @@ interface RequestLabels {
   version: string;
   protocol: Protocol;
   rows?: number;
+  /** Work to start once the answer is sent (a shadow scoring). */
+  after?: () => void;
+}
+
+/** Shadow scorings waiting or running at most; more are skipped (counted), so a slow candidate cannot pile up requests in memory. */
+const MAX_SHADOW_IN_FLIGHT = 64;
+
+/** The candidate reads the request as the champion does (same inputs, kinds and rules): the champion's decoded columns serve it as they are. */
+function sameInputs(a: InputSpec[], b: InputSpec[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i]!;
+      return x.name === y.name && x.kind === y.kind && x.datatype === y.datatype && x.nullable === y.nullable && x.numericCategory === y.numericCategory;
+    })
+  );
 }
 
 export interface RouteOptions {
@@ -84,6 +112,8 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     if (reply.statusCode >= 400) metrics.errors.inc({ model: l.model, version: l.version, protocol: l.protocol, code });
     metrics.latency.observe({ model: l.model, version: l.version, protocol: l.protocol }, reply.elapsedTime / 1000);
     if (l.rows !== undefined) metrics.rows.observe({ model: l.model, version: l.version }, l.rows);
+    // After the answer is sent, never awaited: a shadow scoring neither delays nor fails the request.
+    if (l.after && reply.statusCode === 200) l.after();
   });
 
   /** The model a route names; 404 for one not served here (counted as 'unknown': a client cannot grow the series). */
@@ -94,11 +124,10 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     return state;
   }
 
-  /** The version that answers (the one serving now, or the one the route names if it is that one). */
-  function versionOf(name: string, version: string | undefined, request: FastifyRequest, protocol: Protocol): LoadedVersion {
+  /** A served model with a version loaded (503 while none is). */
+  function liveState(name: string, request: FastifyRequest, protocol: Protocol): ModelState & { serving: LoadedVersion } {
     const state = modelOf(name, request, protocol);
-    const serving = state.serving;
-    if (!serving) {
+    if (!state.serving) {
       const refused = state.refused.at(-1);
       throw new ServeError(
         503,
@@ -109,25 +138,50 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
         }`,
       );
     }
-    if (version !== undefined && version !== serving.version) {
-      throw new ServeError(404, `version '${version}' of model '${name}' is not loaded; this server answers with ${serving.version} (the champion)`);
-    }
-    labels.set(request, { model: name, version: serving.version, protocol });
-    return serving;
+    // Until routing picks the version, what goes wrong (a bad routing key) is counted on the champion.
+    labels.set(request, { model: name, version: state.serving.version, protocol });
+    return state as ModelState & { serving: LoadedVersion };
+  }
+
+  /** The version a route names: the champion, or the candidate while it is in release (any mode); else 404. */
+  function namedVersion(state: ModelState & { serving: LoadedVersion }, name: string, version: string): { loaded: LoadedVersion; arm: Arm } {
+    if (version === state.serving.version) return { loaded: state.serving, arm: 'champion' };
+    const release = state.release;
+    if (release && version === release.candidate.version) return { loaded: release.candidate, arm: 'candidate' };
+    throw new ServeError(
+      404,
+      `version '${version}' of model '${name}' is not loaded; this server answers with ${state.serving.version} (the champion)${
+        release ? ` and ${release.candidate.version} (the candidate of a ${release.mode} release)` : ''
+      }`,
+    );
+  }
+
+  /** The version a metadata or ready route describes: the champion, or the one it names. */
+  function versionOf(name: string, version: string | undefined, request: FastifyRequest, protocol: Protocol): LoadedVersion {
+    const state = liveState(name, request, protocol);
+    const loaded = version === undefined ? state.serving : namedVersion(state, name, version).loaded;
+    labels.set(request, { model: name, version: loaded.version, protocol });
+    return loaded;
   }
 
   function metadata(loaded: LoadedVersion) {
     const state = host.state(loaded.model)!;
+    const release = state.release;
+    const serving = state.serving?.version;
     return {
       name: loaded.model,
-      versions: [loaded.version],
+      versions: [...new Set([loaded.version, ...(serving ? [serving] : []), ...(release ? [release.candidate.version] : [])])],
       platform: 'perennial_tfjs',
       inputs: loaded.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: [-1, 1], parameters: { kind: i.kind, nullable: i.nullable } })),
       outputs: outputSpecs(loaded.task, loaded.classes),
       parameters: {
         task: loaded.task,
         champion: state.champion,
-        serving: loaded.version,
+        serving: serving ?? null,
+        version: loaded.version,
+        release: release ? { mode: release.mode, weight: release.weight, candidate: release.candidate.version } : null,
+        release_named: state.named,
+        routing_key_header: ROUTING_KEY_HEADER,
         refused: state.refused,
         snapshot: loaded.lineage.data.snapshotSha256,
         created_at: loaded.lineage.createdAt,
@@ -135,17 +189,85 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     };
   }
 
+  // ---------------------------------------------------------------- shadow scoring
+
+  let shadowInFlight = 0;
+  const shadowFailures = new Map<string, { last: number; unsaid: number }>();
+
+  /** A shadow failure is logged at most every 10 s per model (with the count since), so a broken candidate cannot flood the log. */
+  function shadowFailed(model: string, version: string, error: Error): void {
+    metrics.shadow.inc({ model, version, outcome: 'failed' });
+    const seen = shadowFailures.get(model) ?? { last: 0, unsaid: 0 };
+    seen.unsaid += 1;
+    shadowFailures.set(model, seen);
+    if (Date.now() - seen.last < 10_000) return;
+    log(
+      `perennial serve: shadow scoring by ${model}/${version} failed (${seen.unsaid} since the last report; the answers were not affected): ${error.message}`,
+    );
+    seen.last = Date.now();
+    seen.unsaid = 0;
+  }
+
+  /**
+   * The candidate scores the rows the champion answered and its predictions
+   * are logged with arm `shadow`. Each shadow row gets a prediction id of its
+   * own and `shadow_of` = the champion's id for that row, rather than the same
+   * id: the feedback join (feedback.ts) finds a label's prediction by id, so
+   * with the same id a label could join the shadow row instead of the one the
+   * client was answered with, or count twice; with its own id the label joins
+   * the champion's row only, once, and the release's analysis pairs the
+   * candidate's shadow prediction with that label by shadow_of = prediction_id.
+   */
+  function shadowScore(
+    candidate: LoadedVersion,
+    champion: LoadedVersion,
+    decode: () => DecodedRequest,
+    decoded: DecodedRequest,
+    championIds: string[],
+  ): () => void {
+    return () => {
+      const { model, version } = candidate;
+      if (shadowInFlight >= MAX_SHADOW_IN_FLIGHT) {
+        metrics.shadow.inc({ model, version, outcome: 'skipped' });
+        return;
+      }
+      shadowInFlight += 1;
+      const started = performance.now();
+      void (async () => {
+        // Same inputs: the champion's checked columns; else the body decoded again for the candidate (a row it refuses is a shadow failure).
+        const request = sameInputs(champion.inputs, candidate.inputs) ? decoded : decode();
+        const scored = await candidate.score(request.table);
+        const latencyMs = performance.now() - started;
+        const ids = Array.from({ length: scored.rows }, () => randomUUID());
+        if (predictionLog) await predictionLog.append(predictionRecord(candidate, request, scored, ids, new Date(), latencyMs, 'shadow', championIds));
+        metrics.shadow.inc({ model, version, outcome: 'scored' });
+        metrics.shadowDuration.observe({ model, version }, latencyMs / 1000);
+      })()
+        .catch((error: Error) => shadowFailed(model, version, error))
+        .finally(() => (shadowInFlight -= 1));
+    };
+  }
+
   async function infer(protocol: 'v2' | 'v1', name: string, version: string | undefined, request: FastifyRequest, reply: FastifyReply) {
-    // The version is taken once: a swap during this request does not change what answers it.
-    const loaded = versionOf(name, version, request, protocol);
+    // What answers is taken once: a swap or a weight change during this request does not change it.
+    const state = liveState(name, request, protocol);
+    const named = version === undefined ? undefined : namedVersion(state, name, version);
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const decoded =
-      protocol === 'v2'
-        ? (() => {
-            const { json, binary } = splitInferBody(raw, request.headers['inference-header-content-length']);
-            return decodeV2(json, binary, loaded.inputs);
-          })()
-        : decodeV1(splitInferBody(raw, undefined).json, loaded.inputs);
+    const { json, binary } = splitInferBody(raw, protocol === 'v2' ? request.headers['inference-header-content-length'] : undefined);
+    const key = routingKeyOf(request.headers[ROUTING_KEY_HEADER], protocol === 'v2' ? json : undefined);
+    let loaded = state.serving;
+    let arm: Arm = 'champion';
+    let shadow: LoadedVersion | undefined;
+    if (named) ({ loaded, arm } = named);
+    else if (state.release) {
+      const release = state.release;
+      const route = { mode: release.mode, weight: release.weight, candidate: release.candidate.version };
+      if (answeringArm(route, key) === 'candidate') [loaded, arm] = [release.candidate, 'candidate'];
+      else if (shadowed(route, key)) shadow = release.candidate;
+    }
+    labels.set(request, { model: name, version: loaded.version, protocol });
+    const decode = (inputs: InputSpec[]) => (protocol === 'v2' ? decodeV2(json, binary, inputs) : decodeV1(json, inputs));
+    const decoded = decode(loaded.inputs);
     checkOutputs(decoded, loaded.task);
     const scored = await loaded.score(decoded.table);
     labels.get(request)!.rows = scored.rows;
@@ -153,7 +275,7 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     const answer = protocol === 'v2' ? encodeV2(name, loaded.version, decoded, scored, ids) : encodeV1(loaded.version, decoded, scored, ids);
     if (predictionLog) {
       // The answer waits for its rows to be in the spool: a client holding a prediction id implies the log will have it.
-      const record = predictionRecord(loaded, decoded, scored, ids, new Date(), reply.elapsedTime);
+      const record = predictionRecord(loaded, decoded, scored, ids, new Date(), reply.elapsedTime, arm);
       try {
         await predictionLog.append(record);
       } catch (error) {
@@ -163,6 +285,10 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
       }
       // Kept in memory for the join of the labels that come back soon.
       feedbackLog?.recent.add(record);
+    }
+    if (shadow) {
+      const candidate = shadow;
+      labels.get(request)!.after = shadowScore(candidate, loaded, () => decode(candidate.inputs), decoded, ids);
     }
     return answer;
   }
@@ -184,7 +310,8 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
   });
   app.get<{ Params: Params }>('/v2/models/:name/versions/:version/ready', async (request, reply) => {
     const state = modelOf(request.params.name, request, 'other');
-    return ready(reply, state.serving?.version === request.params.version, { name: request.params.name, version: request.params.version });
+    const v = request.params.version;
+    return ready(reply, state.serving?.version === v || state.release?.candidate.version === v, { name: request.params.name, version: v });
   });
   app.post<{ Params: Params }>('/v2/models/:name/infer', async (request, reply) => infer('v2', request.params.name, undefined, request, reply));
   app.post<{ Params: Params }>('/v2/models/:name/versions/:version/infer', async (request, reply) =>

@@ -71,9 +71,25 @@ function describe(event: HostEvent): string {
     case 'loaded':
       return `perennial serve: ${event.model}/${event.version} loaded in ${event.seconds.toFixed(2)} s, now serving${event.previous ? ` (was ${event.previous})` : ''}`;
     case 'refused':
-      return `perennial serve: refused ${event.model}/${event.version}, traffic stays where it was: ${event.reason}`;
+      return event.role === 'candidate'
+        ? `perennial serve: refused ${event.model}/${event.version} as release candidate, all traffic stays on the champion: ${event.reason}`
+        : `perennial serve: refused ${event.model}/${event.version}, traffic stays where it was: ${event.reason}`;
     case 'poll-failed':
       return `perennial serve: could not read the aliases of '${event.model}' (still serving what is loaded): ${event.reason}`;
+    case 'release': {
+      const what = `${event.model}/${event.candidate}`;
+      const share = event.mode === 'shadow' ? `shadowing ${event.weight} of the requests` : `weight ${event.weight}`;
+      switch (event.change) {
+        case 'started':
+          return `perennial serve: release candidate ${what} loaded in ${(event.seconds ?? 0).toFixed(2)} s, now routed (${event.mode}, ${share})`;
+        case 'changed':
+          return `perennial serve: release of ${what} now ${event.mode}, ${share}`;
+        case 'ended':
+          return `perennial serve: release of ${what} ended, all traffic on the champion`;
+        case 'promoted':
+          return `perennial serve: release candidate ${what} promoted, it answers all traffic`;
+      }
+    }
   }
 }
 
@@ -94,6 +110,7 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
         metrics.loads.inc({ model: event.model, version: event.version, outcome: 'loaded' });
         metrics.swapped(event.model, event.version, event.previous);
       } else if (event.kind === 'refused') metrics.loads.inc({ model: event.model, version: event.version, outcome: 'refused' });
+      else if (event.kind === 'release' && event.change === 'started') metrics.loads.inc({ model: event.model, version: event.candidate, outcome: 'loaded' });
       log(describe(event));
     },
   });
@@ -150,6 +167,11 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
     await feedbackLog.start();
     metrics.pendingFeedback = () => feedbackLog.pending;
   }
+  metrics.releases = () =>
+    host.models.flatMap((model) => {
+      const release = host.state(model)?.release;
+      return release ? [{ model, mode: release.mode, version: release.candidate.version, weight: release.weight }] : [];
+    });
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
   registerRoutes(app, { host, metrics, bodyLimitBytes, log, predictionLog, feedbackLog, token: options.token });

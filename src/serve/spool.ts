@@ -80,9 +80,18 @@ const SEGMENT = /^seg-(.+)\.jsonl$/;
 const OPEN_HERE = new Set<string>();
 const OWNER = 'owner.json';
 
-/** A sortable, unique segment id: UTC time to the ms, then random hex. */
+let lastIdMs = 0;
+
+/**
+ * A sortable, unique segment id: UTC time to the ms, then random hex. Strictly
+ * increasing within a process (a segment opened in the same millisecond as the
+ * one before takes the next millisecond), so segments sort in the order they
+ * were opened.
+ */
 function segmentId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
+  const ms = Math.max(now.getTime(), lastIdMs + 1);
+  lastIdMs = ms;
+  return `${new Date(ms).toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`;
 }
 
 function alive(pid: number): boolean {

@@ -15,6 +15,8 @@ import { queryParquetBytes } from '../helpers/parquet-parts';
 import { PredictionLog, predictionRecord, readSegment, Spool, writeLogParts, type PredictionRecord } from '../../src/serve';
 import { decodeV2 } from '../../src/serve';
 import { keys, MemoryStore, type ObjectStore, type PutOptions } from '../../src/store';
+import { PredictionLookup } from '../../src/serve/feedback';
+import { writeParquetPart } from '../../src/serve/parquet-parts';
 
 let root: string;
 beforeEach(async () => {
@@ -195,6 +197,7 @@ describe('the Parquet parts', () => {
         model: 'VARCHAR',
         version: 'VARCHAR',
         arm: 'VARCHAR',
+        shadow_of: 'VARCHAR',
         latency_ms: 'DOUBLE',
         inputs: 'STRUCT("temp" DOUBLE, city VARCHAR, "day" TIMESTAMP)',
         label: 'VARCHAR',
@@ -238,6 +241,109 @@ describe('the Parquet parts', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('release arms in the log', () => {
+  it('logs candidate and shadow rows; a shadow row has its own id and shadow_of the champion id; parts written before releases still read', async () => {
+    const champion = record(['c-1', 'c-2'], { version: 'v1' });
+    const candidate = record(['k-1'], { version: 'v2', arm: 'candidate' });
+    const shadow = record(['s-1', 's-2'], { version: 'v2', arm: 'shadow', shadowOf: ['c-1', 'c-2'], labels: ['rain', 'rain'] });
+    const dir = await mkdtemp(join(tmpdir(), 'perennial-parts-'));
+    try {
+      const [part] = await writeLogParts([champion, candidate, shadow], 'NEW', dir);
+      const rows = await queryParquetBytes(
+        readFileSync(part!.path),
+        (p) => `SELECT prediction_id, version, arm, shadow_of, label FROM read_parquet(${p}) ORDER BY prediction_id`,
+      );
+      expect(rows).toEqual([
+        { prediction_id: 'c-1', version: 'v1', arm: 'champion', shadow_of: null, label: 'sun' },
+        { prediction_id: 'c-2', version: 'v1', arm: 'champion', shadow_of: null, label: 'sun' },
+        { prediction_id: 'k-1', version: 'v2', arm: 'candidate', shadow_of: null, label: 'sun' },
+        { prediction_id: 's-1', version: 'v2', arm: 'shadow', shadow_of: 'c-1', label: 'rain' },
+        { prediction_id: 's-2', version: 'v2', arm: 'shadow', shadow_of: 'c-2', label: 'rain' },
+      ]);
+      // A part as the server wrote them before releases: no shadow_of column.
+      const old = await writeParquetPart(
+        dir,
+        'old',
+        [
+          JSON.stringify({
+            prediction_id: 'o-1',
+            time: '2026-03-01T09:00:00.000Z',
+            model: 'weather',
+            version: 'v0',
+            arm: 'champion',
+            latency_ms: 1,
+            inputs: { temp: 3 },
+            label: 'rain',
+            probabilities: { rain: 0.6, sun: 0.4 },
+          }),
+        ],
+        [
+          ['prediction_id', 'VARCHAR'],
+          ['time', 'TIMESTAMPTZ'],
+          ['model', 'VARCHAR'],
+          ['version', 'VARCHAR'],
+          ['arm', 'VARCHAR'],
+          ['latency_ms', 'DOUBLE'],
+          ['inputs', 'STRUCT("temp" DOUBLE)'],
+          ['label', 'VARCHAR'],
+          ['probabilities', 'STRUCT(rain DOUBLE, sun DOUBLE)'],
+        ],
+      );
+      const store = new MemoryStore();
+      const day = new Date('2026-03-01T00:00:00Z');
+      await store.put(keys.predictionLogPart('weather', day, 'OLD'), readFileSync(old));
+      await store.put(keys.predictionLogPart('weather', day, 'NEW'), readFileSync(part!.path));
+      // The feedback join's lookup reads both; a label for c-1 finds the champion's row, never the shadow's.
+      const lookup = new PredictionLookup(store, 30);
+      try {
+        const found = await lookup.find('weather', ['o-1', 'c-1', 'c-2'], Date.parse('2026-03-01T12:00:00Z'));
+        expect([...found.values()].map((r) => [r.predictionId, r.version, r.arm, r.label])).toEqual(
+          expect.arrayContaining([
+            ['o-1', 'v0', 'champion', 'rain'],
+            ['c-1', 'v1', 'champion', 'sun'],
+            ['c-2', 'v1', 'champion', 'sun'],
+          ]),
+        );
+        expect(found.size).toBe(3);
+      } finally {
+        await lookup.close();
+      }
+      // And with DuckDB as a user reads the log: union_by_name = true, the old rows' shadow_of is NULL.
+      const both = await queryParquetBytes(
+        readFileSync(part!.path),
+        (p) =>
+          `SELECT arm, count(*)::INT AS n, count(shadow_of)::INT AS linked FROM read_parquet([${p}, '${old}'], union_by_name = true) GROUP BY arm ORDER BY arm`,
+      );
+      expect(both).toEqual([
+        { arm: 'candidate', n: 1, linked: 0 },
+        { arm: 'champion', n: 3, linked: 0 },
+        { arm: 'shadow', n: 2, linked: 2 },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a shadow line without its champion ids out of the log, as corrupt', async () => {
+    const store = new MemoryStore();
+    const bad: string[] = [];
+    const log = new PredictionLog(
+      store,
+      { spoolDir: root, maxRows: 100, maxSeconds: 60, drainMs: 0 },
+      { spooled: () => {}, uploaded: () => {}, uploadFailed: () => {}, ignoredLines: (reason, n) => bad.push(`${reason} ${n}`) },
+      () => {},
+    );
+    await log.start();
+    await log.append(record(['c-1']));
+    await log.append(record(['s-1'], { arm: 'shadow', version: 'v2' }));
+    await log.close();
+    expect(bad).toEqual(['corrupt 1']);
+    const parts = (await store.list(keys.predictionLogs('weather'))).filter((o) => o.key.endsWith('.parquet'));
+    const ids = await queryParquetBytes(await store.get(parts[0]!.key), (p) => `SELECT prediction_id FROM read_parquet(${p})`);
+    expect(ids).toEqual([{ prediction_id: 'c-1' }]);
   });
 });
 

@@ -9,6 +9,8 @@ import {
   ChampionMovedError,
   ChecksumMismatchError,
   CodeVersionMismatchError,
+  ReleaseRefusedError,
+  ReproduceRefusedError,
   DataError,
   DataValidationError,
   InvalidNameError,
@@ -152,6 +154,8 @@ describe('permanent errors and the retry policy', () => {
       new SourceError('partner', 'https://example.com/feed.csv', 'answered 404 Not Found'),
       new RollbackRefusedError('m', 'it has no version v9'),
       new CodeVersionMismatchError('abc123', 'def456'),
+      new ReproduceRefusedError('m', 'v1', 'no such version'),
+      new ReleaseRefusedError('m', 'v2', 'champion-moved', 'the champion is v3 now'),
     ];
     // Temporal reports an activity's error by its name: each must be one the policy refuses to retry.
     expect(thrown.map((e) => e.name).sort()).toEqual([...NON_RETRYABLE].sort());
