@@ -13,4 +13,6 @@ export interface ActivityDeps {
   code: CodeVersion;
   /** tfjs backend to ask for in training children; the best available when absent. */
   backend?: BackendName;
+  /** Prometheus's HTTP API (PERENNIAL_PROMETHEUS_URL): where a release reads its candidate's guard metrics. */
+  prometheusUrl?: string;
 }

@@ -14,6 +14,7 @@ import { withHeartbeat } from './heartbeat';
 import { pullSources } from './sources';
 import { createTrainingActivities } from './training';
 import { createReproduceActivities } from './reproduce';
+import { createReleaseActivities } from './release';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type {
@@ -55,6 +56,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
     evaluate: (input: EvaluateInput) => training.evaluate(input),
     // ReproduceVersion: what a version was trained from, and the retrained model compared with it.
     ...createReproduceActivities(deps),
+    // ReleaseWorkflow: the release's moves in the registry, the analysis of each look, the release record.
+    ...createReleaseActivities(deps),
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {

@@ -37,6 +37,8 @@ export interface PerennialConfig {
    * are gone). Absent: payloads reach the Temporal server as they are.
    */
   codecKeys?: CodecKey[];
+  /** Prometheus's HTTP API, where a release reads its candidate's guard metrics (PERENNIAL_PROMETHEUS_URL; absent: releases without guards only). */
+  prometheusUrl?: string;
 }
 
 export { TASK_QUEUE };
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PerennialConfi
       forcePathStyle: env.S3_FORCE_PATH_STYLE !== 'false' && endpoint !== 'aws',
     },
     codecKeys: codecKeys(env, 'PERENNIAL_CODEC_KEYS'),
+    ...(env.PERENNIAL_PROMETHEUS_URL ? { prometheusUrl: httpUrl(env, 'PERENNIAL_PROMETHEUS_URL') } : {}),
   };
 }
 
@@ -104,6 +107,12 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not '${raw}'`);
   return value;
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name]!.trim();
+  if (!/^https?:\/\/[^\s/]+/.test(value)) throw new Error(`${name}='${value}' is not an http:// or https:// URL (e.g. http://127.0.0.1:9090)`);
+  return value.replace(/\/+$/, '');
 }
 
 /** A Temporal Schedule in the Temporal UI. */

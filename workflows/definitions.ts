@@ -4,15 +4,19 @@
  * Deterministic code only: this file is bundled into workflows.
  */
 import type { RetryPolicy } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { NON_RETRYABLE } from '../src/errors';
 import { FEEDBACK_SIGNAL, type FeedbackReceiverStatus, type FeedbackSignal } from '../src/temporal/monitor-contract';
-import type { GateResult, Metrics } from '../src/metrics';
+import type { GateResult, Metrics, Task } from '../src/metrics';
+import type { GuardRun } from '../src/release/guards';
+import type { ReleaseLook, ReleaseProgress } from '../src/release/progress';
+import type { SequentialResult } from '../src/release/sequential';
+import type { ReleaseSpec } from '../src/spec/release-spec';
 import type { ReproduceTolerance, ReproductionReport } from '../src/registry/reproduction';
 
 export { SA_MODEL, SA_STAGE, SA_TRIGGER, SA_VERSION } from '../src/temporal/search-attributes';
 
-export const PIPELINE_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'promote'] as const;
+export const PIPELINE_STAGES = ['ingest', 'validate', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'release', 'promote'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 export interface StageRecord {
@@ -73,10 +77,12 @@ export const workflowIds = {
   retrain: (model: string) => `retrain/${model}`,
   /** One rollback per model at a time; the id is free again once it closed. */
   rollback: (model: string) => `rollback/${model}`,
-  /** One reproduction of a version at a time. */
-  reproduce: (model: string, version: string) => `reproduce/${model}/${version}`,
   /** One retention sweep per model at a time (its Temporal Schedule has the same id). */
   retention: (model: string) => `retention/${model}`,
+  /** One reproduction of a version at a time. */
+  reproduce: (model: string, version: string) => `reproduce/${model}/${version}`,
+  /** One release per candidate; the registry allows one release in flight per model. */
+  release: (model: string, version: string) => `release/${model}/${version}`,
 };
 
 /** A rollback to run: put `to` back as champion in place of `from`. */
@@ -153,3 +159,68 @@ export const feedbackSignal = defineSignal<[FeedbackSignal]>(FEEDBACK_SIGNAL);
 
 /** Query `status` of a monitor workflow (FeedbackReceiver answers it now; ModelMonitor in issue 10). */
 export const feedbackReceiverStatusQuery = defineQuery<FeedbackReceiverStatus>('status');
+
+// ---------------------------------------------------------------- releases (issue 9)
+
+/** Prove a registered candidate on live traffic, then promote it or put all traffic back on the champion. */
+export interface ReleaseInput {
+  model: string;
+  candidate: string;
+  /** The champion the candidate was evaluated against: the release starts only while it still is. */
+  champion: string;
+  task: Task;
+  release: ReleaseSpec;
+  /** Why the candidate exists (the pipeline's trigger). */
+  trigger: string;
+  /** Carried across continue-as-new: where the release stood. */
+  progress?: ReleaseProgress;
+  /** Looks before the run continues as new (default 500, about 3,000 history events). */
+  looksPerRun?: number;
+}
+
+export interface ReleaseStatus {
+  model: string;
+  candidate: string;
+  champion: string;
+  strategy: ReleaseSpec['strategy'];
+  phase: ReleaseProgress['phase'];
+  /** Canary: the step in force (1-based) and how many there are. */
+  step: number;
+  steps: number;
+  weight: number;
+  startedAt: string;
+  reason: string | null;
+  /** The sequential test's conclusion so far, with its evidence. */
+  analysis: SequentialResult;
+  guards: GuardRun;
+  looks: ReleaseLook[];
+}
+
+export type ReleaseOutcome = 'promoted' | 'rolled-back';
+
+export interface ReleaseResult {
+  model: string;
+  candidate: string;
+  outcome: ReleaseOutcome;
+  reason: string;
+  analysis: SequentialResult;
+  /** The champion once the release ended. */
+  champion: string | null;
+  /** The release record: steps, looks, verdict (models/<model>/releases/<version>.json). */
+  recordKey: string;
+}
+
+export interface ReleaseDecisionInput {
+  /** Who: a person (a CLI user), a service. */
+  by: string;
+  reason?: string;
+}
+
+export const releaseStatusQuery = defineQuery<ReleaseStatus>('releaseStatus');
+/** Promote a release that waits for a person's approval (spec release.manualApproval). */
+export const approveReleaseUpdate = defineUpdate<ReleaseStatus, [ReleaseDecisionInput]>('approve');
+/** Put all traffic back on the champion now; the candidate is marked rejected with the reason. */
+export const abortReleaseUpdate = defineUpdate<ReleaseStatus, [ReleaseDecisionInput]>('abort');
+/** Hold the current step (the analysis keeps watching and still rolls back a bad candidate). */
+export const pauseReleaseUpdate = defineUpdate<ReleaseStatus, [ReleaseDecisionInput]>('pause');
+export const resumeReleaseUpdate = defineUpdate<ReleaseStatus, [ReleaseDecisionInput]>('resume');

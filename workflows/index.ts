@@ -1,6 +1,7 @@
 // Every workflow the worker registers. Deterministic code only.
 export { RetrainingPipeline } from './retraining-pipeline';
 export { RollbackModel } from './rollback';
+export { RetentionSweep } from './retention';
 export { FeedbackReceiver } from './feedback-receiver';
 export { ReproduceVersion } from './reproduce';
-export { RetentionSweep } from './retention';
+export { ReleaseWorkflow } from './release';

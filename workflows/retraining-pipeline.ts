@@ -8,7 +8,9 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  executeChild,
   log,
+  ParentClosePolicy,
   patched,
   setCurrentDetails,
   setHandler,
@@ -22,6 +24,7 @@ import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { keys } from '../src/store/keys';
 import { activityOptions } from './activity-options';
+import { ReleaseWorkflow } from './release';
 import {
   DEFAULT_RETRY_BUDGET_MINUTES,
   pipelineStatusQuery,
@@ -34,6 +37,7 @@ import {
   type RetrainInput,
   type RetrainResult,
   type StageRecord,
+  workflowIds,
 } from './definitions';
 
 /**
@@ -50,6 +54,13 @@ const DISCARD_RUN_LEFTOVERS = 'discard-run-leftovers';
  */
 const FAN_OUT_DATA_STAGES = 'fan-out-data-stages';
 
+/**
+ * Patch (2026-12): a spec with a `release` section proves the candidate on
+ * live traffic (ReleaseWorkflow, a child) instead of promoting it at once.
+ * Runs started before it replay with the direct promotion.
+ */
+const RELEASE_ON_LIVE_TRAFFIC = 'release-on-live-traffic';
+
 /** What went wrong, for a person: an activity's own message, not "Activity task failed". */
 function reasonOf(error: unknown): string {
   if (error instanceof ActivityFailure && error.cause) return error.cause.message;
@@ -61,6 +72,18 @@ function championMoved(error: unknown): { current: string | null } | undefined {
   if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure) || error.cause.type !== ChampionMovedError.name) return undefined;
   const [details] = error.cause.details as [{ current?: string | null }?];
   return { current: details?.current ?? null };
+}
+
+/** Why the registry refused to start a release (ReleaseRefusedError before any traffic moved), found in a child's failure chain. */
+function releaseRefusedAtStart(error: unknown): string | undefined {
+  const BEFORE_TRAFFIC = ['champion-moved', 'no-champion', 'release-in-flight', 'unknown-candidate'];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type === 'ReleaseRefusedError') {
+      const [details] = e.details as [{ kind?: string }?];
+      return details?.kind && BEFORE_TRAFFIC.includes(details.kind) ? e.message : undefined;
+    }
+  }
+  return undefined;
 }
 
 export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainResult> {
@@ -243,6 +266,52 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
       compensations.push({ name: `unregister ${lineage.version}`, run: () => light.unregister(model, lineage.version) });
       upsertSearchAttributes([{ key: SA_VERSION, value: lineage.version }]);
       end(`${model}/${lineage.version}`);
+
+      const release = ingest.spec.release;
+      if (release && champion && patched(RELEASE_ON_LIVE_TRAFFIC)) {
+        // Once it takes live traffic the version is evidence (its predictions are logged): it stays registered
+        // whatever happens, and the release puts the traffic back on the champion by itself.
+        compensations.length = 0;
+        const workflowId = workflowIds.release(model, lineage.version);
+        begin('release', `${release.strategy} release of ${lineage.version} against champion ${champion.version} (${workflowId})`);
+        let released;
+        try {
+          released = await executeChild(ReleaseWorkflow, {
+            workflowId,
+            args: [{ model, candidate: lineage.version, champion: champion.version, task: ingest.spec.task, release, trigger }],
+            // A pipeline terminated by hand still lets its release put the traffic back.
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            staticSummary: `Release **${model}/${lineage.version}** (${release.strategy}) against ${champion.version}`,
+          });
+        } catch (error) {
+          // The champion moved, or another release is in flight: the candidate never took traffic. A decision, not a failure.
+          const refusal = releaseRefusedAtStart(error);
+          if (!refusal) throw error;
+          end(refusal, 'failed');
+          return finish({
+            outcome: 'rejected',
+            version: lineage.version,
+            champion: champion.version,
+            snapshot: snapshot.sha256,
+            gate: evaluation.gate,
+            metrics,
+            message: `${model}/${lineage.version} was not released: ${refusal}`,
+          });
+        }
+        end(`${released.outcome}: ${released.reason}`, released.outcome === 'promoted' ? 'completed' : 'failed');
+        return finish({
+          outcome: released.outcome === 'promoted' ? 'promoted' : 'rejected',
+          version: lineage.version,
+          champion: released.champion,
+          snapshot: snapshot.sha256,
+          gate: evaluation.gate,
+          metrics,
+          message:
+            released.outcome === 'promoted'
+              ? `${model}/${lineage.version} promoted to champion after its ${release.strategy} release (previous: ${champion.version}): ${released.reason}`
+              : `${model}/${lineage.version} rolled back after its ${release.strategy} release; champion ${champion.version} stays: ${released.reason}`,
+        });
+      }
 
       begin('promote', `${lineage.version} becomes champion`);
       compensations.push({ name: `revert promotion of ${lineage.version}`, run: () => light.revertPromotion(model, lineage.version) });

@@ -38,6 +38,9 @@ Commands:
   retention --model <name> [--dry-run] [--wait] | --model <name> --schedule
                          delete old snapshots, run leftovers, log partitions and reports under the spec's retention policy
                          (RetentionSweep; a dry run prints the plan), or create/update its Temporal Schedule
+  release status|approve|abort|pause|resume --model <name> [--version <v>] [--reason <text>] [--json]
+                         the candidate's release on live traffic (ReleaseWorkflow): where it stands and what its
+                         sequential test concluded so far; its updates (abort needs --reason)
   reproduce --model <name> --version <v> [--allow-other-code] [--weights-tolerance 1e-3] [--metrics-tolerance 5e-3] [--json]
                          retrain a version from its lineage (same snapshot, spec, seed; code checked) through the
                          ReproduceVersion workflow: identical on the same backend, within tolerance on another
@@ -72,6 +75,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./rollback')).runRollbackCommand(rest, io);
       case 'retention':
         return await (await import('./retention')).runRetentionCommand(rest, io);
+      case 'release':
+        return await (await import('./release')).runReleaseCommand(rest, io);
       case 'reproduce':
         return await (await import('./reproduce')).runReproduceCommand(rest, io);
       case 'serve':

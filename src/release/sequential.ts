@@ -288,12 +288,32 @@ const pFromLog = (logLambda: number): number => Math.min(1, Math.exp(-logLambda)
 /** Adds one batch of labelled losses and takes a look. A decided test is returned unchanged. */
 export function observe(state: SequentialState, batch: SequentialBatch): SequentialState {
   if (state.decision !== 'continue') return state;
-  const next: SequentialState = {
-    ...state,
-    candidate: addLosses(state.candidate, batch.candidate, 'candidate'),
-    champion: addLosses(state.champion, batch.champion, 'champion'),
-    looks: state.looks + 1,
-  };
+  return look(state, addLosses(state.candidate, batch.candidate, 'candidate'), addLosses(state.champion, batch.champion, 'champion'));
+}
+
+function checkArm(arm: ArmStats, before: ArmStats, name: string): ArmStats {
+  const { n, mean, m2 } = arm;
+  if (!Number.isInteger(n) || n < before.n || (n > 0 && !Number.isFinite(mean)) || !(m2 >= 0)) {
+    throw new Error(
+      `totals.${name} must be the arm's losses so far (n an integer >= ${before.n}, a finite mean, m2 >= 0), not ${JSON.stringify(arm).slice(0, 80)}`,
+    );
+  }
+  return { n, mean: n === 0 ? 0 : mean, m2: n === 0 ? 0 : m2 };
+}
+
+/**
+ * Takes a look with every arm's losses so far (count, mean, sum of squared
+ * deviations), as a release reads them again from the feedback log at each
+ * look: labels that arrive late are counted when they arrive, never twice. A
+ * decided test is returned unchanged.
+ */
+export function observeTotals(state: SequentialState, totals: { candidate: ArmStats; champion: ArmStats }): SequentialState {
+  if (state.decision !== 'continue') return state;
+  return look(state, checkArm(totals.candidate, state.candidate, 'candidate'), checkArm(totals.champion, state.champion, 'champion'));
+}
+
+function look(state: SequentialState, candidate: ArmStats, champion: ArmStats): SequentialState {
+  const next: SequentialState = { ...state, candidate, champion, looks: state.looks + 1 };
   const m = moments(next);
   if (m) {
     next.pInferior = Math.min(state.pInferior, pFromLog(logOneSided(m, m.difference)));

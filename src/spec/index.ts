@@ -1,2 +1,3 @@
 export * from './model-spec';
 export * from './published';
+export * from './release-spec';

@@ -8,6 +8,7 @@ import { featureSpec } from '../preprocess';
 import { quoteValue, SpecError } from '../errors';
 import { cleanText, textProblem } from '../data/text';
 import { NAME_RULES } from '../names';
+import { releaseSpec } from './release-spec';
 
 export { SpecError };
 
@@ -155,6 +156,8 @@ export const modelSpecSchema = z
       .default({ holdoutFraction: 0.2, gate: gateSpec.parse({}) }),
     /** What the retention sweep may delete, and when it runs (optional: specs written before it hash as they did). */
     retention: retentionSpec.optional(),
+    /** How a candidate is proven on live traffic before it becomes champion (optional: without it, promoted at once). */
+    release: releaseSpec.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const options = {
     connection,
     config,
-    deps: { store, registry: new Registry(store), clock: () => new Date(), code, backend },
+    deps: { store, registry: new Registry(store), clock: () => new Date(), code, backend, prometheusUrl: config.prometheusUrl },
     trainingConcurrency: Number(process.env.PERENNIAL_TRAINING_CONCURRENCY ?? 2),
   };
 

@@ -66,6 +66,30 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
     activities: [...FANNED_OUT(4, 0).slice(0, 9), 'discardRun'],
     closed: 'COMPLETED',
   },
+  // After patch 'release-on-live-traffic' (saved after test/integration/release.test.ts): a spec with a canary release,
+  // the candidate registered then proven by its ReleaseWorkflow child instead of promoted at once.
+  'retraining-pipeline/release-on-live-traffic/released': {
+    activities: ['ingest', 'snapshotPart', 'snapshot', ...ALL_STAGES.slice(3, 7)],
+    closed: 'COMPLETED',
+  },
+  // ReleaseWorkflow (the same test): that canary, both steps then promoted; and an A/B release of a candidate
+  // trained on shuffled labels, rolled back at the first look by the sequential test.
+  'release-workflow/canary-promoted': {
+    activities: [
+      'startRelease',
+      'recordRelease',
+      'analyzeRelease',
+      'analyzeRelease',
+      'setReleaseWeight',
+      'recordRelease',
+      'analyzeRelease',
+      'analyzeRelease',
+      'endRelease',
+      'recordRelease',
+    ],
+    closed: 'COMPLETED',
+  },
+  'release-workflow/ab-rolled-back': { activities: ['startRelease', 'recordRelease', 'analyzeRelease', 'endRelease', 'recordRelease'], closed: 'COMPLETED' },
   // RollbackModel (saved with `temporal workflow show --output json` after test/integration/rollback.test.ts).
   'rollback-model/rolled-back': { activities: ['rollback'], closed: 'COMPLETED' },
   'rollback-model/refused': { activities: ['rollback'], closed: 'FAILED' },

@@ -29,7 +29,7 @@ import { WEATHER_SPEC_PATH } from '../../src/demo/weather';
 import { ArtifactError, ChampionMovedError, DataValidationError, PERMANENT_ERRORS } from '../../src/errors';
 import type { ClassificationMetrics } from '../../src/metrics';
 import type { Aliases } from '../../src/registry';
-import { loadModelSpecFile, type ModelSpec } from '../../src/spec';
+import { loadModelSpecFile, releaseSpec, type ModelSpec } from '../../src/spec';
 import { ensureNamespace } from '../../src/temporal';
 import { trainingQueueFor } from '../../src/temporal/task-queues';
 import { bundleWorkflows } from '../../src/worker/create';
@@ -533,5 +533,66 @@ describe('RetrainingPipeline branches (mocked activities)', () => {
       expect(callsOf(run, 'ingest').map((c) => c.attempt)).toEqual([1, 2]);
       expect(run.result?.outcome).toBe('promoted');
     });
+  });
+});
+
+// ---- a spec with a release ----------------------------------------------------
+
+describe('RetrainingPipeline with a release in the spec (mocked activities, the real ReleaseWorkflow as its child)', () => {
+  const release = releaseSpec.parse({ strategy: 'ab', weight: 0.5, lookEverySeconds: 1, minLabels: 50, margin: 0.05 });
+  const arm = (n: number, p: number) => ({ n, mean: p, m2: n * p * (1 - p) });
+  const releasing = (candidateError: number, over: Mocks = {}) =>
+    happyPath({
+      ingest: async () => ingestOutput({ spec: { ...spec, release } }),
+      startRelease: async () => aliases('v1', null),
+      analyzeRelease: async () => ({
+        totals: { candidate: arm(3000, candidateError), champion: arm(3000, 0.2) },
+        guards: [],
+        parts: { feedback: 1, predictions: 0 },
+      }),
+      endRelease: async ({ outcome }) => aliases(outcome === 'promoted' ? 'v2' : 'v1', outcome === 'promoted' ? 'v1' : null),
+      recordRelease: async () => `models/${model}/releases/v2.json`,
+      ...over,
+    });
+  const RELEASED = [...ACTIVITIES.slice(0, 8), 'startRelease', 'recordRelease', 'analyzeRelease', 'endRelease', 'recordRelease'];
+
+  it('releases the registered candidate instead of promoting it: promoted once the release shows it no worse', async () => {
+    const run = await runPipeline(releasing(0.2));
+    expect(run.error).toBeUndefined();
+    expect(names(run)).toEqual(RELEASED);
+    expect(callsOf(run, 'startRelease')[0]!.args[0]).toMatchObject({ model, candidate: 'v2', mode: 'ab', weight: 0.5, expectedChampion: 'v1' });
+    expect(run.result).toMatchObject({ outcome: 'promoted', version: 'v2', champion: 'v2' });
+    expect(run.result!.message).toMatch(/^weather\/v2 promoted to champion after its ab release \(previous: v1\): the candidate is no worse/);
+    expect(run.result!.stages.map((s) => [s.stage, s.status])).toEqual([...STAGES.slice(0, 7), 'release'].map((s) => [s, 'completed']));
+  });
+
+  it('a candidate the release finds worse is rolled back: the run ends rejected, the version stays registered as evidence', async () => {
+    const run = await runPipeline(releasing(0.45));
+    expect(run.error).toBeUndefined();
+    expect(names(run)).toEqual(RELEASED);
+    expect(callsOf(run, 'endRelease')[0]!.args[0]).toMatchObject({ outcome: 'rolled-back' });
+    expect(names(run)).not.toContain('unregister');
+    expect(run.result).toMatchObject({ outcome: 'rejected', version: 'v2', champion: 'v1' });
+    expect(run.result!.message).toMatch(/^weather\/v2 rolled back after its ab release; champion v1 stays: the candidate is worse than the champion/);
+    expect(run.result!.stages.at(-1)).toMatchObject({ stage: 'release', status: 'failed' });
+  });
+
+  it('a release the registry refuses to start (the champion moved) ends the run rejected, nothing moved', async () => {
+    const run = await runPipeline(
+      releasing(0.2, {
+        startRelease: async () => {
+          throw ApplicationFailure.create({
+            type: 'ReleaseRefusedError',
+            message: 'release of weather/v2 refused: the champion is v3 now, not v1',
+            nonRetryable: true,
+            details: [{ kind: 'champion-moved' }],
+          });
+        },
+      }),
+    );
+    expect(run.error).toBeUndefined();
+    expect(names(run)).toEqual([...ACTIVITIES.slice(0, 8), 'startRelease']);
+    expect(run.result).toMatchObject({ outcome: 'rejected', version: 'v2', champion: 'v1' });
+    expect(run.result!.message).toBe('weather/v2 was not released: release of weather/v2 refused: the champion is v3 now, not v1');
   });
 });
