@@ -14,6 +14,9 @@
  *   shuffled) in an A/B release is rolled back by the test's 'inferior'
  *   decision, long before any time limit, and all traffic is back on the
  *   champion; the release record says why, with the evidence;
+ * - shadow: the candidate never answers a client; its shadow predictions,
+ *   paired with the labels posted for the champion's answers, get it rolled
+ *   back;
  * - guards read from a real Prometheus (Debian's `prometheus`, scraping the
  *   model server every second): a p99 latency limit no server meets rolls the
  *   candidate back with the value Prometheus measured, before the test could
@@ -315,5 +318,17 @@ describe('a release decided on live traffic', () => {
       prometheus?.kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     }
+  }, 300_000);
+
+  it("in shadow, every answer stays the champion's while the candidate's shadow predictions, paired with the labels, get it rolled back", async () => {
+    if (!bad) throw new Error('the candidate of the tests before is needed');
+    const release = releaseSpec.parse({ strategy: 'shadow', lookEverySeconds: 2, minLabels: 50, margin: 0.05, maxHours: 1 });
+    const { result, load } = await releaseUnderLoad(release, 2);
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.analysis.decision).toBe('inferior');
+    expect(result.analysis.labels.candidate).toBe(result.analysis.labels.champion); // paired: the same rows, both arms
+    expect(load.failures).toEqual([]);
+    expect([...load.counts.byVersion.keys()]).toEqual(['v2']);
+    expect((await h.registry.getAliases(model)).canary).toBeNull();
   }, 300_000);
 });
