@@ -15,6 +15,7 @@ import { pullSources } from './sources';
 import { createTrainingActivities } from './training';
 import { createReproduceActivities } from './reproduce';
 import { createReleaseActivities } from './release';
+import { createMonitorActivities } from './monitor';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type {
@@ -58,6 +59,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
     ...createReproduceActivities(deps),
     // ReleaseWorkflow: the release's moves in the registry, the analysis of each look, the release record.
     ...createReleaseActivities(deps),
+    // ModelMonitor: the champion in force and its holdout figures.
+    ...createMonitorActivities(deps),
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {

@@ -79,6 +79,8 @@ export const workflowIds = {
   rollback: (model: string) => `rollback/${model}`,
   /** One retention sweep per model at a time (its Temporal Schedule has the same id). */
   retention: (model: string) => `retention/${model}`,
+  /** One drift check per model at a time (its Temporal Schedule has the same id). */
+  driftCheck: (model: string) => `drift-check/${model}`,
   /** One reproduction of a version at a time. */
   reproduce: (model: string, version: string) => `reproduce/${model}/${version}`,
   /** One release per candidate; the registry allows one release in flight per model. */

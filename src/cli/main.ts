@@ -38,6 +38,15 @@ Commands:
   retention --model <name> [--dry-run] [--wait] | --model <name> --schedule
                          delete old snapshots, run leftovers, log partitions and reports under the spec's retention policy
                          (RetentionSweep; a dry run prints the plan), or create/update its Temporal Schedule
+  drift-check --model <name> [--wait] | --model <name> --schedule
+                         compare the champion's training snapshot with the prediction log of the spec's window
+                         (DriftCheck: JSON and HTML reports in S3, the result signalled to monitor/<name>),
+                         or create/update its Temporal Schedule (monitoring.drift.schedule)
+  status --model <name> [--json]
+                         the model's monitor (monitor/<model>): live performance per version, drift, the run in flight,
+                         the queue, the last triggers
+  trigger --model <name> --reason <text>
+                         ask the monitor for a retraining: started, joined the one in flight, or queued
   release status|approve|abort|pause|resume --model <name> [--version <v>] [--reason <text>] [--json]
                          the candidate's release on live traffic (ReleaseWorkflow): where it stands and what its
                          sequential test concluded so far; its updates (abort needs --reason)
@@ -75,6 +84,11 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./rollback')).runRollbackCommand(rest, io);
       case 'retention':
         return await (await import('./retention')).runRetentionCommand(rest, io);
+      case 'drift-check':
+        return await (await import('./drift-check')).runDriftCheckCommand(rest, io);
+      case 'status':
+      case 'trigger':
+        return await (await import('./monitor')).runMonitorCommand(command, rest, io);
       case 'release':
         return await (await import('./release')).runReleaseCommand(rest, io);
       case 'reproduce':

@@ -3,10 +3,11 @@ import { workflowIds } from '../../workflows/definitions';
 import type { RetentionInput, RetentionResult, RetentionSweep } from '../../workflows/retention';
 import { loadConfig, scheduleUrl, workflowUrl, type PerennialConfig } from '../config';
 import { checkName } from '../names';
-import { describeReasons, describeTotals, formatBytes, retentionScheduleSpec } from '../retention';
+import { describeReasons, describeTotals, formatBytes } from '../retention';
 import { loadPublishedSpec, retentionPolicy, type RetentionPolicy } from '../spec';
 import { S3Store } from '../store';
 import { connectClient, queuesWithoutWorkers, workflowFailureMessage } from '../temporal';
+import { scheduleSpecOf } from '../temporal/schedules';
 import { parseCommandArgs, userName } from './args';
 import type { CliIo } from './io';
 
@@ -40,7 +41,7 @@ export async function applyRetentionSchedule(
   policy: RetentionPolicy,
 ): Promise<{ scheduleId: string; created: boolean; describe: string }> {
   const scheduleId = workflowIds.retention(model);
-  const { spec, describe } = retentionScheduleSpec(policy.schedule);
+  const { spec, describe } = scheduleSpecOf(policy.schedule);
   const args: [RetentionInput] = [{ model, requestedBy: `schedule:${scheduleId}` }];
   const action = {
     type: 'startWorkflow' as const,

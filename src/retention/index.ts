@@ -1,3 +1,2 @@
 export * from './plan';
 export * from './summary';
-export * from './schedule';

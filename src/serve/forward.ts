@@ -1,16 +1,16 @@
 /**
  * Forwarding joined feedback to a model's monitor: signal `feedback` to the
  * workflow `monitor/<model>`, with signal-with-start so the first label
- * starts it. Until ModelMonitor (issue 10) exists the workflow started is
- * FeedbackReceiver (workflows/feedback-receiver.ts); a monitor already
- * running under that id, of any type, is signalled.
+ * starts it (ModelMonitor, workflows/monitor.ts); a monitor already running
+ * under that id, of any type (a FeedbackReceiver started by an older server),
+ * is signalled.
  */
 import type { Client } from '@temporalio/client';
-import { FEEDBACK_SIGNAL, monitorWorkflowId, type FeedbackReceiverInput, type FeedbackSignal } from '../temporal/monitor-contract';
+import { FEEDBACK_SIGNAL, monitorWorkflowId, type FeedbackSignal } from '../temporal/monitor-contract';
 import type { FeedbackForwarder } from './feedback';
 
 /** The workflow type signal-with-start starts when no monitor runs yet. */
-export const MONITOR_WORKFLOW_TYPE = 'FeedbackReceiver';
+export const MONITOR_WORKFLOW_TYPE = 'ModelMonitor';
 
 /**
  * A forwarder over a Temporal client that is connected on first use (a
@@ -25,7 +25,7 @@ export function monitorForwarder(connect: () => Promise<Client>, taskQueue: stri
       throw error;
     });
     const c = await client;
-    await c.workflow.signalWithStart<(input: FeedbackReceiverInput) => Promise<void>, [FeedbackSignal]>(MONITOR_WORKFLOW_TYPE, {
+    await c.workflow.signalWithStart<(input: { model: string }) => Promise<void>, [FeedbackSignal]>(MONITOR_WORKFLOW_TYPE, {
       workflowId: monitorWorkflowId(model),
       taskQueue,
       args: [{ model }],

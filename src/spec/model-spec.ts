@@ -9,6 +9,7 @@ import { quoteValue, SpecError } from '../errors';
 import { cleanText, textProblem } from '../data/text';
 import { NAME_RULES } from '../names';
 import { releaseSpec } from './release-spec';
+import { checkMonitoringColumns, monitoringSpec } from './monitoring-spec';
 
 export { SpecError };
 
@@ -158,6 +159,8 @@ export const modelSpecSchema = z
     retention: retentionSpec.optional(),
     /** How a candidate is proven on live traffic before it becomes champion (optional: without it, promoted at once). */
     release: releaseSpec.optional(),
+    /** How the model is watched in production: the scheduled drift check (optional: specs written before it hash as they did). */
+    monitoring: monitoringSpec.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -189,6 +192,7 @@ export const modelSpecSchema = z
           message: `${quoteValue(feature.name)} is a ${field.type} field; a date feature needs a date field`,
         });
     });
+    checkMonitoringColumns(spec, (issue) => ctx.addIssue({ code: 'custom', ...issue }));
   });
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;

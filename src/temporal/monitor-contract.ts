@@ -62,3 +62,52 @@ export interface FeedbackReceiverState {
 
 /** The workflow id of a model's monitor: production services and the model server signal it (signal-with-start). */
 export const monitorWorkflowId = (model: string) => `monitor/${model}`;
+
+// ---------------------------------------------------------------- ModelMonitor (issue 10): the other signals
+
+/** One column of a drift result, with the fields of `perennial drift --json`. */
+export interface DriftSignalColumn {
+  name: string;
+  method: string;
+  statistic: number;
+  p_value: number | null;
+  drift: boolean;
+}
+
+/** The payload of signal `drift`: from DriftCheck or an external detector. */
+export interface DriftSignal {
+  /** Share of columns that drifted, 0..1. */
+  share: number;
+  /** Whether the dataset drifted (the share reached the spec's threshold). */
+  drift: boolean;
+  columns: DriftSignalColumn[];
+  /** The report in the store (JSON; its .html beside it), when there is one. */
+  reportKey?: string;
+}
+
+/** The payload of signal `retrain`: a production service asks for a retraining. */
+export interface RetrainSignal {
+  reason: string;
+  requestedBy?: string;
+}
+
+export const DRIFT_SIGNAL = 'drift';
+export const RETRAIN_SIGNAL = 'retrain';
+
+/** Update `trigger`: start a retraining now (or join the one in flight, or queue behind it). */
+export interface TriggerRequest {
+  reason: string;
+  requestedBy?: string;
+}
+
+/** What `trigger` answers. */
+export interface TriggerAnswer {
+  outcome: 'started' | 'joined' | 'queued';
+  /** The run started or in flight (retrain/<model>); absent while queued behind a cooldown with nothing in flight. */
+  workflowId?: string;
+  message: string;
+}
+
+export const MONITOR_STATUS_QUERY = 'status';
+export const TRIGGER_UPDATE = 'trigger';
+export const SET_THRESHOLDS_UPDATE = 'set-thresholds';

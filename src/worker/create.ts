@@ -6,6 +6,7 @@ import { register as registerTsxForRequire } from 'tsx/cjs/api';
 import type { ActivityDeps } from '../../activities/deps';
 import { createPipelineActivities } from '../../activities/pipeline';
 import { createRetentionActivities } from '../../activities/retention';
+import { createDriftCheckActivities } from '../../activities/drift-check';
 import type { PerennialConfig } from '../config';
 import { EncryptionCodec } from '../temporal/codec';
 
@@ -85,5 +86,10 @@ export async function createWorkers(options: WorkerOptions): Promise<{ main: Wor
 }
 
 function activitiesFor(options: WorkerOptions) {
-  return { ...createPipelineActivities(options.deps), ...createRetentionActivities(options.deps), ...(options.activityOverrides ?? {}) };
+  return {
+    ...createPipelineActivities(options.deps),
+    ...createRetentionActivities(options.deps),
+    ...createDriftCheckActivities(options.deps),
+    ...(options.activityOverrides ?? {}),
+  };
 }

@@ -2,7 +2,7 @@
  * The feedback log on the real services: the weather model trained through
  * the real pipeline, served by `createModelServer` on the real S3 registry
  * with a bearer token, its joined feedback forwarded to `monitor/<model>` on
- * the real Temporal server (FeedbackReceiver on this test's worker).
+ * the real Temporal server (ModelMonitor on this test's worker).
  *
  * Predictions are made; labels are posted at once (joined from memory),
  * after the server was restarted (joined from the prediction log's Parquet
@@ -20,7 +20,8 @@ import { bootstrapWeather } from '../../src/demo/weather';
 import { createModelServer, monitorForwarder, type ModelServer } from '../../src/serve';
 import { keys } from '../../src/store';
 import { startRetrain } from '../../src/temporal';
-import { feedbackReceiverStatusQuery, monitorWorkflowId } from '../../workflows/definitions';
+import { monitorWorkflowId } from '../../workflows/definitions';
+import { monitorStatusQuery } from '../../workflows/monitor';
 import { queryStoredParts } from '../helpers/parquet-parts';
 import { scrapeMetric } from '../helpers/programs';
 import { weatherRequestRow } from '../helpers/weather';
@@ -212,12 +213,13 @@ describe('feedback on perennial serve', () => {
     }
     expect(log.parts.every((k) => /\/feedback\/dt=\d{4}-\d{2}-\d{2}\/[^/]+\.parquet$/.test(k))).toBe(true);
 
-    // The monitor (FeedbackReceiver for now) has every item once, counted for v1.
-    const status = await h.client.workflow.getHandle(monitorWorkflowId(model)).query(feedbackReceiverStatusQuery);
-    expect(status).toMatchObject({ model, items: expected.size, dropped: 0, versions: { v1: { items: expected.size, labels: expected.size - 1, flags: 1 } } });
+    // The monitor (ModelMonitor, started by the first forward) has every item once, counted for v1.
+    const status = await h.client.workflow.getHandle(monitorWorkflowId(model)).query(monitorStatusQuery);
+    expect(status).toMatchObject({ model, champion: 'v1', counters: { items: expected.size, dropped: 0 } });
+    expect(status.live.v1!.all).toMatchObject({ labels: expected.size - 1, flags: 1 });
     console.log(
       `feedback: ${expected.size} predictions labelled (${now.length + 2} from memory, ${later.length} from the S3 log after a restart, ${b.length} pending until uploaded), ` +
-        `4 duplicates dropped; ${log.rows.length} rows in ${log.parts.length} Parquet part(s); monitor status ${JSON.stringify(status.versions)}, ${status.duplicates} duplicates at the receiver`,
+        `4 duplicates dropped; ${log.rows.length} rows in ${log.parts.length} Parquet part(s); monitor live figures of v1 ${JSON.stringify(status.live.v1!.all)}, ${status.counters.duplicates} duplicates at the monitor`,
     );
   });
 });

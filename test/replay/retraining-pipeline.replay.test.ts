@@ -106,11 +106,23 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
     closed: 'COMPLETED',
   },
   'reproduce-version/code-refused': { activities: ['prepareReproduction', 'discardRun'], closed: 'FAILED' },
+  // ModelMonitor (saved after test/workflows/monitor.test.ts, each ended by the test): a burst of 50 triggers during a
+  // run (two runs in all), a person's trigger updates (started, queued, joined: two runs), malformed signals dropped,
+  // a performance breach starting one run. monitorContext reads the champion at the start and after each run.
+  'model-monitor/burst': { activities: ['monitorContext', 'monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/trigger-updates': { activities: ['monitorContext', 'monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/malformed-dropped': { activities: ['monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/performance': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   // FeedbackReceiver (saved after test/integration/serve-feedback-receiver.test.ts): a run that took four signals
   // (one a duplicate, one a bad payload) and continued as new, and the next run, which took one and was terminated.
   // It never completes: it continues as new, or is ended by hand.
   'feedback-receiver/continued-as-new': { activities: [], closed: 'CONTINUED_AS_NEW' },
   'feedback-receiver/terminated': { activities: [], closed: 'TERMINATED' },
+  // DriftCheck (saved after test/integration/drift-check.test.ts): New York traffic, drift, signalled to the running monitor;
+  // Seattle traffic with no monitor running (the signal fails, the check completes); a window with too few rows (skipped).
+  'drift-check/drifted': { activities: ['checkDrift'], closed: 'COMPLETED' },
+  'drift-check/no-monitor': { activities: ['checkDrift'], closed: 'COMPLETED' },
+  'drift-check/skipped': { activities: ['checkDrift'], closed: 'COMPLETED' },
 };
 
 // Loaded at collection time, so each saved history is its own test.

@@ -1,8 +1,8 @@
 /** The spec's retention section: defaults, errors naming the field, and the schedule it makes. */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { retentionScheduleSpec } from '../../../src/retention';
 import { loadModelSpecFile, parseModelSpec, retentionPolicy, SpecError } from '../../../src/spec';
+import { scheduleSpecOf } from '../../../src/temporal/schedules';
 
 const modelFile = (name: string) => fileURLToPath(new URL(`../../../models/${name}.yaml`, import.meta.url));
 
@@ -75,10 +75,10 @@ describe('retention in the model spec', () => {
   });
 });
 
-describe('retentionScheduleSpec', () => {
+describe('scheduleSpecOf (retention.schedule)', () => {
   it('makes daily and weekly intervals, and passes a cron expression on', () => {
-    expect(retentionScheduleSpec('daily')).toEqual({ spec: { intervals: [{ every: '1 day' }] }, describe: 'every day (00:00 UTC)' });
-    expect(retentionScheduleSpec('weekly').spec).toEqual({ intervals: [{ every: '7 days' }] });
-    expect(retentionScheduleSpec(' 30  3 * * 1 ')).toEqual({ spec: { cronExpressions: ['30 3 * * 1'] }, describe: "cron '30 3 * * 1' (UTC)" });
+    expect(scheduleSpecOf('daily')).toEqual({ spec: { intervals: [{ every: '1 day' }] }, describe: 'every day (00:00 UTC)' });
+    expect(scheduleSpecOf('weekly').spec).toEqual({ intervals: [{ every: '7 days' }] });
+    expect(scheduleSpecOf(' 30  3 * * 1 ')).toEqual({ spec: { cronExpressions: ['30 3 * * 1'] }, describe: "cron '30 3 * * 1' (UTC)" });
   });
 });
