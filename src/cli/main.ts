@@ -55,8 +55,10 @@ Commands:
                          ReproduceVersion workflow: identical on the same backend, within tolerance on another
   serve [--port 8080] [--host 127.0.0.1] [--models weather,flights] [--body-limit <bytes>] [--poll-ms 500]
         [--spool-dir <dir>] [--log-rows 10000] [--log-seconds 60] [--spool-sync write|fsync] [--token <t>] [--feedback-seconds 5]
-                         the model server: each model's champion over the Open Inference Protocol (V2 REST)
-                         and KServe V1 :predict, following promotions and rollbacks; /metrics for Prometheus
+        [--workers <n, default: cores>] [--max-batch-rows 64] [--max-batch-wait-ms 2]
+                         the model server: each model's champion (and a candidate in release) over the Open Inference
+                         Protocol (V2 REST) and KServe V1 :predict, following promotions, releases and rollbacks, on every
+                         core, batching concurrent requests; /metrics for Prometheus
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_ENDPOINT, S3_BUCKET, AWS_*, PERENNIAL_CODEC_KEYS (see README).`;
 

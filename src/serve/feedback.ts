@@ -22,7 +22,10 @@
  *   forwarded; later ones are counted as duplicates and dropped. The ids seen
  *   are remembered in memory (bounded) and, at start, read back from the
  *   feedback log of the last `lookbackDays` days, so a restart does not let a
- *   duplicate through.
+ *   duplicate through. In a cluster (cluster.ts) two labels for one prediction
+ *   may reach two workers: the ids a segment is about to write are also
+ *   claimed from the primary (`sharedClaims`), which grants each to one
+ *   segment only; one refused counts as a duplicate.
  * - **Parts.** `logs/<model>/feedback/dt=<feedback day>/<segment id>-<digest>.parquet`,
  *   one per model and UTC day of each segment. The part id is the segment's
  *   and a digest of the ids it joined: a segment re-processed after a failure
@@ -527,6 +530,13 @@ export interface FeedbackLogOptions {
   models: string[];
   /** The input kinds of a model (its serving version's), for the Parquet types. */
   kinds?: (model: string) => Record<string, InputKind> | undefined;
+  /**
+   * In a cluster: claims `<model>/<prediction id>` keys for a segment from the
+   * primary (true: this segment may write it; false: another segment has).
+   * Checked after this process's own first-label-wins; a failure leaves the
+   * segment in the spool for the next pass.
+   */
+  sharedClaims?: (claims: { key: string; segment: string }[]) => Promise<boolean[]>;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -652,6 +662,15 @@ export class FeedbackLog {
       now,
       (this.options.pendingDays ?? 7) * 86_400_000,
     );
+    if (this.options.sharedClaims && outcome.joined.length > 0) {
+      const granted = await this.options.sharedClaims(outcome.joined.map((j) => ({ key: `${j.prediction.model}/${j.predictionId}`, segment: segment.id })));
+      const kept: JoinedFeedback[] = [];
+      outcome.joined.forEach((j, i) => {
+        if (granted[i] === true) kept.push(j);
+        else outcome.duplicates.set(j.prediction.model, (outcome.duplicates.get(j.prediction.model) ?? 0) + 1);
+      });
+      outcome.joined = kept;
+    }
     if (outcome.joined.length > 0) {
       const dir = await mkdtemp(join(tmpdir(), 'perennial-feedback-'));
       try {

@@ -7,3 +7,5 @@ export { ServeError } from './errors';
 export { PredictionLog, predictionRecord, writeLogParts, type PredictionRecord } from './prediction-log';
 export { Spool, readSegment } from './spool';
 export { monitorForwarder } from './forward';
+export { DEFAULT_MAX_BATCH_ROWS, DEFAULT_MAX_BATCH_WAIT_MS } from './batcher';
+export { connectToPrimary, runPrimary, workerSlot, type WorkerLink } from './cluster';

@@ -9,6 +9,12 @@
  * feedback log's items received, joined, pending, duplicated, forwarded and
  * failed forwards. Releases: the candidate's weight per model and mode
  * (read from the host when scraped) and the shadow scorings by outcome.
+ * Batching (batcher.ts): rows and requests per model call, the queue wait,
+ * merged calls that failed. In a cluster (`perennial serve --workers N`,
+ * cluster.ts) the primary sums every worker's series (counters, histograms,
+ * most gauges); a gauge that says which version serves or a release's weight
+ * is the same on every worker and is taken as the maximum instead
+ * (`aggregator: 'max'`), and `perennial_serve_worker_info` names each worker.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -41,6 +47,10 @@ export class ServeMetrics {
   readonly releaseWeight: Gauge<'model' | 'mode' | 'version'>;
   readonly shadow: Counter<'model' | 'version' | 'outcome'>;
   readonly shadowDuration: Histogram<'model' | 'version'>;
+  readonly batchRows: Histogram<'model' | 'version'>;
+  readonly batchRequests: Histogram<'model' | 'version'>;
+  readonly batchWait: Histogram<'model' | 'version'>;
+  readonly batchFailures: Counter<'model' | 'version'>;
   /** The releases in force when scraped (the server sets it from the host). */
   releases: (() => { model: string; mode: string; version: string; weight: number }[]) | undefined;
   /** What the pending gauge reads when scraped (the feedback log sets it). */
@@ -88,6 +98,7 @@ export class ServeMetrics {
       help: '1 for the version each model answers with',
       labelNames: ['model', 'version'],
       registers,
+      aggregator: 'max',
     });
     this.logSpooled = new Counter({
       name: 'perennial_serve_log_rows_spooled_total',
@@ -196,6 +207,7 @@ export class ServeMetrics {
       help: "The release candidate's weight per model and mode: its share of traffic (canary, ab) or of requests copied to it (shadow); no series without a release",
       labelNames: ['model', 'mode', 'version'],
       registers,
+      aggregator: 'max',
       collect() {
         this.reset();
         for (const r of releases()) this.set({ model: r.model, mode: r.mode, version: r.version }, r.weight);
@@ -214,6 +226,43 @@ export class ServeMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.batchRows = new Histogram({
+      name: 'perennial_serve_batch_rows',
+      help: 'Rows per model call: one request scored alone, or the requests an adaptive batch merged',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384],
+      registers,
+    });
+    this.batchRequests = new Histogram({
+      name: 'perennial_serve_batch_requests',
+      help: 'Requests answered by one model call (1: scored alone)',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64],
+      registers,
+    });
+    this.batchWait = new Histogram({
+      name: 'perennial_serve_batch_queue_wait_seconds',
+      help: 'Time a request waited in the batch queue before its model call started (about 0 when the model was idle)',
+      labelNames: ['model', 'version'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    });
+    this.batchFailures = new Counter({
+      name: 'perennial_serve_batch_failures_total',
+      help: 'Merged model calls that failed; each of their requests was scored again alone',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+  }
+
+  /** In a cluster: this worker's slot and pid, as a series of its own (1 while it runs). */
+  workerInfo(slot: number, pid: number): void {
+    new Gauge({
+      name: 'perennial_serve_worker_info',
+      help: 'One series per cluster worker running (perennial serve --workers N): its slot and process id',
+      labelNames: ['worker', 'pid'],
+      registers: [this.registry],
+    }).set({ worker: String(slot), pid: String(pid) }, 1);
   }
 
   /** The serving gauge moves with the swap. */

@@ -19,10 +19,18 @@
  * the champion answers, and once the answer is sent (onResponse) the
  * candidate scores the same rows for a `weight` share of requests; its rows
  * are logged with arm `shadow` and never delay or fail the request.
+ *
+ * Scoring goes through the batcher (batcher.ts): a request is decoded and
+ * checked first, then scored at once when the model is idle, or merged with
+ * the requests queued for the same version while it is busy. In a cluster
+ * (cluster.ts) /metrics answers for every worker (the primary aggregates), and
+ * every response says which worker answered (`x-perennial-worker`, its slot
+ * and pid).
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Batcher } from './batcher';
 import { parseJsonBody, splitInferBody } from './body';
 import { ServeError } from './errors';
 import { parseFeedback, type FeedbackLog } from './feedback';
@@ -70,6 +78,10 @@ export interface RouteOptions {
   feedbackLog?: FeedbackLog;
   /** The bearer token the feedback route requires; none: open. */
   token?: string;
+  /** Every model call goes through it (adaptive batching). */
+  batcher: Batcher;
+  /** In a cluster: the whole cluster's metrics text (the primary aggregates), and this worker's slot; none: this process's registry. */
+  cluster?: { slot: number; metrics(): Promise<string> };
 }
 
 /** The Authorization header carries `Bearer <token>` (compared in constant time). */
@@ -80,8 +92,18 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return timingSafeEqual(digest(m[1]!), digest(token));
 }
 
-export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitBytes, log, predictionLog, feedbackLog, token }: RouteOptions): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  { host, metrics, bodyLimitBytes, log, predictionLog, feedbackLog, token, batcher, cluster }: RouteOptions,
+): void {
   const labels = new WeakMap<FastifyRequest, RequestLabels>();
+
+  if (cluster) {
+    const answeredBy = `${cluster.slot} pid=${process.pid}`;
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.header('x-perennial-worker', answeredBy);
+    });
+  }
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, (_request, body, done) => done(null, body));
@@ -236,7 +258,7 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
       void (async () => {
         // Same inputs: the champion's checked columns; else the body decoded again for the candidate (a row it refuses is a shadow failure).
         const request = sameInputs(champion.inputs, candidate.inputs) ? decoded : decode();
-        const scored = await candidate.score(request.table);
+        const scored = await batcher.score(candidate, request.table);
         const latencyMs = performance.now() - started;
         const ids = Array.from({ length: scored.rows }, () => randomUUID());
         if (predictionLog) await predictionLog.append(predictionRecord(candidate, request, scored, ids, new Date(), latencyMs, 'shadow', championIds));
@@ -269,7 +291,8 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
     const decode = (inputs: InputSpec[]) => (protocol === 'v2' ? decodeV2(json, binary, inputs) : decodeV1(json, inputs));
     const decoded = decode(loaded.inputs);
     checkOutputs(decoded, loaded.task);
-    const scored = await loaded.score(decoded.table);
+    // Decoded and checked above: only a valid request is queued, so it cannot fail the others of its batch.
+    const scored = await batcher.score(loaded, decoded.table);
     labels.get(request)!.rows = scored.rows;
     const ids = Array.from({ length: scored.rows }, () => randomUUID());
     const answer = protocol === 'v2' ? encodeV2(name, loaded.version, decoded, scored, ids) : encodeV1(loaded.version, decoded, scored, ids);
@@ -367,5 +390,12 @@ export function registerRoutes(app: FastifyInstance, { host, metrics, bodyLimitB
   });
 
   // ---------------------------------------------------------------- Prometheus
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', async (_request, reply) => {
+    if (!cluster) return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    try {
+      return reply.type(metrics.registry.contentType).send(await cluster.metrics());
+    } catch (error) {
+      throw new ServeError(503, `the cluster's metrics could not be gathered; try again (${(error as Error).message})`);
+    }
+  });
 }

@@ -4,13 +4,17 @@
  * prediction log (spooled before each answer, uploaded as Parquet in the
  * background), and the feedback log (labels spooled, joined with their
  * predictions, written as Parquet and forwarded to monitor/<model>).
- * `perennial serve` (src/cli/serve.ts) runs one; tests start one in-process
- * on a free port.
+ * Every model call goes through the adaptive batcher (batcher.ts).
+ * `perennial serve` (src/cli/serve.ts) runs one, or one per cluster worker
+ * (`--workers N`, cluster.ts: the `worker` option); tests start one
+ * in-process on a free port.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { selectBackend, type BackendName, type Tf } from '../model';
 import type { Registry } from '../registry';
+import { Batcher, type BatcherOptions } from './batcher';
+import type { WorkerLink } from './cluster';
 import { FeedbackLog, type FeedbackLogOptions } from './feedback';
 import { ModelHost, type HostEvent } from './host';
 import type { InputKind } from './inputs';
@@ -53,12 +57,25 @@ export interface ModelServerOptions {
   token?: string;
   /** Where loads, refusals and internal errors are said; default console.error. */
   log?: (line: string) => void;
+  /**
+   * Adaptive batching (batcher.ts): concurrent requests for one version merged
+   * into one model call, at most `maxRows` rows (default 64), waiting at most
+   * `maxWaitMs` (default 2; 0 or false: off, every request scored alone).
+   */
+  batching?: Pick<BatcherOptions, 'maxRows' | 'maxWaitMs'> | false;
+  /**
+   * This server is a cluster worker (`perennial serve --workers N`): /metrics
+   * answers for the whole cluster, responses carry `x-perennial-worker`, and
+   * feedback ids are claimed cluster-wide. None: a process on its own.
+   */
+  worker?: WorkerLink;
 }
 
 export interface ModelServer {
   app: FastifyInstance;
   host: ModelHost;
   metrics: ServeMetrics;
+  batcher: Batcher;
   predictionLog: PredictionLog | undefined;
   feedbackLog: FeedbackLog | undefined;
   /** Starts listening; resolves to the base URL (port 0 picks a free port). */
@@ -99,6 +116,23 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
   const models = options.models ?? (await options.registry.listModels());
   if (models.length === 0) throw new Error(`the registry (${options.registry.store.description}) has no model; train one first, or name them with --models`);
   const metrics = new ServeMetrics();
+  const worker = options.worker;
+  if (worker) {
+    metrics.workerInfo(worker.slot, process.pid);
+    worker.provide(metrics.registry);
+  }
+  const batcher = new Batcher({
+    ...(options.batching === false ? { maxWaitMs: 0 } : options.batching),
+    log,
+    events: {
+      called: (model, version, rows, requests) => {
+        metrics.batchRows.observe({ model, version }, rows);
+        metrics.batchRequests.observe({ model, version }, requests);
+      },
+      waited: (model, version, seconds) => metrics.batchWait.observe({ model, version }, seconds),
+      failed: (model, version) => metrics.batchFailures.inc({ model, version }),
+    },
+  });
   const host = new ModelHost({
     registry: options.registry,
     tf,
@@ -146,6 +180,7 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
             ...options.feedback,
             spoolDir: options.feedback?.spoolDir ?? spoolRoot!,
             models,
+            sharedClaims: worker ? (claims) => worker.claim(claims) : undefined,
             kinds: (model) => {
               const serving = host.state(model)?.serving;
               if (serving) kinds.set(model, Object.fromEntries(serving.inputs.map((i) => [i.name, i.kind])));
@@ -174,7 +209,17 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
     });
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
-  registerRoutes(app, { host, metrics, bodyLimitBytes, log, predictionLog, feedbackLog, token: options.token });
+  registerRoutes(app, {
+    host,
+    metrics,
+    bodyLimitBytes,
+    log,
+    predictionLog,
+    feedbackLog,
+    token: options.token,
+    batcher,
+    cluster: worker ? { slot: worker.slot, metrics: () => worker.metrics() } : undefined,
+  });
   try {
     await host.start();
   } catch (error) {
@@ -186,6 +231,7 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
     app,
     host,
     metrics,
+    batcher,
     predictionLog,
     feedbackLog,
     async listen(port, hostname) {

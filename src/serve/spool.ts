@@ -15,7 +15,10 @@
  *   cut short by a kill leaves an incomplete last line: it was never answered
  *   (the answer waits for the write), and `readSegment` ignores it. A process
  *   never appends to another's segment, so a torn tail stays a tail.
- * - Each process writes in `<root>/serve-<pid>-<random>/` with an owner.json.
+ * - Each process writes in `<root>/serve-<pid>-<random>/` with an owner.json,
+ *   made whole before it appears (created as `.serve-...` and renamed), so a
+ *   server starting beside others (cluster workers) is never taken for a
+ *   dead one whose owner file is missing.
  *   A directory whose owner process is gone (killed) is adopted: its segments
  *   are moved (rename, atomic: of two servers adopting at once, each segment
  *   goes to one) into this process's directory and uploaded from there. Only
@@ -25,7 +28,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export type SpoolSync = 'write' | 'fsync';
 
@@ -168,10 +171,22 @@ export class Spool {
 
   /** Creates this process's directory, adopts those of dead processes, and starts the age check. */
   async open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     OPEN_HERE.add(this.dir);
     const owner: OwnerFile = { pid: process.pid, store: this.options.store, startedAt: new Date().toISOString() };
-    await writeFile(join(this.dir, OWNER), JSON.stringify(owner) + '\n');
+    // Made whole under a name adoption skips, then renamed: another server never sees it without its owner file.
+    const staging = join(this.options.root, `.${basename(this.dir)}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(this.options.root, { recursive: true });
+        await mkdir(staging, { recursive: true });
+        await writeFile(join(staging, OWNER), JSON.stringify(owner) + '\n');
+        await rename(staging, this.dir);
+        break;
+      } catch (error) {
+        // The root removed under us by a server stopping beside this one (it goes once empty): made again.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
+      }
+    }
     await this.adopt();
     const every = Math.min(1000, Math.max(10, Math.floor(this.maxAgeMs / 4)));
     this.timer = setInterval(() => {
@@ -195,6 +210,12 @@ export class Spool {
     let moved = 0;
     for (const name of entries) {
       const dir = join(this.options.root, name);
+      // A directory a process was making when it died (it holds an owner file at most).
+      const making = /^\.serve-(\d+)-/.exec(name);
+      if (making && !alive(Number(making[1])) && !OPEN_HERE.has(join(this.options.root, name.slice(1)))) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        continue;
+      }
       if (dir === this.dir || !name.startsWith('serve-')) continue;
       let owner: OwnerFile | undefined;
       try {

@@ -146,6 +146,12 @@ function loadGenerator(clients = 3) {
 
 /** The shuffled-label candidate released against champion v2 as the pipeline would start it, while clients send traffic and labels. */
 async function releaseUnderLoad(release: ReleaseSpec, clients?: number): Promise<{ result: ReleaseResult; load: ReturnType<typeof loadGenerator> }> {
+  // The server follows aliases.json every 200 ms: the release before this one must be over there too.
+  await waitFor(
+    'the server to route no release',
+    async () => ((await (await fetch(`${url}/v2/models/${model}`)).json()) as { parameters: { release: unknown } }).parameters.release === null,
+    10,
+  );
   const load = loadGenerator(clients);
   try {
     const result = await h.client.workflow.execute<typeof ReleaseWorkflow>('ReleaseWorkflow', {
