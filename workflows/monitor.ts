@@ -31,7 +31,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createMonitorActivities } from '../activities/monitor';
 import { InvalidNameError } from '../src/errors';
-import { checkName } from '../src/names';
+import { checkName, isValidName } from '../src/names';
 import { addFeedback, emptyVersionLive, liveFigures, windowFigures, type VersionLive } from '../src/monitor/live';
 import {
   applyThresholds,
@@ -113,6 +113,13 @@ export const monitorRetrainSignal = defineSignal<[RetrainSignal]>(RETRAIN_SIGNAL
 export const monitorStatusQuery = defineQuery<ModelMonitorStatus>(MONITOR_STATUS_QUERY);
 export const triggerUpdate = defineUpdate<TriggerAnswer, [TriggerRequest]>(TRIGGER_UPDATE);
 export const setThresholdsUpdate = defineUpdate<Thresholds, [Partial<Thresholds>]>(SET_THRESHOLDS_UPDATE);
+
+/** The innermost cause's message: a child run's own error, not "Child Workflow execution failed". */
+function innermostMessage(error: unknown): string {
+  let e = error;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -211,6 +218,19 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     state.counters.signals += 1;
     const items = checkFeedbackPayload(payload);
     if (typeof items === 'string') return dropped('feedback', items);
+    // A version must be a version name (never an Object key such as '__proto__'); a label must match its version's kind.
+    for (const [i, item] of items.entries()) {
+      if (!isValidName('version', item.version))
+        return dropped('feedback', `items[${i}].version ${JSON.stringify(item.version).slice(0, 40)} is not a version name (v1, v2, ...)`);
+      const live = Object.hasOwn(state.versions, item.version) ? state.versions[item.version] : undefined;
+      const numeric = typeof item.label === 'number';
+      if (item.label !== undefined && live && live.window.length > 0 && (typeof live.window[0] === 'number') !== numeric) {
+        return dropped(
+          'feedback',
+          `items[${i}]: a ${numeric ? 'number' : 'class'} label for ${item.version}, whose labels so far are ${numeric ? 'classes' : 'numbers'}`,
+        );
+      }
+    }
     for (const item of items) {
       if (seen.has(item.predictionId)) {
         state.counters.duplicates += 1;
@@ -219,7 +239,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       seen.add(item.predictionId);
       state.seen.push(item.predictionId);
       state.counters.items += 1;
-      if (!state.versions[item.version]) {
+      if (!Object.hasOwn(state.versions, item.version)) {
         state.versions[item.version] = emptyVersionLive();
         const others = Object.keys(state.versions).filter((v) => v !== state.champion?.version);
         if (others.length > VERSIONS_KEPT) delete state.versions[others[0]!];
@@ -309,7 +329,15 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
 
   /** The champion and its holdout figures, from the registry (a run may have changed it). */
   const refresh = async () => {
-    const context = await monitorContext({ model });
+    let context;
+    try {
+      context = await monitorContext({ model });
+    } catch (error) {
+      // The registry could not be read (an outage past the retry budget, a broken lineage): keep what is known, try at the next run.
+      log.warn('ModelMonitor: could not read the champion; keeping the last one known', { model, error: (error as Error).message });
+      show();
+      return;
+    }
     state.champion = context.champion ? { version: context.champion, holdout: context.holdout } : null;
     if (state.performanceFlagged !== state.champion?.version) state.performanceFlagged = null;
     if (context.champion && !state.versions[context.champion]) state.versions[context.champion] = emptyVersionLive();
@@ -339,7 +367,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       const message =
         error instanceof WorkflowExecutionAlreadyStartedError
           ? `a run ${workflowId} started elsewhere (the CLI, CI) was in flight: this trigger is answered by it`
-          : (error as Error).message;
+          : innermostMessage(error);
       state.lastRun = {
         workflowId,
         trigger: t.source,

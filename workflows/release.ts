@@ -58,6 +58,8 @@ type Activities = ReturnType<typeof createReleaseActivities>;
 
 /** Registry moves and the record: a few reads and one conditional write, retried through a store outage. */
 const registry = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: '10 minutes', retry: ACTIVITY_RETRY });
+/** Putting the traffic back on the champion after a failure: retried until it is done, however long the store is down. */
+const compensation = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: ACTIVITY_RETRY });
 
 /** A look reads the log parts since the start (DuckDB, on the training queue) and heartbeats. */
 function analysisActivities() {
@@ -65,7 +67,7 @@ function analysisActivities() {
     taskQueue: trainingQueueFor(workflowInfo().taskQueue),
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '10 seconds',
-    scheduleToCloseTimeout: '15 minutes',
+    // No schedule-to-close: a look waiting for a slot on a busy training queue is late, not a failure that rolls back.
     retry: ACTIVITY_RETRY,
   });
 }
@@ -138,7 +140,11 @@ export async function ReleaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     {
       validator: (decision: ReleaseDecisionInput) => {
         checkDecision(decision, 'abort', true);
-        if (progress?.phase === 'promoted' || progress?.phase === 'rolled-back') throw new Error(`abort: the release has ended (${progress.phase})`);
+        if (progress && ['promoted', 'rolled-back', 'promoting', 'rolling-back'].includes(progress.phase)) {
+          throw new Error(
+            `abort: the release is ${progress.phase === 'promoting' || progress.phase === 'rolling-back' ? 'ending' : 'over'} (${progress.phase})`,
+          );
+        }
       },
     },
   );
@@ -206,10 +212,10 @@ export async function ReleaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       },
     });
 
-  const end = async (outcome: ReleaseOutcome, reason: string): Promise<ReleaseResult> => {
-    progress = { ...progress!, phase: outcome === 'promoted' ? 'promoting' : 'rolling-back', reason };
+  const end = async (outcome: ReleaseOutcome, reason: string, proxy = registry): Promise<ReleaseResult> => {
+    progress = { ...(progress ?? startProgress(spec, input.task, now())), phase: outcome === 'promoted' ? 'promoting' : 'rolling-back', reason };
     show();
-    const aliases = await registry.endRelease({ model, candidate, outcome, reason });
+    const aliases = await proxy.endRelease({ model, candidate, outcome, reason });
     progress = { ...progress, phase: outcome };
     show();
     const recordKey = await record(outcome);
@@ -221,6 +227,8 @@ export async function ReleaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   let looksThisRun = 0;
   try {
     if (!progress) {
+      // Counted as started before the call: a start whose answer was lost (cancelled, timed out) still gets its rollback.
+      started = true;
       await registry.startRelease({
         model,
         candidate,
@@ -230,7 +238,6 @@ export async function ReleaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         reason: `${input.trigger}: ${spec.strategy} release against ${champion}`,
         guards: spec.guards.length,
       });
-      started = true;
       progress = startProgress(spec, input.task, now());
       await record();
     }
@@ -284,7 +291,8 @@ export async function ReleaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
           break;
       }
       show();
-      if (workflowInfo().continueAsNewSuggested || looksThisRun >= (input.looksPerRun ?? LOOKS_PER_RUN)) {
+      // Not with an abort or an approval taken and not yet acted on: the next run would not know of it.
+      if ((workflowInfo().continueAsNewSuggested || looksThisRun >= (input.looksPerRun ?? LOOKS_PER_RUN)) && !aborted && !approved) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof ReleaseWorkflow>({ ...input, progress });
       }
@@ -295,7 +303,7 @@ export async function ReleaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       const reason = isCancellation(error) ? 'the release was cancelled' : `the release failed: ${reasonOf(error)}`;
       await CancellationScope.nonCancellable(async () => {
         try {
-          await end('rolled-back', reason);
+          await end('rolled-back', reason, compensation);
         } catch (undoError) {
           log.error('Could not put the traffic back on the champion', { model, candidate, error: reasonOf(undoError) });
         }

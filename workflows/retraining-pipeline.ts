@@ -74,13 +74,12 @@ function championMoved(error: unknown): { current: string | null } | undefined {
   return { current: details?.current ?? null };
 }
 
-/** Why the registry refused to start a release (ReleaseRefusedError before any traffic moved), found in a child's failure chain. */
+/** Why the registry refused to start a release (startRelease's ReleaseRefusedError: no traffic moved), found in a child's failure chain. */
 function releaseRefusedAtStart(error: unknown): string | undefined {
-  const BEFORE_TRAFFIC = ['champion-moved', 'no-champion', 'release-in-flight', 'unknown-candidate'];
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure && e.type === 'ReleaseRefusedError') {
-      const [details] = e.details as [{ kind?: string }?];
-      return details?.kind && BEFORE_TRAFFIC.includes(details.kind) ? e.message : undefined;
+    if (e instanceof ActivityFailure && e.activityType === 'startRelease') {
+      const cause = e.cause;
+      return cause instanceof ApplicationFailure && cause.type === 'ReleaseRefusedError' ? cause.message : undefined;
     }
   }
   return undefined;
@@ -288,6 +287,8 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
           const refusal = releaseRefusedAtStart(error);
           if (!refusal) throw error;
           end(refusal, 'failed');
+          // It never took traffic: like a candidate whose promotion was refused, it goes (the direct path's compensation).
+          await light.unregister(model, lineage.version);
           return finish({
             outcome: 'rejected',
             version: lineage.version,
@@ -295,7 +296,7 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
             snapshot: snapshot.sha256,
             gate: evaluation.gate,
             metrics,
-            message: `${model}/${lineage.version} was not released: ${refusal}`,
+            message: `${model}/${lineage.version} was not released (and is unregistered): ${refusal}`,
           });
         }
         end(`${released.outcome}: ${released.reason}`, released.outcome === 'promoted' ? 'completed' : 'failed');

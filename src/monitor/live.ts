@@ -16,7 +16,7 @@ export interface VersionLive {
   items: number;
   labels: number;
   flags: number;
-  /** Classification: per class, true positives, false positives, false negatives. */
+  /** Classification: per class (keyed '=' + the class, so no class name is ever an Object key such as '__proto__'), true positives, false positives, false negatives. */
   classes: Record<string, { tp: number; fp: number; fn: number }>;
   correct: number;
   /** Regression: sums of the errors (prediction − label), their absolute values and squares. */
@@ -57,24 +57,29 @@ export function addFeedback(live: VersionLive, item: FeedbackSignalItem, windowS
   } else {
     const truth = String(item.label);
     const predicted = String(item.prediction);
-    const t = (live.classes[truth] ??= { tp: 0, fp: 0, fn: 0 });
-    if (truth === predicted) {
-      live.correct += 1;
-      t.tp += 1;
-    } else {
-      t.fn += 1;
-      (live.classes[predicted] ??= { tp: 0, fp: 0, fn: 0 }).fp += 1;
-    }
+    if (count(live.classes, truth, predicted)) live.correct += 1;
     live.window.push([truth, predicted]);
   }
   if (live.window.length > windowSize) live.window.splice(0, live.window.length - windowSize);
+}
+
+/** Counts one (truth, predicted) pair in per-class counts; true when it is right. */
+function count(classes: VersionLive['classes'], truth: string, predicted: string): boolean {
+  const of = (name: string) => (classes[`=${name}`] ??= { tp: 0, fp: 0, fn: 0 });
+  if (truth === predicted) {
+    of(truth).tp += 1;
+    return true;
+  }
+  of(truth).fn += 1;
+  of(predicted).fp += 1;
+  return false;
 }
 
 function classificationFigures(classes: Record<string, { tp: number; fp: number; fn: number }>, correct: number, labels: number) {
   const perClass = Object.entries(classes)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, c]) => ({
-      class: name,
+      class: name.slice(1),
       precision: c.tp + c.fp > 0 ? c.tp / (c.tp + c.fp) : null,
       recall: c.tp + c.fn > 0 ? c.tp / (c.tp + c.fn) : null,
       support: c.tp + c.fn,
@@ -106,17 +111,8 @@ export function windowFigures(live: VersionLive): LiveFigures {
     }
     return { ...base, rmse: Math.sqrt(squares / labels), mae: abs / labels };
   }
-  const classes: Record<string, { tp: number; fp: number; fn: number }> = {};
+  const classes: VersionLive['classes'] = {};
   let correct = 0;
-  for (const [truth, predicted] of live.window as [string, string][]) {
-    const t = (classes[truth] ??= { tp: 0, fp: 0, fn: 0 });
-    if (truth === predicted) {
-      correct += 1;
-      t.tp += 1;
-    } else {
-      t.fn += 1;
-      (classes[predicted] ??= { tp: 0, fp: 0, fn: 0 }).fp += 1;
-    }
-  }
+  for (const [truth, predicted] of live.window as [string, string][]) if (count(classes, truth, predicted)) correct += 1;
   return { ...base, ...classificationFigures(classes, correct, labels) };
 }

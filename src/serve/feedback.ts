@@ -494,6 +494,8 @@ export class PredictionLookup {
 export interface FeedbackEvents {
   received(model: string, items: number): void;
   joined(model: string, items: number): void;
+  /** The joined items themselves, written to the log: the live figures per version and arm come from them. */
+  live?(items: JoinedFeedback[]): void;
   duplicates(model: string, items: number): void;
   unmatched(model: string, items: number): void;
   forwarded(model: string, items: number): void;
@@ -705,7 +707,10 @@ export class FeedbackLog {
         }
       }
     }
-    for (const [model, list] of byModel) this.events.joined(model, list.length);
+    for (const [model, list] of byModel) {
+      this.events.joined(model, list.length);
+      this.events.live?.(list);
+    }
     for (const [model, n] of outcome.duplicates) this.events.duplicates(model, n);
     for (const r of outcome.unmatched) this.events.unmatched(r.model, r.items.length);
     const pending = outcome.pending.reduce((n, r) => n + r.items.length, 0);

@@ -17,6 +17,7 @@
  * (`aggregator: 'max'`), and `perennial_serve_worker_info` names each worker.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JoinedFeedback } from './feedback';
 
 export type Protocol = 'v2' | 'v1' | 'other';
 
@@ -38,6 +39,11 @@ export class ServeMetrics {
   readonly feedbackReceived: Counter<'model'>;
   readonly feedbackRejected: Counter<'model'>;
   readonly feedbackJoined: Counter<'model'>;
+  /** Live performance from joined feedback, per version and arm: accuracy is correct ÷ labels, RMSE √(squared errors ÷ labels) in PromQL. */
+  readonly liveLabels: Counter<'model' | 'version' | 'arm' | 'outcome'>;
+  readonly liveAbsoluteError: Counter<'model' | 'version' | 'arm'>;
+  readonly liveSquaredError: Counter<'model' | 'version' | 'arm'>;
+  readonly liveFlags: Counter<'model' | 'version' | 'arm'>;
   readonly feedbackDuplicates: Counter<'model'>;
   readonly feedbackUnmatched: Counter<'model'>;
   readonly feedbackForwarded: Counter<'model'>;
@@ -157,6 +163,30 @@ export class ServeMetrics {
       labelNames: ['model'],
       registers,
     });
+    this.liveLabels = new Counter({
+      name: 'perennial_serve_live_labels_total',
+      help: 'Labelled predictions joined with their label, per version and arm; outcome correct or wrong (classification), labelled (regression)',
+      labelNames: ['model', 'version', 'arm', 'outcome'],
+      registers,
+    });
+    this.liveAbsoluteError = new Counter({
+      name: 'perennial_serve_live_absolute_error_sum',
+      help: 'Regression: the sum of |prediction - label| over the labelled predictions (MAE = this / labels)',
+      labelNames: ['model', 'version', 'arm'],
+      registers,
+    });
+    this.liveSquaredError = new Counter({
+      name: 'perennial_serve_live_squared_error_sum',
+      help: 'Regression: the sum of (prediction - label)^2 over the labelled predictions (RMSE = sqrt(this / labels))',
+      labelNames: ['model', 'version', 'arm'],
+      registers,
+    });
+    this.liveFlags = new Counter({
+      name: 'perennial_serve_live_flags_total',
+      help: "Predictions a user flagged (such as 'wrong'), per version and arm",
+      labelNames: ['model', 'version', 'arm'],
+      registers,
+    });
     this.feedbackJoined = new Counter({
       name: 'perennial_serve_feedback_items_joined_total',
       help: 'Feedback items joined with their prediction and written to the feedback log',
@@ -263,6 +293,20 @@ export class ServeMetrics {
       labelNames: ['worker', 'pid'],
       registers: [this.registry],
     }).set({ worker: String(slot), pid: String(pid) }, 1);
+  }
+
+  /** Joined feedback into the live figures: each item once (the log writes each prediction's first label once). */
+  live(items: readonly JoinedFeedback[]): void {
+    for (const item of items) {
+      const labels = { model: item.prediction.model, version: item.prediction.version, arm: item.prediction.arm };
+      if (item.flag !== undefined) this.liveFlags.inc(labels);
+      if (item.correct !== undefined) this.liveLabels.inc({ ...labels, outcome: item.correct ? 'correct' : 'wrong' });
+      if (item.error !== undefined) {
+        this.liveLabels.inc({ ...labels, outcome: 'labelled' });
+        this.liveAbsoluteError.inc(labels, Math.abs(item.error));
+        this.liveSquaredError.inc(labels, item.error * item.error);
+      }
+    }
   }
 
   /** The serving gauge moves with the swap. */

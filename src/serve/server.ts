@@ -190,6 +190,7 @@ export async function createModelServer(options: ModelServerOptions): Promise<Mo
           {
             received: (model, n) => metrics.feedbackReceived.inc({ model }, n),
             joined: (model, n) => metrics.feedbackJoined.inc({ model }, n),
+            live: (items) => metrics.live(items),
             duplicates: (model, n) => metrics.feedbackDuplicates.inc({ model }, n),
             unmatched: (model, n) => metrics.feedbackUnmatched.inc({ model }, n),
             forwarded: (model, n) => metrics.feedbackForwarded.inc({ model }, n),

@@ -172,6 +172,14 @@ export const modelSpecSchema = z
     } else if (spec.task === 'regression' && label.type !== 'number') {
       ctx.addIssue({ code: 'custom', path: ['label'], message: `a regression label must be a schema field of type 'number'` });
     }
+    const loss = spec.release?.loss;
+    if (loss !== undefined && (spec.task === 'classification') !== (loss === 'error')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['release', 'loss'],
+        message: spec.task === 'classification' ? "a classifier's loss is 'error' (its 0/1 error)" : "a regression's loss is 'absolute' or 'squared'",
+      });
+    }
     if (!fields.has(spec.data.timeColumn))
       ctx.addIssue({ code: 'custom', path: ['data', 'timeColumn'], message: `${quoteValue(spec.data.timeColumn)} is not a field of schema.fields` });
     spec.features.forEach((feature, i) => {

@@ -80,6 +80,9 @@ export const releaseSpec = z
     if (release.strategy === 'ab' && release.weight === undefined) {
       ctx.addIssue({ code: 'custom', path: ['weight'], message: "an ab release needs the candidate's share of traffic, e.g. weight: 0.5" });
     }
+    if (release.strategy === 'ab' && release.weight === 1) {
+      ctx.addIssue({ code: 'custom', path: ['weight'], message: 'an ab release needs traffic on both arms: a weight below 1' });
+    }
     if (release.strategy === 'canary' && release.weight !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['weight'], message: 'a canary release takes its weights from its steps' });
     }

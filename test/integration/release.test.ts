@@ -37,7 +37,7 @@ import { loadModelSpecFile, publishSpec, releaseSpec, type ModelSpec, type Relea
 import { startRetrain } from '../../src/temporal';
 import { workflowIds, type ReleaseResult } from '../../workflows/definitions';
 import type { ReleaseWorkflow } from '../../workflows';
-import { freePort } from '../helpers/programs';
+import { freePort, scrapeMetric } from '../helpers/programs';
 import { createHarness, uniqueId, waitFor, type Harness } from './harness';
 
 const model = `release-${uniqueId()}`;
@@ -199,6 +199,21 @@ describe('a release decided on live traffic', () => {
     );
     expect(load.failures).toEqual([]);
     expect(load.counts.byVersion.get('v2')).toBeGreaterThan(0);
+    // The server's live figures: every label posted, joined once, per version and arm (v2 answered as the candidate).
+    await waitFor(
+      'every posted label in the live metrics',
+      async () => (await scrapeMetric(url, 'perennial_serve_live_labels_total')) === load.counts.labels,
+      30,
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const liveOf = (version: string, arm: string, outcome: string) =>
+      Number(
+        new RegExp(`^perennial_serve_live_labels_total\\{[^}]*version="${version}"[^}]*arm="${arm}"[^}]*outcome="${outcome}"[^}]*\\} (\\S+)$`, 'm').exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+    expect(liveOf('v2', 'candidate', 'correct') + liveOf('v2', 'candidate', 'wrong')).toBeGreaterThan(0);
+    expect(liveOf('v1', 'champion', 'correct') / (liveOf('v1', 'champion', 'correct') + liveOf('v1', 'champion', 'wrong'))).toBeGreaterThan(0.5);
 
     const aliases = await h.registry.getAliases(model);
     expect(aliases).toMatchObject({ champion: 'v2', previous: 'v1', canary: null });

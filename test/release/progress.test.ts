@@ -158,6 +158,7 @@ describe('the release spec', () => {
       "steps.1.weight: each step's weight must be above the one before (0.5)",
     ]);
     expect(problems({ strategy: 'ab' })).toEqual(["weight: an ab release needs the candidate's share of traffic, e.g. weight: 0.5"]);
+    expect(problems({ strategy: 'ab', weight: 1 })).toEqual(['weight: an ab release needs traffic on both arms: a weight below 1']);
     expect(problems({ strategy: 'shadow', minLabels: 500, maxLabels: 100 })).toEqual(['maxLabels: must be at least minLabels (500)']);
     expect(problems({ strategy: 'shadow', guards: [{ metric: 'error-rate' }] })?.[0]).toMatch(/^guards\.0: /);
     expect(problems({ strategy: 'blue-green' })?.[0]).toMatch(/^strategy: /);

@@ -281,6 +281,13 @@ describe('ModelMonitor: policy and robustness', () => {
     await m.handle.signal(monitorRetrainSignal, { reason: '' });
     await until('three dropped', async () => (await status(m)).counters.dropped === 3);
     expect((await status(m)).counters.lastDropped).toBe("retrain: retrain: 'reason' must say why (non-empty text)");
+    // A version that is no version name (an Object key), and a number label for a version whose labels are classes.
+    await m.handle.signal(monitorFeedbackSignal, { items: [{ predictionId: 'x1', version: '__proto__', prediction: 'sun', label: 'sun' }] });
+    await m.handle.signal(monitorFeedbackSignal, { items: [{ predictionId: 'x2', version: 'v1', prediction: 'sun', label: 'sun' }] });
+    await m.handle.signal(monitorFeedbackSignal, { items: [{ predictionId: 'x3', version: 'v1', prediction: 2.5, label: 3 }] });
+    await until('five dropped', async () => (await status(m)).counters.dropped === 5);
+    expect((await status(m)).counters.lastDropped).toBe('feedback: items[0]: a number label for v1, whose labels so far are classes');
+    expect((await status(m)).live.v1!.all).toMatchObject({ labels: 1, accuracy: 1 });
     const refused = async (p: Promise<unknown>) => ((await p.catch((e: WorkflowUpdateFailedError) => e)) as WorkflowUpdateFailedError).cause?.message;
     expect(await refused(m.handle.executeUpdate(triggerUpdate, { args: [{ reason: '   ' }] }))).toBe("trigger: 'reason' must say why (non-empty text)");
     expect(await refused(m.handle.executeUpdate(setThresholdsUpdate, { args: [{ minAccuracy: 2, window: 5 }] }))).toBe(

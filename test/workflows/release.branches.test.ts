@@ -236,19 +236,21 @@ describe('ReleaseWorkflow', () => {
     });
   }, 30_000);
 
-  it('a release the registry refuses to start ends failed without touching the aliases', async () => {
+  it('a release the registry refuses to start ends failed; its rollback, tried all the same, is refused too: nothing moved', async () => {
+    const refuse = (message: string) => async () => {
+      const { ApplicationFailure } = await import('@temporalio/activity');
+      throw ApplicationFailure.nonRetryable(message, 'ReleaseRefusedError');
+    };
     const run = await startRelease(
       standIns(equal, {
-        startRelease: async () => {
-          const { ApplicationFailure } = await import('@temporalio/activity');
-          throw ApplicationFailure.nonRetryable('release of weather/v2 refused: the champion moved', 'ReleaseRefusedError');
-        },
+        startRelease: refuse('release of weather/v2 refused: the champion moved'),
+        endRelease: refuse('release of weather/v2 refused: it is not in release (no release is in flight)'),
       }),
     );
     const { error } = await run.done;
     await run.stop();
     expect(error).toBeInstanceOf(WorkflowFailedError);
-    expect(names(run.calls)).toEqual(['startRelease']);
+    expect(names(run.calls)).toEqual(['startRelease', 'endRelease']);
   }, 30_000);
 
   it('continues as new after its looks per run, carrying where it stood', async () => {

@@ -591,8 +591,9 @@ describe('RetrainingPipeline with a release in the spec (mocked activities, the 
       }),
     );
     expect(run.error).toBeUndefined();
-    expect(names(run)).toEqual([...ACTIVITIES.slice(0, 8), 'startRelease']);
-    expect(run.result).toMatchObject({ outcome: 'rejected', version: 'v2', champion: 'v1' });
-    expect(run.result!.message).toBe('weather/v2 was not released: release of weather/v2 refused: the champion is v3 now, not v1');
+    // The release's own rollback is tried (and refused by the real registry); the version, which never took traffic, is unregistered.
+    expect(names(run)).toEqual([...ACTIVITIES.slice(0, 8), 'startRelease', 'endRelease', 'recordRelease', 'unregister']);
+    expect(run.result).toMatchObject({ outcome: 'rejected', version: 'v2' });
+    expect(run.result!.message).toBe('weather/v2 was not released (and is unregistered): release of weather/v2 refused: the champion is v3 now, not v1');
   });
 });

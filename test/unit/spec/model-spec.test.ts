@@ -101,6 +101,13 @@ describe('parseModelSpec', () => {
     expect(problems(spec)).toEqual(["features[2].name: 'humidity' is not a field of schema.fields"]);
   });
 
+  it('refuses a release loss that does not fit the task, naming release.loss', () => {
+    expect(problems({ ...base(), release: { strategy: 'shadow', loss: 'absolute' } })).toEqual([
+      "release.loss: a classifier's loss is 'error' (its 0/1 error)",
+    ]);
+    expect(parseModelSpec({ ...base(), release: { strategy: 'shadow', loss: 'error' } }).release).toMatchObject({ strategy: 'shadow', loss: 'error' });
+  });
+
   it('refuses a classification label that is not a category with values', () => {
     const noValues = base();
     noValues.schema.fields[3] = { name: 'kind', type: 'category' };
