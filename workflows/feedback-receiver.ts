@@ -25,7 +25,7 @@ export const SEEN_LIMIT = 5_000;
 export const LAST_ITEMS = 20;
 const DEFAULT_CONTINUE_AFTER = 2_000;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The payload's items, or why it is refused (the first problem, naming the item). */
 export function checkFeedbackPayload(payload: unknown): FeedbackSignalItem[] | string {

@@ -60,7 +60,8 @@ import {
   type TriggerRequest,
 } from '../src/temporal/monitor-contract';
 import { ACTIVITY_RETRY, SA_MODEL, workflowIds, type RetrainOutcome } from './definitions';
-import { checkFeedbackPayload } from './feedback-receiver';
+import { checkFeedbackPayload, isObject } from './feedback-receiver';
+import { reasonOf } from './reason';
 import { RetrainingPipeline } from './retraining-pipeline';
 
 type Activities = ReturnType<typeof createMonitorActivities>;
@@ -113,15 +114,6 @@ export const monitorRetrainSignal = defineSignal<[RetrainSignal]>(RETRAIN_SIGNAL
 export const monitorStatusQuery = defineQuery<ModelMonitorStatus>(MONITOR_STATUS_QUERY);
 export const triggerUpdate = defineUpdate<TriggerAnswer, [TriggerRequest]>(TRIGGER_UPDATE);
 export const setThresholdsUpdate = defineUpdate<Thresholds, [Partial<Thresholds>]>(SET_THRESHOLDS_UPDATE);
-
-/** The innermost cause's message: a child run's own error, not "Child Workflow execution failed". */
-function innermostMessage(error: unknown): string {
-  let e = error;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A drift payload's problem, naming the field; undefined when it is good. */
 function driftProblem(payload: unknown): string | undefined {
@@ -367,7 +359,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       const message =
         error instanceof WorkflowExecutionAlreadyStartedError
           ? `a run ${workflowId} started elsewhere (the CLI, CI) was in flight: this trigger is answered by it`
-          : innermostMessage(error);
+          : reasonOf(error);
       state.lastRun = {
         workflowId,
         trigger: t.source,

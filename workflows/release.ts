@@ -15,7 +15,6 @@
  * it stood.
  */
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -53,6 +52,7 @@ import {
   type ReleaseResult,
   type ReleaseStatus,
 } from './definitions';
+import { reasonOf } from './reason';
 
 type Activities = ReturnType<typeof createReleaseActivities>;
 
@@ -74,9 +74,6 @@ function analysisActivities() {
 
 /** Looks per run before it continues as new: a look is about six events, well under Temporal's 50,000. */
 const LOOKS_PER_RUN = 500;
-
-const reasonOf = (error: unknown): string =>
-  error instanceof ActivityFailure && error.cause ? error.cause.message : error instanceof Error ? error.message : String(error);
 
 function checkDecision(decision: ReleaseDecisionInput, update: string, needsReason: boolean): void {
   if (typeof decision?.by !== 'string' || decision.by.trim() === '') throw new Error(`${update}: 'by' must say who asks (a person, a service)`);

@@ -5,15 +5,13 @@
  * weights, preprocessor and metrics with the version's. Registers and promotes
  * nothing; the retrained model's staging is removed at the end, whatever happened.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { InvalidNameError } from '../src/errors';
 import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { activityOptions } from './activity-options';
 import { DEFAULT_RETRY_BUDGET_MINUTES, SA_MODEL, SA_STAGE, SA_TRIGGER, SA_VERSION, type ReproduceInput, type ReproduceResult } from './definitions';
-
-const reasonOf = (error: unknown): string =>
-  error instanceof ActivityFailure && error.cause ? error.cause.message : error instanceof Error ? error.message : String(error);
+import { reasonOf } from './reason';
 
 export async function ReproduceVersion(input: ReproduceInput): Promise<ReproduceResult> {
   const { model, version } = input;

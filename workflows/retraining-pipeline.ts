@@ -24,6 +24,7 @@ import { checkName } from '../src/names';
 import { headlineMetrics } from '../src/metrics/headline';
 import { keys } from '../src/store/keys';
 import { activityOptions } from './activity-options';
+import { reasonOf } from './reason';
 import { ReleaseWorkflow } from './release';
 import {
   DEFAULT_RETRY_BUDGET_MINUTES,
@@ -61,11 +62,8 @@ const FAN_OUT_DATA_STAGES = 'fan-out-data-stages';
  */
 const RELEASE_ON_LIVE_TRAFFIC = 'release-on-live-traffic';
 
-/** What went wrong, for a person: an activity's own message, not "Activity task failed". */
-function reasonOf(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
+/** Patch (2026-12): a candidate whose release the registry refused to start is unregistered, as a refused promotion is. */
+const UNREGISTER_REFUSED_RELEASE = 'unregister-refused-release';
 
 /** When promote refused because the champion moved (compare-and-set), who the champion is now. */
 function championMoved(error: unknown): { current: string | null } | undefined {
@@ -287,8 +285,9 @@ export async function RetrainingPipeline(input: RetrainInput): Promise<RetrainRe
           const refusal = releaseRefusedAtStart(error);
           if (!refusal) throw error;
           end(refusal, 'failed');
-          // It never took traffic: like a candidate whose promotion was refused, it goes (the direct path's compensation).
-          await light.unregister(model, lineage.version);
+          // It never took traffic: like a candidate whose promotion was refused, it goes (the direct path's
+          // compensation). Runs that ended here before this patch kept it registered.
+          if (patched(UNREGISTER_REFUSED_RELEASE)) await light.unregister(model, lineage.version);
           return finish({
             outcome: 'rejected',
             version: lineage.version,

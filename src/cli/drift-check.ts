@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { workflowIds } from '../../workflows/definitions';
 import type { DriftCheck, DriftCheckInput, DriftCheckResult } from '../../workflows/drift-check';
 import { loadConfig, scheduleUrl, workflowUrl, type PerennialConfig } from '../config';
@@ -7,7 +7,7 @@ import { loadPublishedSpec } from '../spec';
 import { driftCheckPolicy, type DriftCheckPolicy } from '../spec/monitoring-spec';
 import { S3Store } from '../store';
 import { connectClient, queuesWithoutWorkers, workflowFailureMessage } from '../temporal';
-import { scheduleSpecOf } from '../temporal/schedules';
+import { applyWorkflowSchedule } from '../temporal/apply-schedule';
 import { parseCommandArgs, userName } from './args';
 import type { CliIo } from './io';
 
@@ -51,26 +51,15 @@ export async function applyDriftCheckSchedule(
   policy: DriftCheckPolicy,
 ): Promise<{ scheduleId: string; created: boolean; describe: string }> {
   const scheduleId = workflowIds.driftCheck(model);
-  const { spec, describe } = scheduleSpecOf(policy.schedule);
-  const args: [DriftCheckInput] = [{ model, requestedBy: `schedule:${scheduleId}` }];
-  const action = {
-    type: 'startWorkflow' as const,
+  const input: DriftCheckInput = { model, requestedBy: `schedule:${scheduleId}` };
+  return applyWorkflowSchedule(client, config, {
+    scheduleId,
     workflowType: 'DriftCheck',
-    workflowId: scheduleId,
-    taskQueue: config.taskQueue,
-    args,
-    staticSummary: `Drift check of **${model}** (scheduled: ${describe})`,
-  };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' };
-  const note = `drift check of ${model}: ${describe}, under the spec's monitoring.drift`;
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { note } });
-    return { scheduleId, created: true, describe };
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({ spec, action, policies, state: { note, paused: previous.state.paused } }));
-  return { scheduleId, created: false, describe };
+    input,
+    schedule: policy.schedule,
+    summary: `Drift check of **${model}**`,
+    note: `drift check of ${model}, under the spec's monitoring.drift`,
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { workflowIds } from '../../workflows/definitions';
 import type { RetentionInput, RetentionResult, RetentionSweep } from '../../workflows/retention';
 import { loadConfig, scheduleUrl, workflowUrl, type PerennialConfig } from '../config';
@@ -7,7 +7,7 @@ import { describeReasons, describeTotals, formatBytes } from '../retention';
 import { loadPublishedSpec, retentionPolicy, type RetentionPolicy } from '../spec';
 import { S3Store } from '../store';
 import { connectClient, queuesWithoutWorkers, workflowFailureMessage } from '../temporal';
-import { scheduleSpecOf } from '../temporal/schedules';
+import { applyWorkflowSchedule } from '../temporal/apply-schedule';
 import { parseCommandArgs, userName } from './args';
 import type { CliIo } from './io';
 
@@ -41,26 +41,15 @@ export async function applyRetentionSchedule(
   policy: RetentionPolicy,
 ): Promise<{ scheduleId: string; created: boolean; describe: string }> {
   const scheduleId = workflowIds.retention(model);
-  const { spec, describe } = scheduleSpecOf(policy.schedule);
-  const args: [RetentionInput] = [{ model, requestedBy: `schedule:${scheduleId}` }];
-  const action = {
-    type: 'startWorkflow' as const,
+  const input: RetentionInput = { model, requestedBy: `schedule:${scheduleId}` };
+  return applyWorkflowSchedule(client, config, {
+    scheduleId,
     workflowType: 'RetentionSweep',
-    workflowId: workflowIds.retention(model),
-    taskQueue: config.taskQueue,
-    args,
-    staticSummary: `Retention of **${model}** (scheduled: ${describe})`,
-  };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' };
-  const note = `retention of ${model}: ${describe}, under the spec's retention policy`;
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { note } });
-    return { scheduleId, created: true, describe };
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({ spec, action, policies, state: { note, paused: previous.state.paused } }));
-  return { scheduleId, created: false, describe };
+    input,
+    schedule: policy.schedule,
+    summary: `Retention of **${model}**`,
+    note: `retention of ${model}, under the spec's retention policy`,
+  });
 }
 
 /**

@@ -230,6 +230,7 @@ describe('a release decided on live traffic', () => {
     expect(record.analysis.decision).toBe('non-inferior');
     expect(record.analysis.labels.candidate).toBeGreaterThanOrEqual(100);
     expect(record.analysis.labels.champion).toBeGreaterThanOrEqual(100);
+    console.log(`canary release: ${load.counts.requests} requests, ${load.counts.failed} failed; ${result.message}`);
   }, 300_000);
 
   it('a candidate trained on shuffled labels is rolled back by the sequential test, and all traffic returns to the champion', async () => {
@@ -272,6 +273,7 @@ describe('a release decided on live traffic', () => {
     expect(result.analysis.decision).toBe('inferior');
     expect(result.reason).toMatch(/^the candidate is worse than the champion: candidate inferior/);
     expect(seconds).toBeLessThan(120); // decided by the test, an hour before maxHours
+    console.log(`A/B release of the shuffled-label candidate, rolled back after ${seconds.toFixed(1)} s: ${result.reason}`);
     expect(load.failures).toEqual([]);
     const aliases = await h.registry.getAliases(model);
     expect(aliases).toMatchObject({ champion: 'v2', canary: null });
@@ -350,6 +352,7 @@ describe('a release decided on live traffic', () => {
     expect(result.analysis.labels.candidate).toBe(result.analysis.labels.champion); // paired: the same rows, both arms
     expect(load.failures).toEqual([]);
     expect([...load.counts.byVersion.keys()]).toEqual(['v2']);
+    console.log(`shadow release: ${load.counts.requests} requests, every answer v2's; ${result.reason}`);
     expect((await h.registry.getAliases(model)).canary).toBeNull();
   }, 300_000);
 });

@@ -70,6 +70,9 @@ describe('perennial reproduce', () => {
       diff: 0,
     });
     expect(report.weights.values).toBeGreaterThan(500);
+    console.log(
+      `reproduce ${report.backends.recorded} -> ${report.backends.reproduced}: ${report.weights.differing} of ${report.weights.values} weights differ (${report.verdict})`,
+    );
 
     // A measurement, not a version: nothing registered or moved, nothing staged left.
     expect(await h.registry.listVersions(model)).toEqual(['v1']);
@@ -100,6 +103,11 @@ describe('perennial reproduce', () => {
     expect(result.weights.maxAbsDiff).toBeLessThanOrEqual(1e-3);
     expect(result.preprocessor.identical).toBe(true);
     for (const m of result.metrics) expect(Math.abs(m.diff), m.name).toBeLessThanOrEqual(5e-3);
+    // The figures the README and the closing note quote.
+    console.log(
+      `reproduce ${result.backends.recorded} -> ${result.backends.reproduced}: ${result.weights.differing} of ${result.weights.values} weights differ, max |diff| ${result.weights.maxAbsDiff.toPrecision(3)}; ` +
+        result.metrics.map((m) => `${m.name} ${m.diff === 0 ? '=' : m.diff.toPrecision(3)}`).join(', '),
+    );
   }, 240_000);
 
   it('says it differs, with exit code 1 and the tensor, when the tolerance is tighter than the backends agree', async () => {

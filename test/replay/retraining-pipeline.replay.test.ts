@@ -89,6 +89,28 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
     ],
     closed: 'COMPLETED',
   },
+  // Saved from test/workflows/release.branches.test.ts (stand-in activities): abort, manual approval, cancellation and a
+  // failed look each put the traffic back (or promote on approval); a refused start tries its rollback; continue-as-new.
+  'release-workflow/aborted': { activities: ['startRelease', 'recordRelease', 'endRelease', 'recordRelease'], closed: 'COMPLETED' },
+  'release-workflow/manual-approval': {
+    activities: ['startRelease', 'recordRelease', 'analyzeRelease', 'recordRelease', 'endRelease', 'recordRelease'],
+    closed: 'COMPLETED',
+  },
+  'release-workflow/cancelled': {
+    activities: ['startRelease', 'recordRelease', 'analyzeRelease', 'setReleaseWeight', 'recordRelease', 'endRelease', 'recordRelease'],
+    closed: 'CANCELED',
+  },
+  'release-workflow/failed': { activities: ['startRelease', 'recordRelease', 'analyzeRelease', 'endRelease', 'recordRelease'], closed: 'FAILED' },
+  'release-workflow/refused-start': { activities: ['startRelease', 'endRelease'], closed: 'FAILED' },
+  'release-workflow/continued-as-new': {
+    activities: ['startRelease', 'recordRelease', 'analyzeRelease', 'setReleaseWeight', 'recordRelease', 'endRelease', 'recordRelease'],
+    closed: 'CONTINUED_AS_NEW',
+  },
+  // The pipeline after patch 'unregister-refused-release': a release the registry refused to start, the candidate unregistered.
+  'retraining-pipeline/release-on-live-traffic/release-refused': {
+    activities: ['ingest', 'validateBatch', 'snapshotPart', 'snapshot', 'preprocess', 'train', 'evaluate', 'register', 'unregister'],
+    closed: 'COMPLETED',
+  },
   'release-workflow/ab-rolled-back': { activities: ['startRelease', 'recordRelease', 'analyzeRelease', 'endRelease', 'recordRelease'], closed: 'COMPLETED' },
   // RollbackModel (saved with `temporal workflow show --output json` after test/integration/rollback.test.ts).
   'rollback-model/rolled-back': { activities: ['rollback'], closed: 'COMPLETED' },
@@ -109,6 +131,13 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   // ModelMonitor (saved after test/workflows/monitor.test.ts, each ended by the test): a burst of 50 triggers during a
   // run (two runs in all), a person's trigger updates (started, queued, joined: two runs), malformed signals dropped,
   // a performance breach starting one run. monitorContext reads the champion at the start and after each run.
+  // Saved after the review mends: a drift signal and a service's retrain each starting a run, a drift trigger held by the
+  // cooldown, malformed signals dropped (a bad version name and a label of the wrong kind too), and the first run of
+  // 10,000 feedback batches, continued as new.
+  'model-monitor/drift': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/service': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/cooldown': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/continued-as-new': { activities: ['monitorContext'], closed: 'CONTINUED_AS_NEW' },
   'model-monitor/burst': { activities: ['monitorContext', 'monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   'model-monitor/trigger-updates': { activities: ['monitorContext', 'monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   'model-monitor/malformed-dropped': { activities: ['monitorContext'], closed: 'TERMINATED' },
@@ -138,6 +167,7 @@ function closedAs(history: History): string {
   if (last?.workflowExecutionFailedEventAttributes) return 'FAILED';
   if (last?.workflowExecutionContinuedAsNewEventAttributes) return 'CONTINUED_AS_NEW';
   if (last?.workflowExecutionTerminatedEventAttributes) return 'TERMINATED';
+  if (last?.workflowExecutionCanceledEventAttributes) return 'CANCELED';
   return `not closed (last event type ${last?.eventType})`;
 }
 
