@@ -12,6 +12,12 @@
  * sample of `maxRows` rows (its memory is the reservoir, under DuckDB's own
  * memory limit); only that sample comes out into JavaScript, as typed
  * columns. The reference is sampled the same way from the snapshot file.
+ *
+ * For a classifier whose version has a CBPE calibration (fitted on its
+ * holdout at evaluate time, src/monitor/cbpe.ts), the `probabilities` of the
+ * rows the champion answered in the window (sampled the same way, one typed
+ * column per class) give its estimated accuracy and macro F1 before labels
+ * arrive: `estimated` in the signal and the report.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBTypeId } from '@duckdb/node-api';
@@ -22,11 +28,13 @@ import type { ColumnSample, DriftReport, Sample } from '../src/drift';
 import { computeDrift } from '../src/drift';
 import { renderHtml, renderJson, sortColumns } from '../src/drift/report';
 import { DataError } from '../src/errors';
+import { estimatePerformance, type CbpeCalibration } from '../src/monitor/cbpe';
 import { checkName } from '../src/names';
+import { readCalibration } from '../src/registry';
 import { loadPublishedSpec, parseModelSpec, readPublishedSpecBytes } from '../src/spec';
 import { driftCheckPolicy, driftColumns, type DriftCheckPolicy } from '../src/spec/monitoring-spec';
 import { keys, withLocalFiles, type ObjectStore } from '../src/store';
-import type { DriftSignal } from '../src/temporal/monitor-contract';
+import type { DriftSignal, EstimatedPerformance } from '../src/temporal/monitor-contract';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
 
@@ -73,6 +81,17 @@ export interface DriftCheckOutput {
   reportKey?: string;
   htmlKey?: string;
   leftOut: LeftOutColumn[];
+  /** Classification: CBPE over the champion's rows of the window, or why there is none. */
+  estimate?: DriftCheckEstimate;
+}
+
+/** Performance estimated before labels (CBPE) for the champion over the window: `estimated`, or the `reason` there is none. */
+export interface DriftCheckEstimate {
+  version: string;
+  /** Rows the champion answered in the window (the estimate is over all of them, or a sample of maxRows). */
+  championRows: number;
+  estimated?: EstimatedPerformance;
+  reason?: string;
 }
 
 /** The JSON report: the drift engine's report as `perennial drift --json` writes it, and what was compared. */
@@ -85,6 +104,7 @@ export interface DriftCheckReport extends DriftReport {
     current: { window: DriftCheckOutput['window']; parts: number; rows: number; compared: number };
     policy: DriftCheckPolicy;
     leftOut: LeftOutColumn[];
+    estimate?: DriftCheckEstimate;
   };
 }
 
@@ -174,6 +194,60 @@ async function readWindow(
   return { rows, sample: toSample(present, read.columns), missing };
 }
 
+/**
+ * CBPE over the rows the champion answered in the window (arm champion, its
+ * version): one DOUBLE column per class out of the `probabilities` STRUCT,
+ * sampled down to maxRows, then the estimate. A log without what it needs
+ * gives the reason instead.
+ */
+async function estimateWindow(
+  connection: DuckDBConnection,
+  files: string[],
+  window: { from: string; to: string },
+  champion: string,
+  calibration: CbpeCalibration,
+  maxRows: number,
+): Promise<DriftCheckEstimate> {
+  const relation = `read_parquet([${files.map(literal).join(', ')}], union_by_name = true)`;
+  const shape = await connection.run(`SELECT * FROM ${relation} LIMIT 0`);
+  const names = shape.columnNames();
+  const type = shape.columnTypes()[names.indexOf('probabilities')];
+  const none = (reason: string, championRows = 0): DriftCheckEstimate => ({ version: champion, championRows, reason });
+  if (type?.typeId !== DuckDBTypeId.STRUCT)
+    return none('the prediction log of the window has no probabilities (parts written before the server logged them, or not a classifier)');
+  const classes = calibration.classes;
+  const absent = classes.filter((c) => !type.entryNames.includes(c));
+  if (absent.length > 0) return none(`the prediction log's probabilities have no class ${absent.map((c) => `'${c}'`).join(', ')} of ${champion}'s calibration`);
+  const where = [
+    `time >= CAST(${literal(window.from)} AS TIMESTAMPTZ)`,
+    `time < CAST(${literal(window.to)} AS TIMESTAMPTZ)`,
+    ...(names.includes('arm') ? [`arm = 'champion'`] : []),
+    `version = ${literal(champion)}`,
+    ...classes.map((c) => `probabilities.${ident(c)} IS NOT NULL`),
+  ].join(' AND ');
+  const [counted] = await queryRows<{ n: number }>(connection, `SELECT count(*) AS n FROM ${relation} WHERE ${where}`);
+  const championRows = counted?.n ?? 0;
+  if (championRows === 0) return none(`no row of the window was answered by the champion ${champion} with probabilities`);
+  const select = `SELECT ${classes.map((c, j) => `CAST(probabilities.${ident(c)} AS DOUBLE) AS p${j}`).join(', ')} FROM ${relation} WHERE ${where}`;
+  const read = await queryColumns(connection, sampled(select, championRows, maxRows));
+  // Row-major, as the estimate takes them: rows × classes numbers, never row objects.
+  const k = classes.length;
+  const probabilities = new Float64Array(read.rows * k);
+  classes.forEach((_, j) => {
+    const column = read.columns.get(`p${j}`);
+    if (column?.kind !== 'number') throw new Error(`engine: p${j} came out as ${column?.kind}, cast to DOUBLE`);
+    for (let r = 0; r < read.rows; r++) probabilities[r * k + j] = column.values[r]!;
+  });
+  try {
+    const estimate = estimatePerformance(calibration, probabilities, classes, `prediction log ${window.from} to ${window.to}, champion ${champion}`);
+    const { accuracy, macroF1 } = calibration.reference;
+    return { version: champion, championRows, estimated: { version: champion, ...estimate, reference: { accuracy, macroF1 } } };
+  } catch (error) {
+    if (error instanceof DataError) return none((error as Error).message, championRows);
+    throw error;
+  }
+}
+
 /** The champion's snapshot (Parquet), the compared columns only, sampled down to maxRows. */
 async function readReference(
   connection: DuckDBConnection,
@@ -246,6 +320,9 @@ export function createDriftCheckActivities({ store, registry }: ActivityDeps) {
           });
         }
 
+        // CBPE's calibration, stored with the version at evaluate time; a version registered before has none (said in the report).
+        const calibrated = lineage.task === 'classification' ? await readCalibration(registry, model, champion) : null;
+
         const partKeys = await windowParts(store, model, from, at);
         if (partKeys.length === 0) return skipped(`no prediction log in the ${policy.window} h before ${window.to}`, champion);
 
@@ -263,10 +340,15 @@ export function createDriftCheckActivities({ store, registry }: ActivityDeps) {
             if (compared.length === 0) return { skip: `none of the columns is in the prediction log of the window (${columns.map((c) => c.name).join(', ')})` };
             const snapshot = await files.download(snapshotKey, lineage.data.snapshotFileSha256 ?? lineage.data.snapshotSha256);
             const reference = await readReference(connection, snapshot, snapshotKey, compared, policy.maxRows);
-            return { current, reference };
+            const estimate = !calibrated
+              ? undefined
+              : calibrated.calibration
+                ? await estimateWindow(connection, paths, window, champion, calibrated.calibration, policy.maxRows)
+                : { version: champion, championRows: 0, reason: calibrated.reason };
+            return { current, reference, estimate };
           });
           if ('skip' in checked) return skipped(checked.skip!, champion, partKeys.length, leftOut);
-          const { current, reference } = checked;
+          const { current, reference, estimate } = checked;
           const allLeftOut = [...leftOut, ...current.missing];
           rows.current = rowsCompared(current.sample);
           rows.reference = rowsCompared(reference.sample);
@@ -292,6 +374,7 @@ export function createDriftCheckActivities({ store, registry }: ActivityDeps) {
               current: { window, parts: partKeys.length, rows: rows.window, compared: rows.current },
               policy,
               leftOut: allLeftOut,
+              ...(estimate ? { estimate } : {}),
             },
           };
           const sampleNote = (n: number, of: number) => (n < of ? `, a random sample of ${n}` : '');
@@ -309,11 +392,12 @@ export function createDriftCheckActivities({ store, registry }: ActivityDeps) {
             drift: report.drift,
             columns: testable.map((c) => ({ name: c.name, method: c.method, statistic: c.statistic!, p_value: c.p_value, drift: c.drift })),
             reportKey,
+            ...(estimate?.estimated ? { estimated: estimate.estimated } : {}),
           };
           const drifted = sortColumns(report.columns)
             .filter((c) => c.drift)
             .map((c) => c.name);
-          log.info('Drift check done', { model, champion, share: report.share, drift: report.drift, drifted, rows, reportKey });
+          log.info('Drift check done', { model, champion, share: report.share, drift: report.drift, drifted, rows, reportKey, estimate });
           return {
             status: 'checked',
             champion,
@@ -326,6 +410,7 @@ export function createDriftCheckActivities({ store, registry }: ActivityDeps) {
             reportKey,
             htmlKey,
             leftOut: allLeftOut,
+            ...(estimate ? { estimate } : {}),
           } satisfies DriftCheckOutput;
         });
       }),

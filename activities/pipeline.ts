@@ -16,6 +16,7 @@ import { createTrainingActivities } from './training';
 import { createReproduceActivities } from './reproduce';
 import { createReleaseActivities } from './release';
 import { createMonitorActivities } from './monitor';
+import { createScheduledRetrainActivities } from './scheduled-retrain';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type {
@@ -61,6 +62,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
     ...createReleaseActivities(deps),
     // ModelMonitor: the champion in force and its holdout figures.
     ...createMonitorActivities(deps),
+    // ScheduledRetrain: ask the monitor for a run, wait for the run that answers.
+    ...createScheduledRetrainActivities(),
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {

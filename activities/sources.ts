@@ -4,12 +4,16 @@
  * snapshots and lineage treat them like any batch and name the source. What
  * was pulled is remembered per source (key or URL -> ETag), so an unchanged
  * object is not downloaded again: S3 objects by their listed ETag, HTTP files
- * by a conditional GET (If-None-Match).
+ * by a conditional GET (If-None-Match). A `feedback` source reads the model's
+ * joined feedback log: the parts not pulled yet become one Parquet batch of
+ * the schema's columns, each prediction id once (src/data/feedback-batch.ts).
  */
+import { readFile } from 'node:fs/promises';
 import { log } from '@temporalio/activity';
-import { SourceError } from '../src/errors';
+import { writeFeedbackBatch } from '../src/data/feedback-batch';
+import { DataError, SourceError } from '../src/errors';
 import type { DataSource, ModelSpec } from '../src/spec';
-import { getJsonIfExists, keys, putJson, StoreError, type ObjectStore } from '../src/store';
+import { getJsonIfExists, keys, putJson, sha256, StoreError, withLocalFiles, type ObjectStore } from '../src/store';
 
 /** S3 errors that say the source is configured wrong, not that the store is down. */
 const CONFIGURATION_ERRORS = new Set(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch']);
@@ -115,14 +119,99 @@ async function pullS3(store: ObjectStore, model: string, source: Extract<DataSou
   return result;
 }
 
+/** The batches a feedback source writes: `feedback-<pull time>-<digest of the file>.parquet`. */
+const FEEDBACK_BATCH = /^feedback-\d{8}T\d{6}Z-[0-9a-f]{12}\.parquet$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * The model's joined feedback parts not pulled yet (or rewritten since: a new
+ * ETag) as one batch in incoming/<source>/. The batch is stored before the
+ * state: a retry in between finds the ids in it and delivers none twice.
+ */
+async function pullFeedback(
+  store: ObjectStore,
+  model: string,
+  spec: ModelSpec,
+  source: Extract<DataSource, { kind: 'feedback' }>,
+  state: SourceState,
+  now: Date,
+): Promise<PulledSource> {
+  const result: PulledSource = { source: source.name, copied: [], unchanged: 0 };
+  // By the day the label arrived (the part's dt= partition): an older part is not even downloaded.
+  const oldestDay = source.maxAgeDays ? new Date(now.getTime() - source.maxAgeDays * DAY_MS).toISOString().slice(0, 10) : undefined;
+  const todo: string[] = [];
+  const listed = await store.list(keys.feedbackLogs(model));
+  // Parts the retention sweep removed are forgotten: the state stays as large as the log.
+  const present = new Set(listed.map((o) => o.key));
+  for (const key of Object.keys(state.objects)) if (!present.has(key)) delete state.objects[key];
+  for (const object of listed) {
+    if (!object.key.endsWith('.parquet')) continue;
+    const day = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(object.key)?.[1];
+    if (oldestDay && (!day || day < oldestDay)) continue;
+    const known = state.objects[object.key];
+    if (known && known.etag === object.etag) result.unchanged += 1;
+    else todo.push(object.key);
+  }
+  if (todo.length === 0) return result;
+  const folder = keys.incomingBatch(model, `${source.name}/`);
+  const earlier = (await store.list(folder)).filter((o) => FEEDBACK_BATCH.test(o.key.slice(folder.length)));
+  return withLocalFiles(store, async (files) => {
+    const parts: { path: string; key: string; etag: string }[] = [];
+    for (const key of todo) {
+      const found = await store.getIfExists(key);
+      if (found) parts.push({ key, etag: found.etag, path: await files.write('part.parquet', found.body) }); // else removed since the listing
+    }
+    const delivered = [];
+    for (const o of earlier) {
+      const found = await store.getIfExists(o.key);
+      if (found) delivered.push(await files.write('delivered.parquet', found.body));
+    }
+    const out = files.path('batch.parquet');
+    let counts;
+    try {
+      counts = await writeFeedbackBatch(parts, delivered, out, {
+        schema: spec.schema,
+        label: spec.label,
+        timeColumn: spec.data.timeColumn,
+        features: spec.features.map((f) => f.name),
+        labelsOnly: source.labelsOnly ?? true,
+      });
+    } catch (error) {
+      if (error instanceof DataError) throw new SourceError(source.name, `${store.description} ${keys.feedbackLogs(model)}`, error.message);
+      throw error;
+    }
+    let incomingKey = '';
+    if (counts.rows > 0) {
+      const body = await readFile(out);
+      const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+      incomingKey = `${folder}feedback-${stamp}-${sha256(body).slice(0, 12)}.parquet`;
+      await store.put(incomingKey, body, { contentType: 'application/vnd.apache.parquet' });
+      result.copied.push(incomingKey);
+    }
+    for (const part of parts) state.objects[part.key] = { etag: part.etag, incomingKey, pulledAt: now.toISOString() };
+    log.info('Pulled joined feedback', { source: source.name, parts: parts.length, ...counts, batch: incomingKey || 'none (nothing new)' });
+    return result;
+  });
+}
+
 /** Pulls every source of the spec; each source's state is saved after it, so a failed later source does not repeat an earlier one. */
 export async function pullSources(store: ObjectStore, model: string, spec: ModelSpec, now: Date): Promise<PulledSource[]> {
   const pulled: PulledSource[] = [];
   for (const source of spec.data.sources ?? []) {
     const stateKey = keys.sourceState(model, source.name);
     const state = (await getJsonIfExists<SourceState>(store, stateKey))?.value ?? { objects: {} };
-    const result = source.kind === 'http' ? await pullHttp(store, model, source, state, now) : await pullS3(store, model, source, state, now);
-    if (result.copied.length > 0) await putJson(store, stateKey, state);
+    const before = JSON.stringify(state);
+    const result =
+      source.kind === 'http'
+        ? await pullHttp(store, model, source, state, now)
+        : source.kind === 'feedback'
+          ? await pullFeedback(store, model, spec, source, state, now)
+          : await pullS3(store, model, source, state, now);
+    // A feedback pull may deliver no row and still have read parts it need not read again.
+    if (JSON.stringify(state) !== before) await putJson(store, stateKey, state);
     pulled.push(result);
   }
   return pulled;

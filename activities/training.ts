@@ -48,12 +48,19 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
    * the training rows, in label units, computed in a child process that
    * encodes the columns a chunk of rows at a time.
    */
-  async function score(artifact: PreprocessorArtifact, model: ModelArtifacts, table: ColumnTable, holdout: Int32Array, trainRows: Int32Array) {
-    const { metrics, baseline } = await runEvaluateInChild(
-      { model, data: columnarData(table, artifact), artifact, rows: holdout, trainRows, backend },
+  async function score(
+    artifact: PreprocessorArtifact,
+    model: ModelArtifacts,
+    table: ColumnTable,
+    holdout: Int32Array,
+    trainRows: Int32Array,
+    calibrate = false,
+  ) {
+    const { metrics, baseline, calibration, calibrationError } = await runEvaluateInChild(
+      { model, data: columnarData(table, artifact), artifact, rows: holdout, trainRows, backend, calibrate },
       { signal: Context.current().cancellationSignal },
     );
-    return { metrics, baseline };
+    return { metrics, baseline, calibration, calibrationError };
   }
 
   return {
@@ -161,7 +168,8 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
       let candidate: Awaited<ReturnType<typeof score>>;
       let championMetrics: Metrics | null;
       try {
-        [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.table, split.holdout, split.train), scoreChampion()]);
+        // The candidate's holdout also fits CBPE's calibration, stored with its version (metrics.json) for estimates before labels.
+        [candidate, championMetrics] = await Promise.all([score(artifact, candidateModel, split.table, split.holdout, split.train, true), scoreChampion()]);
       } finally {
         clearInterval(beat);
       }
@@ -176,10 +184,20 @@ export function createTrainingActivities({ store, registry, backend }: ActivityD
         champion: champion ? { version: champion.version, metrics: championMetrics } : null,
         baseline: candidate.baseline,
         gate,
+        ...(candidate.calibration ? { estimated: candidate.calibration.reference } : {}),
       };
+      if (candidate.calibrationError)
+        log.warn('No CBPE calibration for the candidate: no performance estimates before labels', { error: candidate.calibrationError });
       const reportKey = keys.evaluation(model, runId());
       await putJson(store, reportKey, report);
-      return { reportKey, candidate: candidate.metrics, champion: championMetrics, baseline: baselineValue, gate };
+      return {
+        reportKey,
+        candidate: candidate.metrics,
+        champion: championMetrics,
+        baseline: baselineValue,
+        gate,
+        ...(candidate.calibration ? { calibration: candidate.calibration } : {}),
+      };
     },
   };
 }

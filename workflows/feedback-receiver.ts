@@ -28,6 +28,15 @@ const DEFAULT_CONTINUE_AFTER = 2_000;
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The payload's items, or why it is refused (the first problem, naming the item). */
+/** An item's segment values: text values only, at most 5 columns (a segment is optional, so a malformed one is left out, not refused). */
+function segmentOf(segment: unknown): Record<string, string> | undefined {
+  if (!isObject(segment)) return undefined;
+  const kept = Object.entries(segment)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1].length <= 200)
+    .slice(0, 5);
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
 export function checkFeedbackPayload(payload: unknown): FeedbackSignalItem[] | string {
   if (!isObject(payload) || !Array.isArray(payload.items)) return 'the payload must be {"items": [...]}';
   const items: FeedbackSignalItem[] = [];
@@ -39,12 +48,14 @@ export function checkFeedbackPayload(payload: unknown): FeedbackSignalItem[] | s
     if (item.label !== undefined && typeof item.label !== 'string' && typeof item.label !== 'number') return `items[${i}].label must be a string or a number`;
     if (item.flag !== undefined && typeof item.flag !== 'string') return `items[${i}].flag must be a string`;
     if (item.label === undefined && item.flag === undefined) return `items[${i}] has neither a label nor a flag`;
+    const segment = segmentOf(item.segment);
     items.push({
       predictionId: item.predictionId,
       version: item.version,
       prediction: item.prediction,
       ...(item.label !== undefined ? { label: item.label } : {}),
       ...(item.flag !== undefined ? { flag: item.flag } : {}),
+      ...(segment ? { segment } : {}),
     });
   }
   return items;

@@ -7,3 +7,4 @@ export { FeedbackReceiver } from './feedback-receiver';
 export { ReproduceVersion } from './reproduce';
 export { ReleaseWorkflow } from './release';
 export { ModelMonitor } from './monitor';
+export { ScheduledRetrain } from './scheduled-retrain';

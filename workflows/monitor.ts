@@ -21,7 +21,9 @@ import {
   defineUpdate,
   executeChild,
   log,
+  metricMeter,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -32,7 +34,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createMonitorActivities } from '../activities/monitor';
 import { InvalidNameError } from '../src/errors';
 import { checkName, isValidName } from '../src/names';
-import { addFeedback, emptyVersionLive, liveFigures, windowFigures, type VersionLive } from '../src/monitor/live';
+import { feedErrors, newErrorStream, type ErrorStream } from '../src/monitor/error-stream';
+import { addFeedback, emptyVersionLive, liveFigures, windowFigures, type LiveFigures, type VersionLive } from '../src/monitor/live';
+import { createMonitorMetrics } from '../src/monitor/metrics';
+import { lossSummary, probationBreach, type LiveGate, type Probation } from '../src/monitor/probation';
+import type { ProbationPolicy } from '../src/spec/monitoring-spec';
 import {
   applyThresholds,
   AUTOMATIC,
@@ -54,7 +60,9 @@ import {
   SET_THRESHOLDS_UPDATE,
   TRIGGER_UPDATE,
   type DriftSignal,
+  type EstimatedPerformance,
   type FeedbackSignal,
+  type FeedbackSignalItem,
   type RetrainSignal,
   type TriggerAnswer,
   type TriggerRequest,
@@ -63,6 +71,7 @@ import { ACTIVITY_RETRY, SA_MODEL, workflowIds, type RetrainOutcome } from './de
 import { checkFeedbackPayload, isObject } from './feedback-receiver';
 import { reasonOf } from './reason';
 import { RetrainingPipeline } from './retraining-pipeline';
+import { RollbackModel } from './rollback';
 
 type Activities = ReturnType<typeof createMonitorActivities>;
 
@@ -73,6 +82,18 @@ const SEEN_LIMIT = 20_000;
 /** Versions whose live figures are kept (the newest; the champion always). */
 const VERSIONS_KEPT = 10;
 const DEFAULT_SIGNALS_PER_RUN = 2_000;
+/** Segments: values kept per version (the rest are counted as dropped), versions with segments (the champion and the newest other). */
+const SEGMENTS_PER_VERSION = 8;
+const VERSIONS_WITH_SEGMENTS = 2;
+/** How often the monitor re-reads the champion (a promotion or rollback made outside it: the CLI, a release). */
+const REFRESH_EVERY_MS = 10 * 60_000;
+/**
+ * Probation, segments, the error-stream detector, estimated performance, the periodic refresh and the hold after a
+ * rollback: runs started before them replay without.
+ */
+const LOOP_V2_PATCH = 'monitor-probation-segments-estimates';
+/** Sources held after a probation rollback until new data arrives (a person or a service still decides for themselves). */
+const HELD_SOURCES: readonly TriggerSource[] = ['drift', 'performance', 'schedule'];
 
 export interface ModelMonitorState {
   thresholds: Thresholds;
@@ -85,6 +106,32 @@ export interface ModelMonitorState {
   performanceFlagged: string | null;
   lastRun: { workflowId: string; trigger: TriggerSource; outcome: RetrainOutcome | 'not-started'; message: string; endedAt: string } | null;
   counters: { signals: number; items: number; duplicates: number; dropped: number; lastDropped?: string; runs: number; triggers: number };
+  /** Per version, per segment ('location=New York'): live figures (runs started before segments lack them). */
+  segments?: Record<string, Record<string, VersionLive>>;
+  /** The champion's error stream through DDM (classification) or ADWIN (regression). */
+  errorStream?: ErrorStream | null;
+  /** The last estimate before labels (CBPE, from DriftCheck). */
+  estimated?: (EstimatedPerformance & { at: string }) | null;
+  /** The champion an estimate trigger was taken for. */
+  estimateFlagged?: string | null;
+  /** What the registry says of the champion's gate and the spec's probation policy (refreshed with the champion). */
+  gate?: LiveGate;
+  probationPolicy?: ProbationPolicy;
+  probation?: Probation | null;
+  /** Probation's verdicts, newest last. */
+  probations?: ProbationRecord[];
+  /** After a probation rollback: automatic and scheduled triggers start no run until data arrives after `since`. */
+  hold?: { since: string; version: string } | null;
+}
+
+export interface ProbationRecord {
+  version: string;
+  previous: string | null;
+  since: string;
+  endedAt: string;
+  outcome: 'passed' | 'rolled-back' | 'rollback-failed' | 'superseded';
+  evidence?: string;
+  workflowId?: string;
 }
 
 export interface ModelMonitorInput {
@@ -106,6 +153,13 @@ export interface ModelMonitorStatus {
   triggers: TriggerState['recent'];
   lastRun: ModelMonitorState['lastRun'];
   counters: ModelMonitorState['counters'];
+  /** Per version, per segment: the last `thresholds.window` labels. */
+  segments: Record<string, Record<string, LiveFigures>>;
+  estimated: ModelMonitorState['estimated'];
+  probation: ModelMonitorState['probation'];
+  probations: ProbationRecord[];
+  hold: ModelMonitorState['hold'];
+  errorStream: { version: string; detector: string; labels: number } | null;
 }
 
 export const monitorFeedbackSignal = defineSignal<[FeedbackSignal]>(FEEDBACK_SIGNAL);
@@ -128,6 +182,20 @@ function driftProblem(payload: unknown): string | undefined {
   return undefined;
 }
 
+/** A drift payload's `estimated` problem (absent is fine), naming the field. */
+function estimatedProblem(estimated: unknown): string | undefined {
+  if (estimated === undefined) return undefined;
+  if (!isObject(estimated)) return "'estimated' must be an object {version, rows, accuracy, macroF1, reference: {accuracy, macroF1}}";
+  if (!isValidName('version', estimated.version)) return "'estimated.version' must be a version name (v1, v2, ...)";
+  if (typeof estimated.rows !== 'number' || !(estimated.rows >= 0)) return "'estimated.rows' must be a count";
+  const share = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
+  if (!share(estimated.accuracy) || !share(estimated.macroF1)) return "'estimated.accuracy' and 'estimated.macroF1' must be numbers from 0 to 1";
+  const reference = estimated.reference;
+  if (!isObject(reference) || !share(reference.accuracy) || !share(reference.macroF1))
+    return "'estimated.reference' must be {accuracy, macroF1}, numbers from 0 to 1";
+  return undefined;
+}
+
 function reasonProblem(payload: unknown, what: string): string | undefined {
   if (!isObject(payload) || typeof payload.reason !== 'string' || payload.reason.trim() === '') return `${what}: 'reason' must say why (non-empty text)`;
   if (payload.reason.length > 500) return `${what}: 'reason' is ${payload.reason.length} characters; keep it under 500 (link the evidence instead)`;
@@ -142,6 +210,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   } catch (error) {
     throw ApplicationFailure.nonRetryable((error as Error).message, InvalidNameError.name);
   }
+  const loopV2 = patched(LOOP_V2_PATCH);
   const signalsPerRun = Math.max(1, input.signalsPerRun ?? DEFAULT_SIGNALS_PER_RUN);
   const state: ModelMonitorState = input.state ?? {
     thresholds: { ...DEFAULT_THRESHOLDS },
@@ -158,7 +227,9 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   if (!input.state) upsertSearchAttributes([{ key: SA_MODEL, value: model }]);
   const seen = new Set(state.seen);
   let signalsThisRun = 0;
+  let rollingBack = false;
   const now = () => new Date(); // workflow time: deterministic
+  const metrics = createMonitorMetrics(metricMeter, model);
 
   const status = (): ModelMonitorStatus => ({
     model,
@@ -171,38 +242,185 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     triggers: state.triggers.recent,
     lastRun: state.lastRun,
     counters: state.counters,
+    segments: Object.fromEntries(
+      Object.entries(state.segments ?? {}).map(([v, segments]) => [
+        v,
+        Object.fromEntries(Object.entries(segments).map(([key, live]) => [key.slice(1), windowFigures(live)])),
+      ]),
+    ),
+    estimated: state.estimated ?? null,
+    probation: state.probation ?? null,
+    probations: state.probations ?? [],
+    hold: state.hold ?? null,
+    errorStream: state.errorStream ? { version: state.errorStream.version, detector: state.errorStream.detector, labels: state.errorStream.seen } : null,
   });
   const show = () => {
     const champion = state.champion?.version;
     const live = champion && state.versions[champion] ? windowFigures(state.versions[champion]) : null;
     const figure =
       live?.accuracy !== undefined ? `accuracy ${live.accuracy.toFixed(3)}` : live?.rmse !== undefined ? `RMSE ${live.rmse.toPrecision(4)}` : 'no labels yet';
+    const estimate =
+      state.estimated && state.estimated.version === champion ? ` · estimated accuracy ${state.estimated.accuracy.toFixed(3)} (CBPE, before labels)` : '';
+    const probation = state.probation ? ` · on probation until ${state.probation.until}` : '';
     const running = state.triggers.inFlight ? ` · retraining (${state.triggers.inFlight.source}: ${state.triggers.inFlight.reason})` : '';
-    setCurrentDetails(`**${model}** · champion ${champion ?? '(none)'}: ${figure}${live ? ` over ${live.labels} labels` : ''}${running}`);
+    setCurrentDetails(
+      `**${model}** · champion ${champion ?? '(none)'}: ${figure}${live ? ` over ${live.labels} labels` : ''}${estimate}${probation}${running}`,
+    );
   };
 
   const trigger = (source: TriggerSource, reason: string, extra: { evidence?: string; requestedBy?: string } = {}) => {
     state.counters.triggers += 1;
     const t: Trigger = { source, reason, at: now().toISOString(), ...extra };
     const outcome = takeTrigger(state.triggers, t, state.thresholds, now());
+    metrics.trigger(source, outcome);
     log.info('Retraining trigger', { model, source, reason, outcome });
     return { trigger: t, outcome };
   };
   const dropped = (what: string, problem: string) => {
     state.counters.dropped += 1;
     state.counters.lastDropped = `${what}: ${problem}`;
+    metrics.dropped(what);
     log.warn('ModelMonitor: dropped a signal with a bad payload', { model, signal: what, problem });
   };
 
-  const checkPerformance = () => {
+  /** Ends a probation with its verdict (kept: the newest 20). */
+  const endProbation = (outcome: ProbationRecord['outcome'], extra: { evidence?: string; workflowId?: string } = {}) => {
+    const p = state.probation;
+    if (!p) return;
+    state.probations = [
+      ...(state.probations ?? []),
+      { version: p.version, previous: p.previous, since: p.since, endedAt: now().toISOString(), outcome, ...extra },
+    ].slice(-20);
+    state.probation = null;
+  };
+
+  /** Puts the previous champion back (RollbackModel as a child), records the evidence and holds automatic triggers until new data. */
+  const rollBack = async (p: Probation, evidence: string) => {
+    rollingBack = true;
+    const workflowId = workflowIds.rollback(model);
+    log.warn('ModelMonitor: the champion on probation disappoints; rolling back', { model, from: p.version, to: p.previous, evidence });
+    try {
+      await executeChild(RollbackModel, {
+        workflowId,
+        args: [{ model, from: p.version, to: p.previous!, reason: `probation: ${evidence}`, requestedBy: `monitor/${model}` }],
+        staticSummary: `Probation of **${model}** ${p.version} failed: back to ${p.previous}`,
+      });
+      endProbation('rolled-back', { evidence, workflowId });
+      metrics.rollback('probation');
+      // The same data would train the same model again: wait for new data.
+      state.hold = { since: now().toISOString(), version: p.version };
+    } catch (error) {
+      endProbation('rollback-failed', { evidence: `${evidence}; the rollback failed: ${reasonOf(error)}`, workflowId });
+      log.warn('ModelMonitor: the probation rollback failed', { model, error: reasonOf(error) });
+    }
+    rollingBack = false;
+    await refresh();
+  };
+
+  /** Probation of the champion: true when it is being rolled back (no other trigger then). */
+  const checkProbation = (): boolean => {
+    if (rollingBack) return true;
+    const p = state.probation;
+    if (!p) return false;
+    if (p.version !== state.champion?.version) {
+      endProbation('superseded');
+      return false;
+    }
+    if (now().getTime() >= Date.parse(p.until)) {
+      endProbation('passed');
+      return false;
+    }
+    const live = state.versions[p.version];
+    const estimate = state.estimated && state.estimated.version === p.version && state.estimated.at >= p.since ? state.estimated : undefined;
+    const breach = probationBreach(p, live ? windowFigures(live) : { labels: 0, flags: 0, flagRate: null }, live ? lossSummary(live) : null, estimate);
+    if (!breach) return false;
+    if (!p.previous) {
+      // Nothing to roll back to: the performance triggers take it from here.
+      endProbation('passed', { evidence: `${breach}; no previous champion to roll back to` });
+      return false;
+    }
+    void rollBack(p, breach);
+    return true;
+  };
+
+  /** Records figures and checks the champion: probation, then thresholds (overall, per segment), then the error-stream detector. */
+  const checkPerformance = (errors: number[] = []) => {
     const champion = state.champion;
+    if (loopV2 && champion) {
+      if (checkProbation()) return;
+      if (errors.length > 0) {
+        const regression = typeof errors[0] === 'number' && state.versions[champion.version]?.window.some((e) => typeof e === 'number');
+        if (state.errorStream?.version !== champion.version) state.errorStream = newErrorStream(champion.version, Boolean(regression));
+        const detection = feedErrors(state.errorStream, errors);
+        if (detection && state.performanceFlagged !== champion.version && !state.triggers.inFlight) {
+          state.performanceFlagged = champion.version;
+          trigger('performance', `the error stream of ${champion.version} changed`, { evidence: detection });
+          return;
+        }
+      }
+    }
     if (!champion || state.performanceFlagged === champion.version || state.triggers.inFlight) return;
     const live = state.versions[champion.version];
     if (!live) return;
     const breach = performanceBreach(state.thresholds, windowFigures(live), champion.holdout);
-    if (!breach) return;
-    state.performanceFlagged = champion.version;
-    trigger('performance', `live performance of ${champion.version} below its threshold`, { evidence: breach });
+    if (breach) {
+      state.performanceFlagged = champion.version;
+      trigger('performance', `live performance of ${champion.version} below its threshold`, { evidence: breach });
+      return;
+    }
+    if (!loopV2) return;
+    for (const [key, segment] of Object.entries(state.segments?.[champion.version] ?? {})) {
+      const inSegment = performanceBreach(state.thresholds, windowFigures(segment), champion.holdout);
+      if (!inSegment) continue;
+      state.performanceFlagged = champion.version;
+      trigger('performance', `live performance of ${champion.version} in segment ${key.slice(1)} below its threshold`, { evidence: inSegment });
+      return;
+    }
+  };
+
+  /** The estimate before labels: a drop against the holdout's estimate is a trigger of its own (once per champion). */
+  const checkEstimate = () => {
+    const champion = state.champion?.version;
+    const estimate = state.estimated;
+    const maxDrop = state.thresholds.maxEstimatedDrop;
+    if (!champion || !estimate || estimate.version !== champion || maxDrop === undefined) return;
+    if (state.estimateFlagged === champion || state.triggers.inFlight || estimate.rows < state.thresholds.minLabels) return;
+    const drop = estimate.reference.accuracy - estimate.accuracy;
+    if (!(drop > maxDrop)) return;
+    state.estimateFlagged = champion;
+    trigger('performance', `estimated accuracy of ${champion} (before labels) fell`, {
+      evidence: `CBPE ${estimate.accuracy.toFixed(3)} over ${estimate.rows} predictions against ${estimate.reference.accuracy.toFixed(3)} on its holdout: down ${drop.toFixed(3)} > maxEstimatedDrop ${maxDrop}`,
+    });
+  };
+
+  /** Counts one item in its segments (bounded: the newest versions, a few values each). */
+  const countSegments = (item: FeedbackSignalItem) => {
+    if (!item.segment || !isObject(item.segment)) return;
+    const segments = (state.segments ??= {});
+    if (!Object.hasOwn(segments, item.version)) {
+      segments[item.version] = {};
+      const others = Object.keys(segments).filter((v) => v !== state.champion?.version);
+      if (others.length > VERSIONS_WITH_SEGMENTS - 1) for (const v of others.slice(0, others.length - (VERSIONS_WITH_SEGMENTS - 1))) delete segments[v];
+    }
+    const ofVersion = segments[item.version];
+    if (!ofVersion) return;
+    for (const [column, value] of Object.entries(item.segment)) {
+      if (typeof value !== 'string') continue;
+      // Keyed '=' + segment, as classes are: no segment is ever an Object key such as '__proto__'.
+      const key = `=${column}=${value}`;
+      if (!Object.hasOwn(ofVersion, key) && Object.keys(ofVersion).length >= SEGMENTS_PER_VERSION) continue;
+      addFeedback((ofVersion[key] ??= emptyVersionLive()), item, state.thresholds.window);
+    }
+  };
+
+  const recordLive = (versions: Set<string>) => {
+    for (const version of versions) {
+      const live = state.versions[version];
+      if (!live) continue;
+      metrics.live(version, 'all', liveFigures(live));
+      metrics.live(version, 'window', windowFigures(live));
+      for (const [key, segment] of Object.entries(state.segments?.[version] ?? {})) metrics.live(version, 'window', windowFigures(segment), key.slice(1));
+    }
   };
 
   setHandler(monitorFeedbackSignal, (payload) => {
@@ -223,6 +441,8 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
         );
       }
     }
+    const touched = new Set<string>();
+    const errors: number[] = [];
     for (const item of items) {
       if (seen.has(item.predictionId)) {
         state.counters.duplicates += 1;
@@ -237,15 +457,28 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
         if (others.length > VERSIONS_KEPT) delete state.versions[others[0]!];
       }
       addFeedback(state.versions[item.version]!, item, state.thresholds.window);
+      touched.add(item.version);
+      if (!loopV2) continue;
+      countSegments(item);
+      if (item.version === state.champion?.version && item.label !== undefined) {
+        errors.push(
+          typeof item.label === 'number' && typeof item.prediction === 'number'
+            ? Math.abs(item.prediction - item.label)
+            : String(item.label) === String(item.prediction)
+              ? 0
+              : 1,
+        );
+      }
     }
     if (state.seen.length > SEEN_LIMIT) for (const id of state.seen.splice(0, state.seen.length - SEEN_LIMIT)) seen.delete(id);
-    checkPerformance();
+    recordLive(touched);
+    checkPerformance(errors);
   });
 
   setHandler(monitorDriftSignal, (payload) => {
     signalsThisRun += 1;
     state.counters.signals += 1;
-    const problem = driftProblem(payload);
+    const problem = driftProblem(payload) ?? (loopV2 ? estimatedProblem(payload.estimated) : undefined);
     if (problem) return dropped('drift', problem);
     const drifted = payload.columns.filter((c) => c.drift).map((c) => c.name);
     state.drift = {
@@ -255,11 +488,19 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       drifted,
       ...(payload.reportKey ? { reportKey: payload.reportKey } : {}),
     };
+    metrics.drift(payload.share, payload.drift);
     if (payload.drift) {
       trigger('drift', `dataset drift: ${(payload.share * 100).toFixed(0)}% of columns drifted (${drifted.join(', ') || 'none named'})`, {
         ...(payload.reportKey ? { evidence: payload.reportKey } : {}),
       });
     }
+    if (loopV2 && payload.estimated) {
+      const { version, rows, accuracy, macroF1, reference } = payload.estimated;
+      state.estimated = { version, rows, accuracy, macroF1, reference: { accuracy: reference.accuracy, macroF1: reference.macroF1 }, at: now().toISOString() };
+      metrics.estimated(version, state.estimated);
+      if (!checkProbation()) checkEstimate();
+    }
+    show();
   });
 
   setHandler(monitorRetrainSignal, (payload) => {
@@ -273,10 +514,13 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(
     triggerUpdate,
     async (request): Promise<TriggerAnswer> => {
-      const { trigger: t, outcome } = trigger('manual', request.reason, request.requestedBy ? { requestedBy: request.requestedBy } : {});
+      const source: TriggerSource = request.source === 'schedule' ? 'schedule' : 'manual';
+      const { trigger: t, outcome } = trigger(source, request.reason, request.requestedBy ? { requestedBy: request.requestedBy } : {});
       const retrainId = workflowIds.retrain(model);
       if (outcome === 'started') {
-        await condition(() => state.triggers.inFlight?.at === t.at && state.triggers.inFlight.reason === t.reason);
+        const record = state.triggers.recent.find((r) => r.at === t.at && r.reason === t.reason);
+        await condition(() => (state.triggers.inFlight?.at === t.at && state.triggers.inFlight.reason === t.reason) || record?.held !== undefined);
+        if (record?.held !== undefined) return { outcome: 'held', message: record.held };
         return { outcome, workflowId: retrainId, message: `started ${retrainId}: ${t.reason}` };
       }
       if (outcome === 'joined') {
@@ -294,6 +538,8 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       validator: (request: TriggerRequest) => {
         const problem = reasonProblem(request, 'trigger');
         if (problem) throw new Error(problem);
+        if (request.source !== undefined && request.source !== 'manual' && request.source !== 'schedule')
+          throw new Error(`trigger: 'source' must be 'manual' or 'schedule', not ${JSON.stringify(request.source)}`);
       },
     },
   );
@@ -306,7 +552,9 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
         state.thresholds = applied.thresholds;
         // A breach under the new thresholds counts again.
         state.performanceFlagged = null;
+        if (loopV2) state.estimateFlagged = null;
         checkPerformance();
+        if (loopV2) checkEstimate();
       }
       return state.thresholds;
     },
@@ -319,6 +567,24 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   );
   setHandler(monitorStatusQuery, status);
 
+  /** A new champion (promoted by a run, a release, the CLI) goes on probation against the one it replaced. */
+  const startProbation = (version: string, previous: string | null) => {
+    const policy = state.probationPolicy;
+    if (!policy) return;
+    endProbation('superseded');
+    const before = previous ? state.versions[previous] : undefined;
+    state.probation = {
+      version,
+      previous,
+      since: now().toISOString(),
+      until: new Date(now().getTime() + policy.hours * 3_600_000).toISOString(),
+      baseline: before ? lossSummary(before) : null,
+      gate: state.gate ?? {},
+      policy,
+    };
+    log.info('ModelMonitor: a new champion is on probation', { model, version, previous, until: state.probation.until });
+  };
+
   /** The champion and its holdout figures, from the registry (a run may have changed it). */
   const refresh = async () => {
     let context;
@@ -330,22 +596,54 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       show();
       return;
     }
+    const before = state.champion?.version ?? null;
     state.champion = context.champion ? { version: context.champion, holdout: context.holdout } : null;
     if (state.performanceFlagged !== state.champion?.version) state.performanceFlagged = null;
     if (context.champion && !state.versions[context.champion]) state.versions[context.champion] = emptyVersionLive();
+    if (loopV2) {
+      if (context.gate) state.gate = context.gate;
+      if (context.probation) state.probationPolicy = context.probation;
+      if (state.estimateFlagged !== state.champion?.version) state.estimateFlagged = null;
+      if (context.champion) metrics.champion(context.champion);
+      const restored = state.probations?.at(-1);
+      const isRollbackTarget = restored?.outcome === 'rolled-back' && restored.previous === context.champion && restored.version === before;
+      if (context.champion && before && context.champion !== before && !isRollbackTarget) startProbation(context.champion, before);
+    }
     // Labels that came before the champion was known count now.
     checkPerformance();
     show();
   };
 
+  /** After a probation rollback, a held trigger runs only when data arrived since; otherwise it is recorded as held. */
+  const heldByRollback = async (t: Trigger): Promise<boolean> => {
+    const hold = state.hold;
+    if (!hold || !HELD_SOURCES.includes(t.source)) return false;
+    let newData = false;
+    try {
+      newData = (await monitorContext({ model, dataSince: hold.since })).newData === true;
+    } catch (error) {
+      log.warn('ModelMonitor: could not check for new data; the held trigger waits', { model, error: (error as Error).message });
+    }
+    if (newData) {
+      state.hold = null;
+      return false;
+    }
+    const why = `held: no new data since ${hold.version} was rolled back at ${hold.since} (the same data would train the same model); a person's trigger or a service's retrain still starts a run`;
+    for (const record of state.triggers.recent) if (!record.workflowId && !record.held && record.at >= t.at) record.held = why;
+    log.info('ModelMonitor: trigger held after a probation rollback', { model, source: t.source, reason: t.reason });
+    return true;
+  };
+
   const runQueued = async () => {
     const t = state.triggers.queued!;
     state.triggers.queued = null;
+    if (loopV2 && (await heldByRollback(t))) return;
     const workflowId = workflowIds.retrain(model);
     state.triggers.inFlight = { ...t, workflowId, startedAt: now().toISOString() };
     if (AUTOMATIC.includes(t.source)) state.triggers.lastAutomaticStart = now().toISOString();
     for (const record of state.triggers.recent) if (!record.workflowId && record.at >= t.at) record.workflowId = workflowId;
     show();
+    const started = now().getTime();
     try {
       const result = await executeChild(RetrainingPipeline, {
         workflowId,
@@ -369,6 +667,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       };
       log.warn('ModelMonitor: the retraining run did not succeed', { model, workflowId, message });
     }
+    metrics.run(t.source, state.lastRun.outcome, (now().getTime() - started) / 1000);
     state.triggers.inFlight = null;
     // A new champion is judged afresh; the same one (the run rejected or failed) is not retriggered on the same
     // figures: a person's trigger or new thresholds can still start a run.
@@ -376,12 +675,30 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   };
 
   await refresh();
+  let refreshedAt = now().getTime();
   for (;;) {
     const wait = msUntilStart(state.triggers, state.thresholds, now());
-    const continueNow = () => (signalsThisRun >= signalsPerRun || workflowInfo().continueAsNewSuggested) && !state.triggers.inFlight;
-    await condition(() => msUntilStart(state.triggers, state.thresholds, now()) === 0 || continueNow(), Number.isFinite(wait) ? Math.max(wait, 1) : undefined);
+    const continueNow = () => (signalsThisRun >= signalsPerRun || workflowInfo().continueAsNewSuggested) && !state.triggers.inFlight && !rollingBack;
+    if (loopV2) {
+      const untilRefresh = Math.max(1, refreshedAt + REFRESH_EVERY_MS - now().getTime());
+      const timedOut = !(await condition(
+        () => msUntilStart(state.triggers, state.thresholds, now()) === 0 || continueNow(),
+        Math.max(1, Math.min(wait, untilRefresh)),
+      ));
+      if (timedOut && now().getTime() >= refreshedAt + REFRESH_EVERY_MS) {
+        await refresh();
+        refreshedAt = now().getTime();
+        continue;
+      }
+    } else {
+      await condition(
+        () => msUntilStart(state.triggers, state.thresholds, now()) === 0 || continueNow(),
+        Number.isFinite(wait) ? Math.max(wait, 1) : undefined,
+      );
+    }
     if (msUntilStart(state.triggers, state.thresholds, now()) === 0) {
       await runQueued();
+      refreshedAt = now().getTime();
       continue;
     }
     if (continueNow()) {

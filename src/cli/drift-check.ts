@@ -49,7 +49,7 @@ export async function applyDriftCheckSchedule(
   config: PerennialConfig,
   model: string,
   policy: DriftCheckPolicy,
-): Promise<{ scheduleId: string; created: boolean; describe: string }> {
+): Promise<{ scheduleId: string; created: boolean; changed: boolean; describe: string }> {
   const scheduleId = workflowIds.driftCheck(model);
   const input: DriftCheckInput = { model, requestedBy: `schedule:${scheduleId}` };
   return applyWorkflowSchedule(client, config, {

@@ -47,6 +47,15 @@ Commands:
                          the queue, the last triggers
   trigger --model <name> --reason <text>
                          ask the monitor for a retraining: started, joined the one in flight, or queued
+  models apply <spec.yaml> [--json]
+                         publish the spec, start the model's monitor with the spec's thresholds, and create or update the
+                         schedules it asks for (retraining, monitoring.drift, retention); the same spec again changes nothing
+  models list [--model <name>] [--json]
+                         every model: champion, versions, whether its monitor runs, its schedules (paused, next run)
+  schedules list [--model <name>] [--json] | schedules pause|resume|trigger --model <name> --kind retraining|drift-check|retention [--note <text>]
+                         a model's Temporal Schedules; trigger runs one now under the schedule's overlap policy
+  feedback --model <name> --file <labels.csv> [--server <url>] [--token <t>] [--batch 1000] [--json]
+                         post labels (columns prediction_id, label and/or flag) to the model server's feedback route
   release status|approve|abort|pause|resume --model <name> [--version <v>] [--reason <text>] [--json]
                          the candidate's release on live traffic (ReleaseWorkflow): where it stands and what its
                          sequential test concluded so far; its updates (abort needs --reason)
@@ -60,7 +69,7 @@ Commands:
                          Protocol (V2 REST) and KServe V1 :predict, following promotions, releases and rollbacks, on every
                          core, batching concurrent requests; /metrics for Prometheus
 
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_ENDPOINT, S3_BUCKET, AWS_*, PERENNIAL_CODEC_KEYS (see README).`;
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_ENDPOINT, S3_BUCKET, AWS_*, PERENNIAL_CODEC_KEYS, PERENNIAL_SERVER_URL, PERENNIAL_SERVE_TOKEN (see README).`;
 
 export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -97,6 +106,12 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         return await (await import('./reproduce')).runReproduceCommand(rest, io);
       case 'serve':
         return await (await import('./serve')).runServeCommand(rest, io);
+      case 'models':
+        return await (await import('./models')).runModelsCommand(rest, io);
+      case 'schedules':
+        return await (await import('./schedules')).runSchedulesCommand(rest, io);
+      case 'feedback':
+        return await (await import('./feedback')).runFeedbackCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -39,7 +39,7 @@ export async function applyRetentionSchedule(
   config: PerennialConfig,
   model: string,
   policy: RetentionPolicy,
-): Promise<{ scheduleId: string; created: boolean; describe: string }> {
+): Promise<{ scheduleId: string; created: boolean; changed: boolean; describe: string }> {
   const scheduleId = workflowIds.retention(model);
   const input: RetentionInput = { model, requestedBy: `schedule:${scheduleId}` };
   return applyWorkflowSchedule(client, config, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CbpeCalibration } from '../monitor/cbpe';
 import type { Baseline, Metrics } from './classification';
 
 export const gateMetric = z.enum(['accuracy', 'macroF1', 'weightedF1', 'logLoss', 'rmse', 'mae', 'r2']);
@@ -173,4 +174,6 @@ export interface Evaluation {
   /** The trivial baseline on the same rows: majority-class accuracy or mean-prediction RMSE. */
   baseline: number | null;
   gate: GateResult;
+  /** Classification: CBPE's calibration fitted on the candidate's holdout probabilities (absent: regression, or a version evaluated before it existed). */
+  calibration?: CbpeCalibration;
 }

@@ -12,6 +12,7 @@ import {
   type PreprocessorArtifact,
 } from '../preprocess';
 import type { Task } from '../metrics';
+import { fitCalibration, type CbpeCalibration } from '../monitor/cbpe';
 import { columnarSource, tableOfData, type ColumnarData } from './columnar';
 import { DEFAULT_CHUNK_ROWS, loadModel, modelShape, predict, train, type Checkpoint, type EpochLogs, type EpochRecord, type ModelArtifacts } from './mlp';
 import type { ModelParamsInput } from './params';
@@ -96,11 +97,16 @@ export interface ChildEvaluateInput {
   backend?: BackendName;
   /** Rows encoded and scored at a time (default 32768). */
   chunkRows?: number;
+  /** Classification: also fit CBPE's calibration on these rows' probabilities and labels. */
+  calibrate?: boolean;
 }
 
 export interface ChildEvaluateResult {
   metrics: Metrics;
   baseline: Baseline;
+  /** With `calibrate`: the calibration, or why it could not be fitted. */
+  calibration?: CbpeCalibration;
+  calibrationError?: string;
   backend: BackendName;
   rows: number;
   seconds: number;
@@ -231,9 +237,18 @@ export async function runTask<K extends ChildTaskName>(
       const started = performance.now();
       let metrics: Metrics;
       let baseline: Baseline;
+      let calibrated: Pick<ChildEvaluateResult, 'calibration' | 'calibrationError'> = {};
       if (labels.kind === 'classification') {
         metrics = classificationMetrics(y, output, labels.classes);
         baseline = majorityBaseline(y, labels.classes, yTrain);
+        if (i.calibrate) {
+          // A calibration that cannot be fitted costs the estimate, not the evaluation.
+          try {
+            calibrated = { calibration: fitCalibration(output, y, labels.classes, 'the holdout') };
+          } catch (error) {
+            calibrated = { calibrationError: (error as Error).message };
+          }
+        }
       } else {
         const yTrue = decodeRegression(labels, y);
         metrics = regressionMetrics(yTrue, decodeRegression(labels, output));
@@ -242,6 +257,7 @@ export async function runTask<K extends ChildTaskName>(
       const result: ChildEvaluateResult = {
         metrics,
         baseline,
+        ...calibrated,
         backend,
         rows: y.length,
         seconds: scored.seconds + (performance.now() - started) / 1000,

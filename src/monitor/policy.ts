@@ -18,6 +18,11 @@ export interface Thresholds {
   maxFlagRate?: number;
   /** Relative to the champion's holdout figures: retrain when accuracy falls (or RMSE rises) by more than this share (0.1 = 10%). */
   maxRelativeDrop?: number;
+  /**
+   * Classification: retrain when the accuracy estimated before labels arrive (CBPE, from DriftCheck) falls more than this
+   * (absolute, 0.05 = five points) below the same estimate on the champion's holdout.
+   */
+  maxEstimatedDrop?: number;
   /** Labels the window needs before any performance decision. */
   minLabels: number;
   /** Labels in the sliding window. */
@@ -28,7 +33,7 @@ export interface Thresholds {
 
 export const DEFAULT_THRESHOLDS: Thresholds = { minLabels: 200, window: 1000, cooldownMinutes: 60 };
 
-const SHARES = ['minAccuracy', 'minMacroF1', 'maxFlagRate', 'maxRelativeDrop'] as const;
+const SHARES = ['minAccuracy', 'minMacroF1', 'maxFlagRate', 'maxRelativeDrop', 'maxEstimatedDrop'] as const;
 const POSITIVE = ['maxRmse', 'maxMae'] as const;
 const KNOWN = new Set<string>([...SHARES, ...POSITIVE, 'minLabels', 'window', 'cooldownMinutes']);
 
@@ -109,6 +114,8 @@ export interface TriggerRecord extends Trigger {
   outcome: TriggerOutcome;
   /** The run it started or joined (retrain/<model>), once known. */
   workflowId?: string;
+  /** Why it started no run: held after a probation rollback until new data arrives. */
+  held?: string;
 }
 
 export interface TriggerState {

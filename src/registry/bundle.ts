@@ -7,10 +7,11 @@
  */
 import { ArtifactError } from '../errors';
 import type { Evaluation } from '../metrics';
+import { parseCalibration, type CbpeCalibration } from '../monitor/cbpe';
 import type { ModelArtifacts } from '../model';
 import { parsePreprocessorArtifact, serializePreprocessorArtifact, type PreprocessorArtifact } from '../preprocess';
 import { parseModelSpec, readPublishedSpecBytes, type ModelSpec } from '../spec';
-import { BUNDLE_FILES, deletePrefix, keys, type BundleFile, type ObjectStore } from '../store';
+import { BUNDLE_FILES, deletePrefix, getVerified, keys, type BundleFile, type ObjectStore } from '../store';
 import type { Registry } from './registry';
 import type { BundleArtifact, Lineage } from './types';
 
@@ -93,6 +94,33 @@ export async function loadBundle(registry: Registry, model: string, version: str
     metrics: parseJsonFile<Evaluation>(file(BUNDLE_FILES.metrics), keyOf(BUNDLE_FILES.metrics)),
     spec: parseModelSpec(parseJsonFile<unknown>(file(BUNDLE_FILES.spec), keyOf(BUNDLE_FILES.spec)), keyOf(BUNDLE_FILES.spec)),
   };
+}
+
+/**
+ * A version's CBPE calibration (metrics.json `calibration`, checked against its
+ * lineage sha256), or why it has none: a regression model, or a version
+ * registered before calibrations were stored (no estimate before labels).
+ */
+export async function readCalibration(
+  registry: Registry,
+  model: string,
+  version: string,
+): Promise<{ calibration: CbpeCalibration } | { calibration: null; reason: string }> {
+  const lineage = await registry.getLineage(model, version);
+  if (!lineage) throw new ArtifactError(keys.versionFile(model, version, 'lineage.json'), `no version '${version}' of '${model}' in the registry`);
+  if (lineage.task !== 'classification')
+    return { calibration: null, reason: `${model}/${version} is a ${lineage.task} model: CBPE estimates classifiers only` };
+  const ref = lineage.artifacts.find((a) => a.name === BUNDLE_FILES.metrics);
+  const key = keys.versionFile(model, version, BUNDLE_FILES.metrics);
+  if (!ref) throw new ArtifactError(key, `missing from the version's lineage; the version is incomplete`);
+  const evaluation = parseJsonFile<Evaluation>(await getVerified(registry.store, ref.key, ref.sha256), ref.key);
+  if (evaluation.calibration === undefined) {
+    return {
+      calibration: null,
+      reason: `${model}/${version} has no CBPE calibration (registered before calibrations were stored with versions); retrain the model to estimate its performance before labels arrive`,
+    };
+  }
+  return { calibration: parseCalibration(evaluation.calibration, ref.key) };
 }
 
 function parseJsonFile<T>(body: Buffer, key: string): T {

@@ -33,6 +33,9 @@
  * - **Forward.** Then the joined items go, in batches, as signal `feedback`
  *   to `monitor/<model>` (signal-with-start); a failure keeps the segment and
  *   the whole segment is retried (the monitor counts a prediction id once).
+ *   Each item carries its `segment`: the row's values in the columns of
+ *   `monitoring.segments` in the answering version's own spec ("(missing)"
+ *   for none), so the monitor sees a use case that underperforms.
  *   The segment is removed only once its parts are stored, its items
  *   forwarded and its pending items spooled again.
  */
@@ -40,7 +43,10 @@ import { mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { literal, queryRows, withConnection } from '../data/engine';
-import { keys, sha256, type ObjectStore } from '../store';
+import { ArtifactError, ChecksumMismatchError, ObjectNotFoundError, SpecError } from '../errors';
+import type { Lineage } from '../registry';
+import { parseModelSpec } from '../spec';
+import { BUNDLE_FILES, getJsonIfExists, getVerified, keys, LINEAGE_FILE, sha256, type ObjectStore } from '../store';
 import type { FeedbackSignalItem } from '../temporal/monitor-contract';
 import { badRequest, isObject, shown } from './errors';
 import type { InputKind } from './inputs';
@@ -193,15 +199,94 @@ export function joinFeedback(item: FeedbackItem, feedbackTime: number, predictio
   return joined;
 }
 
-/** The item as signal `feedback` carries it to the monitor. */
-export function signalItem(j: JoinedFeedback): FeedbackSignalItem {
+/** The segment value of a column the served row had no value in. */
+export const MISSING_SEGMENT = '(missing)';
+
+/** A served row's segment: its values in `columns` as text, a null, empty or absent one as "(missing)". */
+export function segmentOf(inputs: PredictionRow['inputs'], columns: readonly string[]): Record<string, string> {
+  const segment: Record<string, string> = {};
+  for (const column of columns) {
+    const value = Object.hasOwn(inputs, column) ? inputs[column] : null;
+    segment[column] = value === null || value === undefined || value === '' || Number.isNaN(value) ? MISSING_SEGMENT : String(value);
+  }
+  return segment;
+}
+
+/** The item as signal `feedback` carries it to the monitor; `segments`: the columns of the answering version's `monitoring.segments`. */
+export function signalItem(j: JoinedFeedback, segments: readonly string[] = []): FeedbackSignalItem {
   return {
     predictionId: j.predictionId,
     version: j.prediction.version,
     prediction: j.prediction.task === 'classification' ? j.prediction.label! : j.prediction.prediction!,
     ...(j.label !== undefined ? { label: j.label } : {}),
     ...(j.flag !== undefined ? { flag: j.flag } : {}),
+    ...(segments.length > 0 ? { segment: segmentOf(j.prediction.inputs, segments) } : {}),
   };
+}
+
+/**
+ * The segment columns of each version: `monitoring.segments` of the spec the
+ * version was trained with (its own spec.json, checked against its lineage's
+ * sha256, as loadBundle reads it), read once per version (versions are
+ * immutable). Read from the store, not from the loaded model: a label may come
+ * back for a version this server no longer serves.
+ */
+export class VersionSegments {
+  private readonly known = new Map<string, readonly string[]>();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The columns; none when the version has no segments. Throws on a store error (the segment is tried again). */
+  async of(model: string, version: string): Promise<readonly string[]> {
+    const id = `${model}/${version}`;
+    let columns = this.known.get(id);
+    if (!columns) {
+      columns = await this.read(model, version);
+      this.known.set(id, columns);
+    }
+    return columns;
+  }
+
+  private async read(model: string, version: string): Promise<readonly string[]> {
+    const lineageKey = keys.versionFile(model, version, LINEAGE_FILE);
+    let lineage: Lineage | undefined;
+    try {
+      lineage = (await getJsonIfExists<Lineage>(this.store, lineageKey))?.value;
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+    }
+    const ref = Array.isArray(lineage?.artifacts) ? lineage.artifacts.find((a) => a.name === BUNDLE_FILES.spec) : undefined;
+    if (!ref) {
+      this.log(
+        `perennial serve: ${this.store.description}/${lineageKey} is missing or names no spec.json; feedback of ${model}/${version} is forwarded without segments`,
+      );
+      return [];
+    }
+    try {
+      const body = await getVerified(this.store, ref.key, ref.sha256);
+      return parseModelSpec(JSON.parse(body.toString('utf8')), ref.key).monitoring?.segments ?? [];
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      this.log(
+        `perennial serve: the spec of ${model}/${version} (${this.store.description}/${ref.key}) cannot be read (${(error as Error).message}); its feedback is forwarded without segments`,
+      );
+      return [];
+    }
+  }
+}
+
+/** Errors no retry fixes: a broken file of an immutable version. */
+function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof SyntaxError ||
+    error instanceof SpecError ||
+    error instanceof ChecksumMismatchError ||
+    error instanceof ArtifactError ||
+    error instanceof ObjectNotFoundError
+  );
 }
 
 /**
@@ -511,7 +596,7 @@ export interface FeedbackLogOptions {
   spoolDir: string;
   /** Items per spool segment at most (default 10,000). */
   maxRows?: number;
-  /** Seconds after which a segment with items is closed and joined (default 5). */
+  /** Seconds after which a segment with items is closed and joined (default 5); one of 1,000 items or more closes after 1 s with none received. */
   maxSeconds?: number;
   sync?: SpoolSync;
   /** Predictions kept in memory for the join (default 50,000). */
@@ -520,7 +605,7 @@ export interface FeedbackLogOptions {
   lookbackDays?: number;
   /** Days a label waits for its prediction before it is kept as unmatched (default 7). */
   pendingDays?: number;
-  /** Items per `feedback` signal (default 500). */
+  /** Items per `feedback` signal (default 2,000; fewer when they would pass 256 KiB of JSON). */
   forwardBatch?: number;
   /** How long close() keeps joining before it leaves the rest to the next start (default 10 s). */
   drainMs?: number;
@@ -543,16 +628,51 @@ export interface FeedbackLogOptions {
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** Items per `feedback` signal by default: a few signals per segment, each far below Temporal's payload limits. */
+const DEFAULT_FORWARD_BATCH = 2_000;
+/** An open segment of this many received items, with none received for QUIET_CLOSE_MS, is closed before its age limit. */
+const QUIET_CLOSE_ITEMS = 1_000;
+const QUIET_CLOSE_MS = 1_000;
+/** Signals in flight at once per segment and model (after the first). */
+const FORWARD_CONCURRENCY = 4;
+/** Bytes of items per signal at most: half the 512 KB at which Temporal warns of a large payload (2 MB is refused). */
+const SIGNAL_BYTES = 256 * 1024;
+
+/** Items cut into signals of at most `most` items and SIGNAL_BYTES of JSON (an item larger than that alone goes alone). */
+export function signalBatches(items: FeedbackSignalItem[], most: number): FeedbackSignalItem[][] {
+  const batches: FeedbackSignalItem[][] = [];
+  let batch: FeedbackSignalItem[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (batch.length > 0 && (batch.length >= most || bytes + size > SIGNAL_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
 export class FeedbackLog {
   readonly spool: Spool;
   readonly recent: RecentPredictions;
   readonly dedup = new FirstLabelWins();
   private readonly lookup: PredictionLookup;
+  private readonly segments: VersionSegments;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private backoffMs = 0;
   private closing = false;
   private pendingItems = 0;
+  /** Items received into the open segment (about: counted once spooled, cleared when a segment closes), and when the last came. */
+  private openItems = 0;
+  private lastAppendAt = 0;
+  /** Part ids whose items are forwarded while their segment is not yet removed (its parts failed to store). */
+  private readonly forwardedParts = new Set<string>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -562,6 +682,7 @@ export class FeedbackLog {
   ) {
     this.recent = new RecentPredictions(options.recentPredictions ?? 50_000);
     this.lookup = new PredictionLookup(store, options.lookbackDays ?? 30);
+    this.segments = new VersionSegments(store, log);
     this.spool = new Spool({
       root: join(options.spoolDir, 'feedback'),
       store: store.description,
@@ -569,7 +690,10 @@ export class FeedbackLog {
       maxRows: options.maxRows,
       maxAgeMs: (options.maxSeconds ?? 5) * 1000,
       sync: options.sync,
-      onRotate: () => this.nudge(),
+      onRotate: () => {
+        this.openItems = 0;
+        this.nudge();
+      },
       log,
     });
   }
@@ -597,6 +721,8 @@ export class FeedbackLog {
   async append(model: string, items: FeedbackItem[], at = new Date()): Promise<void> {
     const record: FeedbackRecord = { model, time: at.toISOString(), ids: items.map((i) => i.predictionId), items };
     await this.spool.append(JSON.stringify(record) + '\n', items.length);
+    this.openItems += items.length;
+    this.lastAppendAt = Date.now();
     this.events.received(model, items.length);
   }
 
@@ -610,8 +736,11 @@ export class FeedbackLog {
   private round(): void {
     this.running = (async () => {
       let failed = false;
+      let done = 0;
       try {
-        await this.processClosed();
+        // A burst that ended is not held for the age limit: its open segment closes once quiet (a trickle's still close by age).
+        if (this.openItems >= QUIET_CLOSE_ITEMS && Date.now() - this.lastAppendAt >= QUIET_CLOSE_MS) await this.spool.rotate();
+        done = await this.processClosed();
         this.backoffMs = 0;
       } catch (error) {
         this.events.failed(error as Error);
@@ -623,7 +752,8 @@ export class FeedbackLog {
       }
       this.running = undefined;
       if (this.closing) return;
-      this.timer = setTimeout(() => this.round(), failed ? this.backoffMs : 1000);
+      // Segments closed while this round ran are taken at once; an idle log looks again in a second.
+      this.timer = setTimeout(() => this.round(), failed ? this.backoffMs : done > 0 ? 0 : 1000);
       this.timer.unref();
     })();
   }
@@ -673,40 +803,16 @@ export class FeedbackLog {
       });
       outcome.joined = kept;
     }
-    if (outcome.joined.length > 0) {
-      const dir = await mkdtemp(join(tmpdir(), 'perennial-feedback-'));
-      try {
-        // The part id: the segment's and a digest of the ids it joined. A retry that joins the same items overwrites the
-        // same keys; one that joins others (a pending item found meanwhile) writes beside them, never over them.
-        const digest = sha256(outcome.joined.map((j) => j.predictionId).join('\n')).slice(0, 12);
-        await putParts(this.store, await writeFeedbackParts(outcome.joined, `${segment.id}-${digest}`, dir, (m) => this.options.kinds?.(m)));
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
-    for (const r of outcome.unmatched) {
-      const key = keys.feedbackUnmatchedPart(r.model, new Date(now), `${segment.id}-${sha256(r.ids.join('\n')).slice(0, 12)}`);
-      await this.store.put(key, JSON.stringify(r) + '\n', { contentType: 'application/x-ndjson' });
-      this.log(
-        `perennial serve: ${r.items.length} feedback item(s) for '${r.model}' found no prediction in ${this.options.pendingDays ?? 7} days; kept as ${key}`,
-      );
-    }
     const byModel = groupBy(outcome.joined, (j) => j.prediction.model);
-    if (this.options.forward) {
-      const batch = Math.max(1, this.options.forwardBatch ?? 500);
-      for (const [model, list] of byModel) {
-        for (let i = 0; i < list.length; i += batch) {
-          const items = list.slice(i, i + batch).map(signalItem);
-          try {
-            await this.options.forward(model, items);
-          } catch (error) {
-            this.events.forwardFailed(model, error as Error);
-            throw new Error(`forwarding feedback to the monitor of '${model}' failed: ${(error as Error).message}`, { cause: error });
-          }
-          this.events.forwarded(model, items.length);
-        }
-      }
-    }
+    // The part id: the segment's and a digest of the ids it joined. A retry that joins the same items overwrites the
+    // same keys; one that joins others (a pending item found meanwhile) writes beside them, never over them.
+    const partId = `${segment.id}-${sha256(outcome.joined.map((j) => j.predictionId).join('\n')).slice(0, 12)}`;
+    // The parts and the signals need nothing of each other: stored and sent at once; the segment stays until both are done.
+    // A retry after the store failed does not send the same items again.
+    const forwarding = this.forwardedParts.has(partId) ? undefined : this.forwardJoined(byModel).then(() => this.forwardedParts.add(partId));
+    const [stored, sent] = await Promise.allSettled([this.storeOutcome(segment, outcome, now, partId), forwarding]);
+    if (stored.status === 'rejected') throw stored.reason;
+    if (sent.status === 'rejected') throw sent.reason;
     for (const [model, list] of byModel) {
       this.events.joined(model, list.length);
       this.events.live?.(list);
@@ -718,7 +824,71 @@ export class FeedbackLog {
     if (pending > 0 && this.closing) return pending;
     for (const r of outcome.pending) await this.spool.append(JSON.stringify(r) + '\n', r.items.length);
     await this.spool.remove(segment);
+    this.forwardedParts.delete(partId);
     return pending;
+  }
+
+  /** The joined items as Parquet parts, and the unmatched ones as JSON Lines. */
+  private async storeOutcome(segment: SegmentInfo, outcome: SegmentOutcome, now: number, partId: string): Promise<void> {
+    if (outcome.joined.length > 0) {
+      const dir = await mkdtemp(join(tmpdir(), 'perennial-feedback-'));
+      try {
+        await putParts(this.store, await writeFeedbackParts(outcome.joined, partId, dir, (m) => this.options.kinds?.(m)));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    for (const r of outcome.unmatched) {
+      const key = keys.feedbackUnmatchedPart(r.model, new Date(now), `${segment.id}-${sha256(r.ids.join('\n')).slice(0, 12)}`);
+      await this.store.put(key, JSON.stringify(r) + '\n', { contentType: 'application/x-ndjson' });
+      this.log(
+        `perennial serve: ${r.items.length} feedback item(s) for '${r.model}' found no prediction in ${this.options.pendingDays ?? 7} days; kept as ${key}`,
+      );
+    }
+  }
+
+  /**
+   * Sends the joined items to each model's monitor in signals of at most
+   * `forwardBatch` items and SIGNAL_BYTES. The first signal goes alone (when
+   * Temporal is down, one call fails, not many); the rest FORWARD_CONCURRENCY
+   * at a time: a signal's round trip, not the monitor, is what a batch waits
+   * for, and the monitor counts each prediction id once in any order.
+   */
+  private async forwardJoined(byModel: Map<string, JoinedFeedback[]>): Promise<void> {
+    const forward = this.options.forward;
+    if (!forward) return;
+    const most = Math.max(1, this.options.forwardBatch ?? DEFAULT_FORWARD_BATCH);
+    for (const [model, list] of byModel) {
+      const columns = new Map<string, readonly string[]>();
+      for (const version of new Set(list.map((j) => j.prediction.version))) columns.set(version, await this.segments.of(model, version));
+      const batches = signalBatches(
+        list.map((j) => signalItem(j, columns.get(j.prediction.version))),
+        most,
+      );
+      const send = async (items: FeedbackSignalItem[]) => {
+        try {
+          await forward(model, items);
+        } catch (error) {
+          this.events.forwardFailed(model, error as Error);
+          throw new Error(`forwarding feedback to the monitor of '${model}' failed: ${(error as Error).message}`, { cause: error });
+        }
+        this.events.forwarded(model, items.length);
+      };
+      await send(batches[0]!);
+      let next = 1;
+      let failure: Error | undefined;
+      const lane = async () => {
+        while (next < batches.length && failure === undefined) {
+          try {
+            await send(batches[next++]!);
+          } catch (error) {
+            failure ??= error as Error;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: FORWARD_CONCURRENCY }, lane));
+      if (failure !== undefined) throw failure;
+    }
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,10 @@
  * backlog (rows and segments still in the spool) are here too, and the
  * feedback log's items received, joined, pending, duplicated, forwarded and
  * failed forwards. Releases: the candidate's weight per model and mode
- * (read from the host when scraped) and the shadow scorings by outcome.
+ * (read from the host when scraped), each serving version's share of the
+ * answers (champion and candidate: one series per version even with no
+ * release, so a dashboard always shows where traffic goes) and the shadow
+ * scorings by outcome.
  * Batching (batcher.ts): rows and requests per model call, the queue wait,
  * merged calls that failed. In a cluster (`perennial serve --workers N`,
  * cluster.ts) the primary sums every worker's series (counters, histograms,
@@ -51,6 +54,7 @@ export class ServeMetrics {
   readonly feedbackFailures: Counter;
   readonly feedbackPending: Gauge;
   readonly releaseWeight: Gauge<'model' | 'mode' | 'version'>;
+  readonly trafficWeight: Gauge<'model' | 'version' | 'role'>;
   readonly shadow: Counter<'model' | 'version' | 'outcome'>;
   readonly shadowDuration: Histogram<'model' | 'version'>;
   readonly batchRows: Histogram<'model' | 'version'>;
@@ -59,6 +63,8 @@ export class ServeMetrics {
   readonly batchFailures: Counter<'model' | 'version'>;
   /** The releases in force when scraped (the server sets it from the host). */
   releases: (() => { model: string; mode: string; version: string; weight: number }[]) | undefined;
+  /** The version each model answers with (from swapped), for the traffic weights. */
+  private readonly servingVersions = new Map<string, string>();
   /** What the pending gauge reads when scraped (the feedback log sets it). */
   pendingFeedback: (() => number) | undefined;
   /** What the backlog gauges read when scraped (the prediction log sets it). */
@@ -243,6 +249,24 @@ export class ServeMetrics {
         for (const r of releases()) this.set({ model: r.model, mode: r.mode, version: r.version }, r.weight);
       },
     });
+    const serving = this.servingVersions;
+    this.trafficWeight = new Gauge({
+      name: 'perennial_serve_traffic_weight',
+      help: "Each serving version's share of the answers per model: the champion 1 - w and the candidate w during a canary or A/B release, the champion 1 otherwise (a shadow candidate 0: it answers nothing)",
+      labelNames: ['model', 'version', 'role'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.reset();
+        const inForce = new Map(releases().map((r) => [r.model, r]));
+        for (const [model, version] of serving) {
+          const release = inForce.get(model);
+          const share = release && release.mode !== 'shadow' ? release.weight : 0;
+          this.set({ model, version, role: 'champion' }, 1 - share);
+          if (release) this.set({ model, version: release.version, role: 'candidate' }, share);
+        }
+      },
+    });
     this.shadow = new Counter({
       name: 'perennial_serve_shadow_requests_total',
       help: 'Requests scored by a shadow candidate after their answer was sent: scored (and logged), failed (an error scoring or logging), skipped (too many shadow scorings waiting)',
@@ -313,5 +337,6 @@ export class ServeMetrics {
   swapped(model: string, version: string, previous: string | null): void {
     if (previous) this.serving.remove({ model, version: previous });
     this.serving.set({ model, version }, 1);
+    this.servingVersions.set(model, version);
   }
 }

@@ -10,6 +10,7 @@ import { cleanText, textProblem } from '../data/text';
 import { NAME_RULES } from '../names';
 import { releaseSpec } from './release-spec';
 import { checkMonitoringColumns, monitoringSpec } from './monitoring-spec';
+import { retrainingSpec } from './retraining-spec';
 
 export { SpecError };
 
@@ -26,8 +27,8 @@ export const windowPolicy = z.discriminatedUnion('kind', [
 /**
  * A place ingest pulls batches from on every run, besides the model's own
  * incoming/ prefix: the data files under a prefix of an S3 bucket (this
- * store's bucket unless named), or one file at an HTTP(S) URL (fetched again
- * only when its ETag changed).
+ * store's bucket unless named), one file at an HTTP(S) URL (fetched again
+ * only when its ETag changed), or the model's joined feedback log.
  */
 export const dataSource = z.discriminatedUnion('kind', [
   z
@@ -49,6 +50,17 @@ export const dataSource = z.discriminatedUnion('kind', [
         .string()
         .url()
         .refine((u) => /^https?:\/\//i.test(u), 'an http:// or https:// URL'),
+    })
+    .strict(),
+  /** The model's own joined feedback log (logs/<model>/feedback/): served inputs with the labels that came back. */
+  z
+    .object({
+      kind: z.literal('feedback'),
+      name: z.string().regex(NAME_RULES.model.pattern, NAME_RULES.model.expected),
+      /** Only rows with a label (default true); false: flagged rows without one go to validate too, which quarantines them when the label may not be missing. */
+      labelsOnly: z.boolean().optional(),
+      /** Only feedback whose label arrived (its dt= day) within this many days of the run; default: all. */
+      maxAgeDays: z.number().int().min(1).optional(),
     })
     .strict(),
 ]);
@@ -141,6 +153,14 @@ export const modelSpecSchema = z
               if (seen.has(source.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `source ${quoteValue(source.name)} is named twice` });
               seen.add(source.name);
             });
+            const feedback = (sources ?? []).map((s, i) => (s.kind === 'feedback' ? i : -1)).filter((i) => i >= 0);
+            if (feedback.length > 1) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [feedback[1]!, 'kind'],
+                message: 'only one source may be of kind feedback: two would deliver the same feedback rows, trained on twice',
+              });
+            }
           }),
       })
       .strict(),
@@ -161,6 +181,8 @@ export const modelSpecSchema = z
     release: releaseSpec.optional(),
     /** How the model is watched in production: the scheduled drift check (optional: specs written before it hash as they did). */
     monitoring: monitoringSpec.optional(),
+    /** Retraining on a Temporal Schedule (optional: specs written before it hash as they did). */
+    retraining: retrainingSpec.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {

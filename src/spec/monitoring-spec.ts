@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { checkMethod } from '../drift/batch/methods';
 import { quoteValue } from '../errors';
 import { scheduleProblem } from '../temporal/schedules';
+import { applyThresholds, DEFAULT_THRESHOLDS, type Thresholds } from '../monitor/policy';
 
 /** Hours of prediction log a check may compare at most (90 days: what retention keeps by default). */
 export const MAX_DRIFT_WINDOW_HOURS = 24 * 90;
@@ -56,13 +57,60 @@ export const driftCheckSpec = z
   });
 export type DriftCheckPolicy = z.infer<typeof driftCheckSpec>;
 
+/**
+ * The monitor's performance thresholds (src/monitor/policy.ts), as `perennial models apply` sets them
+ * (update `set-thresholds`); checked with the same rules the update's validator applies.
+ */
+const performanceSpec = z.record(z.string(), z.unknown()).superRefine((change, ctx) => {
+  const applied = applyThresholds(DEFAULT_THRESHOLDS, change);
+  if ('problems' in applied) for (const problem of applied.problems) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** How a new champion is watched after its promotion before the monitor trusts it (probation). */
+export const probationSpec = z
+  .object({
+    /** Hours after promotion the champion is on probation. */
+    hours: z
+      .number()
+      .gt(0)
+      .max(24 * 30)
+      .default(24),
+    /** Labels (of the champion, and of the previous champion's live record) before probation judges anything. */
+    minLabels: z.number().int().min(10).default(200),
+    /**
+     * Roll back when the champion's live accuracy (or macro F1) is this much below the previous champion's live figure
+     * (RMSE this share above), and significantly so (a one-sided two-proportion z-test at `alpha`; Welch's t on squared errors for regression).
+     */
+    maxDrop: z.number().min(0).max(1).default(0.05),
+    alpha: z.number().gt(0).lt(0.5).default(0.01),
+  })
+  .strict();
+export type ProbationPolicy = z.infer<typeof probationSpec>;
+
 export const monitoringSpec = z
   .object({
     /** The scheduled drift check (optional: without it, a check run by hand takes the defaults and nothing is scheduled). */
     drift: driftCheckSpec.optional(),
+    /** Categorical features whose values split live performance into segments (e.g. [location]). */
+    segments: z.array(z.string().min(1)).max(5, 'at most 5 segment columns (each value of each is a live record)').optional(),
+    /** The monitor's thresholds (minAccuracy, minMacroF1, maxRmse, maxMae, maxFlagRate, maxRelativeDrop, maxEstimatedDrop, minLabels, window, cooldownMinutes). */
+    performance: performanceSpec.optional(),
+    /** Probation of a new champion (defaults: 24 h, 200 labels, a drop of 0.05, alpha 0.01). */
+    probation: probationSpec.optional(),
   })
   .strict();
 export type MonitoringSpec = z.infer<typeof monitoringSpec>;
+
+/** The monitor's thresholds from the spec: the defaults with the spec's `monitoring.performance` over them. */
+export function monitorThresholds(spec: { monitoring?: MonitoringSpec }): Thresholds {
+  const applied = applyThresholds(DEFAULT_THRESHOLDS, spec.monitoring?.performance ?? {});
+  return 'thresholds' in applied ? applied.thresholds : { ...DEFAULT_THRESHOLDS };
+}
+
+/** The spec's probation policy, its defaults filled in. */
+export function probationPolicy(spec: { monitoring?: MonitoringSpec }): ProbationPolicy {
+  return spec.monitoring?.probation ?? probationSpec.parse({});
+}
 
 /** The spec's drift check, its defaults filled in (a spec without it gets them all). */
 export function driftCheckPolicy(spec: { monitoring?: MonitoringSpec }): DriftCheckPolicy {
@@ -81,6 +129,12 @@ export function checkMonitoringColumns(
 ): void {
   const columns = spec.monitoring?.drift?.columns ?? [];
   const features = new Map(spec.features.map((f) => [f.name, f]));
+  (spec.monitoring?.segments ?? []).forEach((name, i) => {
+    const feature = features.get(name);
+    const path = ['monitoring', 'segments', i];
+    if (!feature) addIssue({ path, message: `${quoteValue(name)} is not a feature; segments are categorical features: ${[...features.keys()].join(', ')}` });
+    else if (feature.kind !== 'categorical') addIssue({ path, message: `${quoteValue(name)} is a ${feature.kind} feature; segments are categorical features` });
+  });
   const seen = new Set<string>();
   columns.forEach((name, i) => {
     const path = ['monitoring', 'drift', 'columns', i];

@@ -16,6 +16,12 @@ export interface FeedbackSignalItem {
   label?: string | number;
   /** A user's flag such as "wrong" when no label exists. */
   flag?: string;
+  /**
+   * The segment the prediction belongs to: the values the served row had in the
+   * columns the spec's `monitoring.segments` names (e.g. {"location": "New York"}),
+   * so a use case that underperforms is seen while the overall figure holds.
+   */
+  segment?: Record<string, string>;
 }
 
 /** The payload of signal `feedback`: `{"items": [...]}`, JSON any Temporal SDK or the `temporal` CLI can send. */
@@ -83,6 +89,23 @@ export interface DriftSignal {
   columns: DriftSignalColumn[];
   /** The report in the store (JSON; its .html beside it), when there is one. */
   reportKey?: string;
+  /**
+   * Classification: performance estimated before labels arrive (confidence-based
+   * performance estimation, as NannyML's CBPE) from the served version's calibrated
+   * probabilities over the same window, beside the same estimate on its holdout.
+   */
+  estimated?: EstimatedPerformance;
+}
+
+/** CBPE's estimate over a window of unlabelled traffic of one version. */
+export interface EstimatedPerformance {
+  version: string;
+  /** Predictions the estimate is over. */
+  rows: number;
+  accuracy: number;
+  macroF1: number;
+  /** The same estimate on the version's holdout (where it matched the realised figures). */
+  reference: { accuracy: number; macroF1: number };
 }
 
 /** The payload of signal `retrain`: a production service asks for a retraining. */
@@ -98,11 +121,14 @@ export const RETRAIN_SIGNAL = 'retrain';
 export interface TriggerRequest {
   reason: string;
   requestedBy?: string;
+  /** 'manual' (a person, the default) or 'schedule' (the model's retraining schedule, through ScheduledRetrain). */
+  source?: 'manual' | 'schedule';
 }
 
 /** What `trigger` answers. */
 export interface TriggerAnswer {
-  outcome: 'started' | 'joined' | 'queued';
+  /** 'held': a scheduled trigger after a probation rollback, with no new data since (the same data would train the same model). */
+  outcome: 'started' | 'joined' | 'queued' | 'held';
   /** The run started or in flight (retrain/<model>); absent while queued behind a cooldown with nothing in flight. */
   workflowId?: string;
   message: string;

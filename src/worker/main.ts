@@ -16,6 +16,7 @@ import { Registry } from '../registry';
 import { S3Store } from '../store';
 import { detectCodeVersion } from '../temporal';
 import { createTrainingWorker, createWorkflowWorker } from './create';
+import { freeLoopbackPort, METRICS_ADDRESS_SETTING, parseMetricsAddress, prometheusExporter, serveMergedMetrics } from './metrics-endpoint';
 
 type Role = 'all' | 'workflows' | 'training';
 
@@ -23,13 +24,24 @@ async function main(): Promise<void> {
   const role = (process.env.PERENNIAL_WORKER_ROLE ?? 'all') as Role;
   if (!['all', 'workflows', 'training'].includes(role)) throw new Error(`PERENNIAL_WORKER_ROLE must be all, workflows or training, not '${role}'`);
   const config = loadConfig();
-  const metricsAddress = role === 'training' ? undefined : process.env.PERENNIAL_WORKER_METRICS_ADDRESS;
+  // Prometheus metrics, when asked for: the SDK's (task latencies, failures) and the monitors' (workflow metricMeter).
+  // Role `all`: each process exports on a loopback port and this one serves both merged on the address asked for.
+  const metricsSetting = process.env[METRICS_ADDRESS_SETTING]?.trim() || undefined;
+  const metricsAddress = metricsSetting ? parseMetricsAddress(metricsSetting) : undefined;
+  const ownMetrics = metricsSetting && role === 'all' ? `127.0.0.1:${await freeLoopbackPort()}` : metricsSetting;
+  const childMetrics = metricsSetting && role === 'all' ? `127.0.0.1:${await freeLoopbackPort()}` : undefined;
   Runtime.install({
     logger: new DefaultLogger((process.env.PERENNIAL_LOG_LEVEL as 'INFO') ?? 'INFO'),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
-    // Temporal SDK metrics (task latencies, failures) for Prometheus, when asked for.
-    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    ...(ownMetrics ? { telemetryOptions: { metrics: prometheusExporter(ownMetrics, role === 'training' ? 'training' : 'workflows') } } : {}),
   });
+  const merged =
+    metricsAddress && ownMetrics && childMetrics
+      ? await serveMergedMetrics(metricsAddress, [`http://${ownMetrics}/metrics`, `http://${childMetrics}/metrics`])
+      : undefined;
+  if (metricsSetting && !(role === 'training' && process.send)) {
+    console.log(`perennial worker: Prometheus metrics on http://${metricsSetting}/metrics${merged ? ' (both processes)' : ''}`);
+  }
   if (role === 'training' && process.send) {
     // Started by the worker program: if it dies, so do we (an orphan would hold training tasks).
     process.on('disconnect', () => process.exit(1));
@@ -69,9 +81,10 @@ async function main(): Promise<void> {
       `perennial worker: task queue '${config.taskQueue}' (workflows, light activities) on ${config.temporalAddress} (namespace ${config.temporalNamespace}); ` +
         `store ${store.description}; code ${code.version}${code.dirty ? ' (dirty)' : ''}; pid ${process.pid}`,
     );
-    if (role === 'all') child = startTrainingProcess(worker);
+    if (role === 'all') child = startTrainingProcess(worker, childMetrics);
   }
   await worker.run();
+  merged?.close();
   if (child && child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -81,9 +94,9 @@ async function main(): Promise<void> {
 }
 
 /** The training worker in a child process; if it dies on its own, this worker stops too (let a supervisor restart both). */
-function startTrainingProcess(worker: Worker): ChildProcess {
+function startTrainingProcess(worker: Worker, metricsAddress: string | undefined): ChildProcess {
   const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, PERENNIAL_WORKER_ROLE: 'training' },
+    env: { ...process.env, PERENNIAL_WORKER_ROLE: 'training', ...(metricsAddress ? { [METRICS_ADDRESS_SETTING]: metricsAddress } : {}) },
     execArgv: ['--import', 'tsx'],
     stdio: 'inherit',
   });

@@ -142,6 +142,14 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'model-monitor/trigger-updates': { activities: ['monitorContext', 'monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   'model-monitor/malformed-dropped': { activities: ['monitorContext'], closed: 'TERMINATED' },
   'model-monitor/performance': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  // Behind patch monitor-probation-segments-estimates: a scheduled trigger (update with source schedule), a segment under its
+  // threshold, DDM on the error stream, a CBPE estimate that fell, and probation: a worse new champion rolled back
+  // (RollbackModel as a child), a drift held for want of new data, then a run once data arrived.
+  'model-monitor/schedule-trigger': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/segment': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/error-stream': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/estimate': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  'model-monitor/probation-rollback': { activities: Array(5).fill('monitorContext'), closed: 'TERMINATED' },
   // FeedbackReceiver (saved after test/integration/serve-feedback-receiver.test.ts): a run that took four signals
   // (one a duplicate, one a bad payload) and continued as new, and the next run, which took one and was terminated.
   // It never completes: it continues as new, or is ended by hand.
@@ -152,6 +160,11 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'drift-check/drifted': { activities: ['checkDrift'], closed: 'COMPLETED' },
   'drift-check/no-monitor': { activities: ['checkDrift'], closed: 'COMPLETED' },
   'drift-check/skipped': { activities: ['checkDrift'], closed: 'COMPLETED' },
+  // ScheduledRetrain (saved after test/workflows/scheduled-retrain.test.ts): the monitor started and a run started; the trigger
+  // joined the run queued behind one in flight (it waited for the queued one); monitor/<model> was an older FeedbackReceiver.
+  'scheduled-retrain/started': { activities: ['askMonitorForRetrain', 'awaitRetrainRun'], closed: 'COMPLETED' },
+  'scheduled-retrain/joined': { activities: ['askMonitorForRetrain', 'awaitRetrainRun'], closed: 'COMPLETED' },
+  'scheduled-retrain/failed-to-reach': { activities: ['askMonitorForRetrain'], closed: 'FAILED' },
 };
 
 // Loaded at collection time, so each saved history is its own test.

@@ -63,15 +63,38 @@ interface Monitor {
   release(): void;
 }
 
-async function startMonitor(options: { signalsPerRun?: number } = {}): Promise<Monitor> {
+/** What the stand-in registry says; a test changes it (a promotion), and the rollback activity moves the champion back. */
+interface Registry {
+  champion: string;
+  holdout: { accuracy?: number; rmse?: number };
+  gate?: { minAccuracy?: number };
+  probation?: { hours: number; minLabels: number; maxDrop: number; alpha: number };
+  /** Whether data arrived since a moment (after a probation rollback). */
+  newData: boolean;
+  rollbacks: { from: string; to: string; reason: string }[];
+}
+
+async function startMonitor(options: { signalsPerRun?: number } = {}, registry: Partial<Registry> = {}): Promise<Monitor & { registry: Registry }> {
   const model = `monitor-${uniqueId()}`;
+  const reg: Registry = { champion: 'v1', holdout: { accuracy: 0.8 }, newData: false, rollbacks: [], ...registry };
   const taskQueue = `monitor-${uniqueId()}`;
   const runs: RetrainInput[] = [];
   // The n-th run's ingest waits until the test has released n runs (a release before the run reached ingest still counts).
   let calls = 0;
   let released = 0;
   const activities = {
-    monitorContext: async () => ({ champion: 'v1', holdout: { accuracy: 0.8 } }),
+    monitorContext: async ({ dataSince }: { dataSince?: string }) => ({
+      champion: reg.champion,
+      holdout: reg.holdout,
+      ...(reg.gate ? { gate: reg.gate } : {}),
+      ...(reg.probation ? { probation: reg.probation } : {}),
+      ...(dataSince ? { newData: reg.newData } : {}),
+    }),
+    rollback: async ({ from, to, reason }: { from: string; to: string; reason: string }) => {
+      reg.rollbacks.push({ from, to, reason });
+      reg.champion = to;
+      return { champion: to, previous: from };
+    },
     ingest: async () => {
       const n = ++calls;
       while (released < n) await new Promise((r) => setTimeout(r, 50));
@@ -102,6 +125,7 @@ async function startMonitor(options: { signalsPerRun?: number } = {}): Promise<M
   return {
     model,
     handle,
+    registry: reg,
     get runs() {
       return runs;
     },
@@ -117,7 +141,7 @@ async function startMonitor(options: { signalsPerRun?: number } = {}): Promise<M
         runs.push(JSON.parse(Buffer.from(payload.data!).toString()) as RetrainInput);
       }
     },
-  } as Monitor & { collectRuns(): Promise<void> };
+  } as Monitor & { registry: Registry; collectRuns(): Promise<void> };
 }
 
 async function until(what: string, check: () => Promise<boolean>, seconds = 45): Promise<void> {
@@ -335,4 +359,152 @@ describe('ModelMonitor: policy and robustness', () => {
     const first = await env.client.workflow.getHandle(m.handle.workflowId, (await m.handle.describe()).runId).describe();
     expect(first.status.name).toBe('RUNNING');
   }, 240_000);
+});
+
+/** `n` labels for `version`, `right` of them right, spread evenly (no run of errors for the detector to see); segment values when given. */
+function labels(prefix: string, version: string, n: number, right: number, segment?: Record<string, string>) {
+  return Array.from({ length: n }, (_, i) => ({
+    predictionId: `${prefix}-${i}`,
+    version,
+    prediction: 'sun',
+    label: Math.floor(((i + 1) * right) / n) > Math.floor((i * right) / n) ? 'sun' : 'rain',
+    ...(segment ? { segment } : {}),
+  }));
+}
+
+async function sendFeedback(m: Monitor, items: ReturnType<typeof labels>) {
+  for (let i = 0; i < items.length; i += 50) await m.handle.signal(monitorFeedbackSignal, { items: items.slice(i, i + 50) });
+}
+
+describe('ModelMonitor: segments, the error stream, estimates, schedules and probation', () => {
+  it('a schedule: update trigger with source schedule starts a run whose trigger is schedule', async () => {
+    const m = await startMonitor();
+    const answer = await m.handle.executeUpdate(triggerUpdate, {
+      args: [{ reason: 'scheduled retraining (every day)', requestedBy: 'retrain-schedule/x', source: 'schedule' }],
+    });
+    expect(answer).toMatchObject({ outcome: 'started', workflowId: workflowIds.retrain(m.model) });
+    await until('the run listed', async () => (await runsOf(m)).length === 1);
+    expect(m.runs[0]).toMatchObject({ trigger: 'schedule', reason: 'scheduled retraining (every day)' });
+    await expect(m.handle.executeUpdate(triggerUpdate, { args: [{ reason: 'x', source: 'cron' as 'schedule' }] })).rejects.toMatchObject({
+      cause: { message: `trigger: 'source' must be 'manual' or 'schedule', not "cron"` },
+    });
+    m.release();
+  }, 60_000);
+
+  it('a segment under its threshold starts a run while the overall figure holds', async () => {
+    const m = await startMonitor();
+    await m.handle.executeUpdate(setThresholdsUpdate, { args: [{ minAccuracy: 0.7, minLabels: 50, window: 1000, cooldownMinutes: 0 }] });
+    // Seattle 300 labels at 90%, New York 100 at 40%, interleaved (the error stream stays level): 77.5% overall, above 0.7.
+    const seattle = labels('sea', 'v1', 300, 270, { location: 'Seattle' });
+    const newYork = labels('nyc', 'v1', 100, 40, { location: 'New York' });
+    await sendFeedback(
+      m,
+      newYork.flatMap((ny, i) => [...seattle.slice(3 * i, 3 * i + 3), ny]),
+    );
+    await until('a run', async () => (await runsOf(m)).length === 1);
+    expect(m.runs[0]).toMatchObject({ trigger: 'performance' });
+    expect(m.runs[0]!.reason).toMatch(/^live performance of v1 in segment location=New York below its threshold \(accuracy 0\.4\d\d < minAccuracy 0\.7/);
+    const s = await status(m);
+    console.log(
+      `[monitor] segments of v1: Seattle accuracy ${s.segments.v1!['location=Seattle']!.accuracy!.toFixed(3)} over ${s.segments.v1!['location=Seattle']!.labels}, ` +
+        `New York ${s.segments.v1!['location=New York']!.accuracy!.toFixed(3)} over ${s.segments.v1!['location=New York']!.labels}; overall ${s.live.v1!.window.accuracy!.toFixed(3)}`,
+    );
+    expect(s.segments.v1!['location=New York']).toMatchObject({ labels: 100, accuracy: 0.4 });
+    expect(s.live.v1!.window.accuracy).toBeCloseTo(310 / 400, 10);
+    m.release();
+  }, 60_000);
+
+  it('the error stream: DDM sees the error rate rise with no threshold set', async () => {
+    const m = await startMonitor();
+    await m.handle.executeUpdate(setThresholdsUpdate, { args: [{ cooldownMinutes: 0 }] });
+    // The detector follows the champion: labels before the monitor has read it are not in its stream.
+    await until('the champion known', async () => (await status(m)).champion === 'v1');
+    // 400 labels at 5% errors, then 200 at 50%: no threshold is set, so only the detector can start a run.
+    await sendFeedback(m, labels('calm', 'v1', 400, 380));
+    await until('400 labels counted', async () => (await status(m)).live.v1?.all.labels === 400);
+    expect(await runsOf(m)).toEqual([]);
+    await sendFeedback(m, labels('storm', 'v1', 200, 100));
+    await until('a run', async () => (await runsOf(m)).length === 1);
+    expect(m.runs[0]!.trigger).toBe('performance');
+    expect(m.runs[0]!.reason).toMatch(/^the error stream of v1 changed \(DDM detected a rise in v1's error rate at its (\d+)th live label\)$/);
+    const at = Number(/at its (\d+)th/.exec(m.runs[0]!.reason!)![1]);
+    console.log(`[monitor] DDM detected the rise at label ${at} (the error rate went from 5% to 50% at label 401)`);
+    expect(at).toBeGreaterThan(400);
+    m.release();
+  }, 60_000);
+
+  it('an estimate before labels (CBPE) that fell more than maxEstimatedDrop starts a run', async () => {
+    const m = await startMonitor();
+    await m.handle.executeUpdate(setThresholdsUpdate, { args: [{ maxEstimatedDrop: 0.05, minLabels: 100, cooldownMinutes: 0 }] });
+    const noDrift = { share: 0, drift: false, columns: [] };
+    // A small drop, and one over too few rows: nothing.
+    await m.handle.signal(monitorDriftSignal, {
+      ...noDrift,
+      estimated: { version: 'v1', rows: 500, accuracy: 0.77, macroF1: 0.6, reference: { accuracy: 0.8, macroF1: 0.62 } },
+    });
+    await m.handle.signal(monitorDriftSignal, {
+      ...noDrift,
+      estimated: { version: 'v1', rows: 20, accuracy: 0.5, macroF1: 0.4, reference: { accuracy: 0.8, macroF1: 0.62 } },
+    });
+    // A bad estimate is dropped, naming the field.
+    await m.handle.signal(monitorDriftSignal, {
+      ...noDrift,
+      estimated: { version: 'v1', rows: 500, accuracy: 1.5, macroF1: 0.4, reference: { accuracy: 0.8, macroF1: 0.62 } },
+    });
+    await until('one dropped', async () => (await status(m)).counters.dropped === 1);
+    expect((await status(m)).counters.lastDropped).toBe("drift: 'estimated.accuracy' and 'estimated.macroF1' must be numbers from 0 to 1");
+    expect(await runsOf(m)).toEqual([]);
+    await m.handle.signal(monitorDriftSignal, {
+      ...noDrift,
+      estimated: { version: 'v1', rows: 800, accuracy: 0.62, macroF1: 0.5, reference: { accuracy: 0.8, macroF1: 0.62 } },
+    });
+    await until('a run', async () => (await runsOf(m)).length === 1);
+    expect(m.runs[0]).toMatchObject({
+      trigger: 'performance',
+      reason:
+        'estimated accuracy of v1 (before labels) fell (CBPE 0.620 over 800 predictions against 0.800 on its holdout: down 0.180 > maxEstimatedDrop 0.05)',
+    });
+    expect((await status(m)).estimated).toMatchObject({ version: 'v1', rows: 800, accuracy: 0.62 });
+    m.release();
+  }, 60_000);
+
+  it('probation: a new champion worse than the one it replaced is rolled back, and automatic triggers wait for new data', async () => {
+    const m = await startMonitor({}, { probation: { hours: 24, minLabels: 100, maxDrop: 0.05, alpha: 0.01 }, gate: { minAccuracy: 0.3 } });
+    await m.handle.executeUpdate(setThresholdsUpdate, { args: [{ cooldownMinutes: 0 }] });
+    // v1 on live traffic: 300 labels at 85%.
+    await sendFeedback(m, labels('v1', 'v1', 300, 255));
+    await until('v1 counted', async () => (await status(m)).live.v1?.all.labels === 300);
+    // A run promotes v2 (the stand-in registry moves the champion; the run itself ends at ingest).
+    await m.handle.executeUpdate(triggerUpdate, { args: [{ reason: 'new data' }] });
+    m.registry.champion = 'v2';
+    m.release();
+    await until('v2 on probation', async () => (await status(m)).probation?.version === 'v2');
+    expect((await status(m)).probation).toMatchObject({ previous: 'v1', baseline: { n: 300, kind: 'error' } });
+    // v2: 200 labels at 60%, 25 points below v1 (and above its gate).
+    await sendFeedback(m, labels('v2', 'v2', 200, 120));
+    await until('the rollback', async () => (await status(m)).probations.at(-1)?.outcome === 'rolled-back' && (await status(m)).champion === 'v1', 60);
+    const s = await status(m);
+    const record = s.probations.at(-1)!;
+    console.log(`[monitor] probation of v2: ${record.outcome}: ${record.evidence}`);
+    expect(record.evidence).toMatch(
+      /^live accuracy 0\.6\d\d over \d+ labels against 0\.850 over 300 for v1: worse by more than 0\.05 \(one-sided z-test p = .* < alpha 0\.01\)$/,
+    );
+    expect(m.registry.rollbacks).toEqual([{ from: 'v2', to: 'v1', reason: expect.stringMatching(/^probation: live accuracy 0\.6\d\d/) }]);
+    expect(s.champion).toBe('v1');
+    expect(s.probation).toBeNull();
+    expect(s.hold).toMatchObject({ version: 'v2' });
+    // Drift with no new data since: held, no run.
+    const drifted = { share: 1, drift: true, columns: [{ name: 'location', method: 'chisquare', statistic: 1, p_value: 0, drift: true }] };
+    await m.handle.signal(monitorDriftSignal, drifted);
+    await until('the trigger held', async () => (await status(m)).triggers.at(-1)?.held !== undefined);
+    expect((await status(m)).triggers.at(-1)!.held).toMatch(/^held: no new data since v2 was rolled back at /);
+    expect((await runsOf(m)).length).toBe(1);
+    // New data arrived: the next drift starts a run.
+    m.registry.newData = true;
+    await m.handle.signal(monitorDriftSignal, drifted);
+    await until('a second run', async () => (await runsOf(m)).length === 2);
+    expect(m.runs[1]!.trigger).toBe('drift');
+    expect((await status(m)).hold).toBeNull();
+    m.release();
+  }, 90_000);
 });

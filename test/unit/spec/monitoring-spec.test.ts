@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadModelSpecFile, parseModelSpec, publishSpec, SpecError } from '../../../src/spec';
-import { driftCheckPolicy, driftColumns } from '../../../src/spec/monitoring-spec';
+import { driftCheckPolicy, driftColumns, monitorThresholds, probationPolicy } from '../../../src/spec/monitoring-spec';
 import { MemoryStore } from '../../../src/store';
 import { scheduleProblem, scheduleSpecOf } from '../../../src/temporal/schedules';
 
@@ -126,5 +126,29 @@ describe('scheduleSpecOf and scheduleProblem (monitoring.drift.schedule)', () =>
   it('accepts what it converts, and nothing else', () => {
     for (const ok of ['hourly', 'daily', 'weekly', '15m', '90s', '6h', '2d', ' 30 3 * * 1 ']) expect(scheduleProblem(ok), ok).toBeUndefined();
     for (const bad of ['', 'often', '15', '15 minutes', '1w', '59s', '* * * *']) expect(scheduleProblem(bad), bad).toBeDefined();
+  });
+});
+
+describe('monitoring.segments, performance and probation in the model spec', () => {
+  it('takes them and fills the defaults the monitor uses', () => {
+    const spec = parseModelSpec({
+      ...minimal,
+      monitoring: { segments: ['city'], performance: { minAccuracy: 0.7, maxEstimatedDrop: 0.05, minLabels: 50 }, probation: { hours: 6 } },
+    });
+    expect(monitorThresholds(spec)).toEqual({ minAccuracy: 0.7, maxEstimatedDrop: 0.05, minLabels: 50, window: 1000, cooldownMinutes: 60 });
+    expect(probationPolicy(spec)).toEqual({ hours: 6, minLabels: 200, maxDrop: 0.05, alpha: 0.01 });
+    expect(monitorThresholds(parseModelSpec(minimal))).toEqual({ minLabels: 200, window: 1000, cooldownMinutes: 60 });
+  });
+
+  it('refuses segments that are no categorical feature and thresholds the monitor would refuse, naming each', () => {
+    expect(problems({ segments: ['temp', 'town'] })).toEqual([
+      "monitoring.segments[0]: 'temp' is a numeric feature; segments are categorical features",
+      "monitoring.segments[1]: 'town' is not a feature; segments are categorical features: temp, city, date",
+    ]);
+    expect(problems({ performance: { minAccuracy: 7, window: 5 } })).toEqual([
+      'monitoring.performance: minAccuracy: a share, from 0 to 1, not 7',
+      'monitoring.performance: window: an integer from 10 to 100000, not 5',
+    ]);
+    expect(problems({ probation: { hours: 0, alpha: 0.7 } })).toHaveLength(2);
   });
 });
