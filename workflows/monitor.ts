@@ -37,7 +37,7 @@ import { checkName, isValidName } from '../src/names';
 import { feedErrors, newErrorStream, type ErrorStream } from '../src/monitor/error-stream';
 import { addFeedback, emptyVersionLive, liveFigures, windowFigures, type LiveFigures, type VersionLive } from '../src/monitor/live';
 import { createMonitorMetrics } from '../src/monitor/metrics';
-import { lossSummary, probationBreach, type LiveGate, type Probation } from '../src/monitor/probation';
+import { baselineLabels, lossSummary, probationBreach, type LiveGate, type Probation } from '../src/monitor/probation';
 import type { ProbationPolicy } from '../src/spec/monitoring-spec';
 import {
   applyThresholds,
@@ -350,7 +350,8 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       if (checkProbation()) return;
       if (errors.length > 0) {
         const regression = typeof errors[0] === 'number' && state.versions[champion.version]?.window.some((e) => typeof e === 'number');
-        if (state.errorStream?.version !== champion.version) state.errorStream = newErrorStream(champion.version, Boolean(regression));
+        if (state.errorStream?.version !== champion.version)
+          state.errorStream = newErrorStream(champion.version, Boolean(regression), state.thresholds.minLabels);
         const detection = feedErrors(state.errorStream, errors);
         if (detection && state.performanceFlagged !== champion.version && !state.triggers.inFlight) {
           state.performanceFlagged = champion.version;
@@ -578,7 +579,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       previous,
       since: now().toISOString(),
       until: new Date(now().getTime() + policy.hours * 3_600_000).toISOString(),
-      baseline: before ? lossSummary(before) : null,
+      baseline: before ? lossSummary(before, baselineLabels(policy)) : null,
       gate: state.gate ?? {},
       policy,
     };

@@ -1,7 +1,10 @@
 /**
  * The champion's error stream through a streaming detector of the drift
  * engine: DDM on a classifier's 0/1 errors, ADWIN on a regression's absolute
- * errors (River's defaults). A detection is a second performance trigger,
+ * errors (River's defaults, but no detection before the monitor's minimum
+ * sample: DDM's warm start and ADWIN's grace period are `minLabels`, as
+ * DDM with a warm start of 30 alarms on a level error stream once its early,
+ * lucky minimum is behind it). A detection is a second performance trigger,
  * beside the thresholds: it sees the error rate rise before a window's
  * average crosses a fixed floor. The detector's state is plain JSON, carried
  * across continue-as-new and resumed exactly.
@@ -17,9 +20,10 @@ export interface ErrorStream {
   seen: number;
 }
 
-export function newErrorStream(version: string, regression: boolean): ErrorStream {
+export function newErrorStream(version: string, regression: boolean, minLabels: number): ErrorStream {
   const detector = regression ? 'adwin' : 'ddm';
-  return { version, detector, state: createDetector(detector).toJSON(), seen: 0 };
+  const params: Record<string, number> = regression ? { grace_period: minLabels } : { warm_start: minLabels };
+  return { version, detector, state: createDetector(detector, params).toJSON(), seen: 0 };
 }
 
 /** Feeds errors (1/0, or absolute errors); the evidence of the first detection among them, or undefined. */

@@ -24,14 +24,18 @@ export interface LossSummary {
   kind: 'error' | 'squared-error';
 }
 
-/** The losses of a version's window: 0/1 errors (classification) or squared errors (regression); null with no labels. */
-export function lossSummary(live: VersionLive): LossSummary | null {
-  const n = live.window.length;
+/**
+ * The losses of a version's window, or of its newest `last` labels: 0/1 errors (classification) or squared errors
+ * (regression); null with no labels.
+ */
+export function lossSummary(live: VersionLive, last = live.window.length): LossSummary | null {
+  const entries = live.window.slice(Math.max(0, live.window.length - last));
+  const n = entries.length;
   if (n === 0) return null;
-  const regression = typeof live.window[0] === 'number';
+  const regression = typeof entries[0] === 'number';
   let sum = 0;
   let sumSquares = 0;
-  for (const entry of live.window) {
+  for (const entry of entries) {
     const loss = typeof entry === 'number' ? entry * entry : entry[0] === entry[1] ? 0 : 1;
     sum += loss;
     sumSquares += loss * loss;
@@ -55,7 +59,10 @@ export interface Probation {
   previous: string | null;
   since: string;
   until: string;
-  /** The previous champion's live losses when this one was promoted (null: too few labels to compare). */
+  /**
+   * The previous champion's live losses over its newest labels when this one was promoted (null: none): the traffic
+   * closest to what the new champion meets, in a release the same traffic, so a shift in traffic is not blamed on it.
+   */
   baseline: LossSummary | null;
   gate: LiveGate;
   policy: ProbationPolicy;
@@ -74,9 +81,15 @@ function belowGate(gate: LiveGate, figures: { accuracy?: number; macroF1?: numbe
   return undefined;
 }
 
+/** Labels of the previous champion the baseline is over: its newest, twice probation's minimum (or fewer when it had fewer). */
+export const baselineLabels = (policy: ProbationPolicy) => 2 * policy.minLabels;
+
 /**
  * Whether the champion on probation must go, with the evidence a person reads;
- * undefined while it holds (or too few labels say anything).
+ * undefined while it holds (or too few labels say anything). Below its gate
+ * counts only when the previous champion did better on its newest labels: a
+ * shift that fails both is for retraining to answer, and rolling back would
+ * put the worse of the two back.
  */
 export function probationBreach(
   probation: Probation,
@@ -85,15 +98,21 @@ export function probationBreach(
   estimated?: { accuracy: number; macroF1: number; rows: number },
 ): string | undefined {
   const { policy } = probation;
-  if (estimated && estimated.rows >= policy.minLabels) {
+  const base = probation.baseline && probation.baseline.n >= policy.minLabels ? probation.baseline : null;
+  /** The previous champion's figure on the loss scale beat `loss` (0/1 error rate, or mean squared error). */
+  const previousDidBetter = (loss: number) => base !== null && base.mean < loss;
+  const previousFigure = () =>
+    base!.kind === 'error'
+      ? `; ${probation.previous} had ${(1 - base!.mean).toFixed(3)} over its last ${base!.n} labels`
+      : `; ${probation.previous} had RMSE ${Math.sqrt(base!.mean).toPrecision(4)} over its last ${base!.n} labels`;
+  if (estimated && estimated.rows >= policy.minLabels && base?.kind === 'error' && previousDidBetter(1 - estimated.accuracy)) {
     const breach = belowGate(probation.gate, estimated, `its estimated (CBPE, over ${estimated.rows} unlabelled predictions)`);
-    if (breach) return breach;
+    if (breach) return breach + previousFigure();
   }
   if (window.labels < policy.minLabels || !losses) return undefined;
-  const gate = belowGate(probation.gate, window, `its live (over ${window.labels} labels)`);
-  if (gate) return gate;
-  const base = probation.baseline;
-  if (!base || base.n < policy.minLabels || base.kind !== losses.kind) return undefined;
+  const gate = previousDidBetter(losses.mean) ? belowGate(probation.gate, window, `its live (over ${window.labels} labels)`) : undefined;
+  if (gate) return gate + previousFigure();
+  if (!base || base.kind !== losses.kind) return undefined;
   // The margin on the loss scale: accuracy points for errors; for squared errors, RMSE (1 + maxDrop) times the baseline's.
   const margin = base.kind === 'error' ? policy.maxDrop : base.mean * ((1 + policy.maxDrop) ** 2 - 1);
   const diff = losses.mean - base.mean;

@@ -479,7 +479,7 @@ describe('ModelMonitor: segments, the error stream, estimates, schedules and pro
     m.registry.champion = 'v2';
     m.release();
     await until('v2 on probation', async () => (await status(m)).probation?.version === 'v2');
-    expect((await status(m)).probation).toMatchObject({ previous: 'v1', baseline: { n: 300, kind: 'error' } });
+    expect((await status(m)).probation).toMatchObject({ previous: 'v1', baseline: { n: 200, kind: 'error' } });
     // v2: 200 labels at 60%, 25 points below v1 (and above its gate).
     await sendFeedback(m, labels('v2', 'v2', 200, 120));
     await until('the rollback', async () => (await status(m)).probations.at(-1)?.outcome === 'rolled-back' && (await status(m)).champion === 'v1', 60);
@@ -487,7 +487,7 @@ describe('ModelMonitor: segments, the error stream, estimates, schedules and pro
     const record = s.probations.at(-1)!;
     console.log(`[monitor] probation of v2: ${record.outcome}: ${record.evidence}`);
     expect(record.evidence).toMatch(
-      /^live accuracy 0\.6\d\d over \d+ labels against 0\.850 over 300 for v1: worse by more than 0\.05 \(one-sided z-test p = .* < alpha 0\.01\)$/,
+      /^live accuracy 0\.6\d\d over \d+ labels against 0\.850 over 200 for v1: worse by more than 0\.05 \(one-sided z-test p = .* < alpha 0\.01\)$/,
     );
     expect(m.registry.rollbacks).toEqual([{ from: 'v2', to: 'v1', reason: expect.stringMatching(/^probation: live accuracy 0\.6\d\d/) }]);
     expect(s.champion).toBe('v1');

@@ -58,13 +58,19 @@ describe('probation', () => {
     expect(verdict(probation(regression(200, 1)), regression(200, 1.04))).toBeUndefined();
   });
 
-  it('rolls back below the gate, live or estimated before labels', () => {
-    expect(verdict(probation(null, { minAccuracy: 0.7 }), classifier(200, 120))).toBe(
-      "its live (over 200 labels) accuracy 0.600 is below its gate's minAccuracy 0.7",
+  it('rolls back below the gate, live or estimated before labels, when the previous champion did better', () => {
+    expect(verdict(probation(classifier(300, 210), { minAccuracy: 0.7 }), classifier(200, 130))).toBe(
+      "its live (over 200 labels) accuracy 0.650 is below its gate's minAccuracy 0.7; v1 had 0.700 over its last 300 labels",
     );
-    expect(verdict(probation(null, { minAccuracy: 0.7 }), classifier(10, 10), { accuracy: 0.55, macroF1: 0.4, rows: 500 })).toBe(
-      "its estimated (CBPE, over 500 unlabelled predictions) accuracy 0.550 is below its gate's minAccuracy 0.7",
+    expect(verdict(probation(classifier(300, 210), { minAccuracy: 0.7 }), classifier(10, 10), { accuracy: 0.55, macroF1: 0.4, rows: 500 })).toBe(
+      "its estimated (CBPE, over 500 unlabelled predictions) accuracy 0.550 is below its gate's minAccuracy 0.7; v1 had 0.700 over its last 300 labels",
     );
-    expect(verdict(probation(null, { minAccuracy: 0.7 }), classifier(10, 10), { accuracy: 0.55, macroF1: 0.4, rows: 50 })).toBeUndefined();
+    expect(verdict(probation(classifier(300, 210), { minAccuracy: 0.7 }), classifier(10, 10), { accuracy: 0.55, macroF1: 0.4, rows: 50 })).toBeUndefined();
+  });
+
+  it('keeps a champion below its gate when the previous one did no better: the traffic shifted, and rolling back would not help', () => {
+    // New York traffic: the new champion at 0.60 under a gate of 0.65, the old one at 0.45 on the same traffic.
+    expect(verdict(probation(classifier(300, 135), { minAccuracy: 0.65 }), classifier(200, 120))).toBeUndefined();
+    expect(verdict(probation(null, { minAccuracy: 0.65 }), classifier(200, 120))).toBeUndefined();
   });
 });
