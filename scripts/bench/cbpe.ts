@@ -15,7 +15,6 @@ import { estimatePerformance, fitCalibration } from '../../src/monitor/cbpe';
 
 const CLASSES = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
 
-
 function outputs(rows: number, seed: number): { probabilities: Float64Array; labels: Int32Array } {
   const next = mulberry32(seed); // seeded: every run scores the same rows
   const k = CLASSES.length;

@@ -30,6 +30,7 @@
  * and a holdout too small to split. Ties among probabilities are sorted
  * stably (NumPy's quicksort is not), which can only move rows inside a tie.
  */
+import { NumpyRandomState } from '../drift/batch/rng';
 import { DataError } from '../errors';
 
 /** The JSON stored with a version (metrics.json `calibration`). */
@@ -74,71 +75,30 @@ const AUROC_CEILING = 0.999;
 /** scikit-learn's _make_unique merges X values closer than float64's resolution. */
 const X_RESOLUTION = 1e-15;
 
-// ---------------------------------------------------------------- NumPy's legacy RandomState (MT19937)
+// ---------------------------------------------------------------- NumPy's legacy RandomState (the drift engine's)
 
-/** The Mersenne Twister with NumPy's legacy integer seeding: RandomState(seed) draws the same numbers. */
-class LegacyRandomState {
-  private readonly mt = new Uint32Array(624);
-  private index = 624;
-
-  constructor(seed: number) {
-    this.mt[0] = seed >>> 0;
-    for (let i = 1; i < 624; i++) {
-      const prev = this.mt[i - 1]!;
-      this.mt[i] = (Math.imul(1812433253, prev ^ (prev >>> 30)) + i) >>> 0;
-    }
+/** RandomState.shuffle of a 1-d array, in place. */
+function shuffle<T>(rng: NumpyRandomState, values: T[]): T[] {
+  for (let i = values.length - 1; i >= 1; i--) {
+    const j = rng.interval(i);
+    const t = values[i]!;
+    values[i] = values[j]!;
+    values[j] = t;
   }
-
-  private next32(): number {
-    if (this.index >= 624) {
-      const mt = this.mt;
-      for (let i = 0; i < 624; i++) {
-        const y = (mt[i]! & 0x80000000) | (mt[(i + 1) % 624]! & 0x7fffffff);
-        mt[i] = (mt[(i + 397) % 624]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0)) >>> 0;
-      }
-      this.index = 0;
-    }
-    let y = this.mt[this.index++]!;
-    y ^= y >>> 11;
-    y ^= (y << 7) & 0x9d2c5680;
-    y ^= (y << 15) & 0xefc60000;
-    y ^= y >>> 18;
-    return y >>> 0;
-  }
-
-  /** An integer in [0, max], by masked rejection (NumPy's random_interval). */
-  private interval(max: number): number {
-    if (max === 0) return 0;
-    let mask = max;
-    for (const shift of [1, 2, 4, 8, 16]) mask |= mask >>> shift;
-    mask >>>= 0;
-    for (;;) {
-      const value = (this.next32() & mask) >>> 0;
-      if (value <= max) return value;
-    }
-  }
-
-  /** Shuffles in place, as RandomState.shuffle does a 1-d array. */
-  shuffle<T>(values: T[]): T[] {
-    for (let i = values.length - 1; i >= 1; i--) {
-      const j = this.interval(i);
-      const t = values[i]!;
-      values[i] = values[j]!;
-      values[j] = t;
-    }
-    return values;
-  }
-
-  /** RandomState.permutation(n). */
-  permutation(n: number): number[] {
-    return this.shuffle(Array.from({ length: n }, (_, i) => i));
-  }
+  return values;
 }
+
+/** RandomState.permutation(n). */
+const permutation = (rng: NumpyRandomState, n: number) =>
+  shuffle(
+    rng,
+    Array.from({ length: n }, (_, i) => i),
+  );
 
 // ---------------------------------------------------------------- scikit-learn's StratifiedShuffleSplit for a 0/1 target
 
 /** _approximate_mode: the counts drawn per class, ties in the remainders broken by the generator. */
-function approximateMode(counts: number[], draws: number, rng: LegacyRandomState): number[] {
+function approximateMode(counts: number[], draws: number, rng: NumpyRandomState): number[] {
   const total = counts.reduce((a, b) => a + b, 0);
   const continuous = counts.map((c) => (c / total) * draws);
   const floored = continuous.map(Math.floor);
@@ -150,7 +110,7 @@ function approximateMode(counts: number[], draws: number, rng: LegacyRandomState
       const inds = remainder.flatMap((r, i) => (r === value ? [i] : []));
       const addNow = Math.min(inds.length, needToAdd);
       // rng.choice(inds, addNow, replace=False) is permutation(len)[:addNow], drawn even when every index is taken.
-      for (const k of rng.permutation(inds.length).slice(0, addNow)) floored[inds[k]!]! += 1;
+      for (const k of permutation(rng, inds.length).slice(0, addNow)) floored[inds[k]!]! += 1;
       needToAdd -= addNow;
       if (needToAdd === 0) break;
     }
@@ -163,7 +123,7 @@ function stratifiedSplits(target: Uint8Array, nTrain: number, nTest: number): { 
   const byClass: number[][] = [[], []];
   for (let i = 0; i < target.length; i++) byClass[target[i]!]!.push(i);
   const counts = byClass.map((c) => c.length);
-  const rng = new LegacyRandomState(SPLIT_SEED);
+  const rng = new NumpyRandomState(SPLIT_SEED);
   const splits: { train: number[]; test: number[] }[] = [];
   for (let s = 0; s < SPLITS; s++) {
     const nI = approximateMode(counts, nTrain, rng);
@@ -175,11 +135,11 @@ function stratifiedSplits(target: Uint8Array, nTrain: number, nTest: number): { 
     const train: number[] = [];
     const test: number[] = [];
     for (let c = 0; c < 2; c++) {
-      const perm = rng.permutation(counts[c]!).map((k) => byClass[c]![k]!);
+      const perm = permutation(rng, counts[c]!).map((k) => byClass[c]![k]!);
       for (let k = 0; k < nI[c]!; k++) train.push(perm[k]!);
       for (let k = nI[c]!; k < nI[c]! + tI[c]!; k++) test.push(perm[k]!);
     }
-    splits.push({ train: rng.shuffle(train), test: rng.shuffle(test) });
+    splits.push({ train: shuffle(rng, train), test: shuffle(rng, test) });
   }
   return splits;
 }
