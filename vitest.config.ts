@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 // Three projects, each one file at a time:
 //   - `services`: tests on the real Temporal dev server and S3 server (started
-//     by scripts/services.sh). One at a time: they share one namespace and one bucket.
+//     by scripts/services.sh). One file at a time per run; `npm test` runs two
+//     shards side by side: every file has its own models, task queues and
+//     workflow ids in the shared namespace and bucket.
 //   - `outages`: the tests that stop and start the servers (an S3 outage, a
 //     Temporal outage, a restart). They get a Temporal and an S3 of their own,
 //     on other ports and another data directory (test/outage-services.ts starts

@@ -26,10 +26,12 @@ if [ $# -gt 0 ]; then
   npx vitest run "$@"
   exit 0
 fi
-# One run per project, side by side (see vitest.config.ts); the suite fails if any of them does.
+# One run per project, side by side (see vitest.config.ts), the services' files in two shards (each test has its
+# own model, task queue and workflow ids, so two files can share the servers); the suite fails if any run does.
 pids=()
-for project in services outages pure; do
-  npx vitest run --project "$project" &
+for run in "services --shard=1/2" "services --shard=2/2" outages pure; do
+  # shellcheck disable=SC2086 # the project and its shard are two words on purpose
+  npx vitest run --project $run &
   pids+=($!)
 done
 status=0

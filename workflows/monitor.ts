@@ -87,6 +87,8 @@ const SEGMENTS_PER_VERSION = 8;
 const VERSIONS_WITH_SEGMENTS = 2;
 /** How often the monitor re-reads the champion (a promotion or rollback made outside it: the CLI, a release). */
 const REFRESH_EVERY_MS = 10 * 60_000;
+/** The most often live gauges are recorded while feedback streams in. */
+const LIVE_METRICS_EVERY_MS = 2_000;
 /**
  * Probation, segments, the error-stream detector, estimated performance, the periodic refresh and the hold after a
  * rollback: runs started before them replay without.
@@ -414,8 +416,20 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     }
   };
 
-  const recordLive = (versions: Set<string>) => {
-    for (const version of versions) {
+  /**
+   * Live gauges are recorded at most every LIVE_METRICS_EVERY_MS of workflow time while feedback streams in (each
+   * record is a call out of the workflow sandbox: one per signal crashed a worker under 10,000 signals), and at
+   * once when another signal, an update or a refresh comes; the versions touched in between wait in `liveToRecord`.
+   */
+  const liveToRecord = new Set<string>();
+  let liveRecordedAt = -Infinity;
+  const recordLive = (versions: Iterable<string> = [], force = false) => {
+    for (const version of versions) liveToRecord.add(version);
+    if (liveToRecord.size === 0 || (!force && now().getTime() - liveRecordedAt < LIVE_METRICS_EVERY_MS)) return;
+    liveRecordedAt = now().getTime();
+    const pending = [...liveToRecord];
+    liveToRecord.clear();
+    for (const version of pending) {
       const live = state.versions[version];
       if (!live) continue;
       metrics.live(version, 'all', liveFigures(live));
@@ -479,6 +493,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(monitorDriftSignal, (payload) => {
     signalsThisRun += 1;
     state.counters.signals += 1;
+    recordLive([], true);
     const problem = driftProblem(payload) ?? (loopV2 ? estimatedProblem(payload.estimated) : undefined);
     if (problem) return dropped('drift', problem);
     const drifted = payload.columns.filter((c) => c.drift).map((c) => c.name);
@@ -507,6 +522,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(monitorRetrainSignal, (payload) => {
     signalsThisRun += 1;
     state.counters.signals += 1;
+    recordLive([], true);
     const problem = reasonProblem(payload, 'retrain');
     if (problem) return dropped('retrain', problem);
     trigger('service', payload.reason, payload.requestedBy ? { requestedBy: payload.requestedBy } : {});
@@ -515,6 +531,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(
     triggerUpdate,
     async (request): Promise<TriggerAnswer> => {
+      recordLive([], true);
       const source: TriggerSource = request.source === 'schedule' ? 'schedule' : 'manual';
       const { trigger: t, outcome } = trigger(source, request.reason, request.requestedBy ? { requestedBy: request.requestedBy } : {});
       const retrainId = workflowIds.retrain(model);
@@ -597,6 +614,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       show();
       return;
     }
+    recordLive([], true);
     const before = state.champion?.version ?? null;
     state.champion = context.champion ? { version: context.champion, holdout: context.holdout } : null;
     if (state.performanceFlagged !== state.champion?.version) state.performanceFlagged = null;
