@@ -4,19 +4,22 @@
  *
  *  1. Generates seeded reference and current samples (20 numerical + 5
  *     categorical columns; a few columns of the current sample shifted) as
- *     CSV, CSV.gz, JSON Lines and Parquet in a temp dir (not timed).
+ *     CSV, CSV.gz, JSON Lines, JSON Lines .gz and Parquet in a temp dir (not timed).
  *  2. Reads each reference file with the old path (readTableFile; Parquet:
  *     readParquetSource) and the new one (readColumnTable), each read in a
  *     process of its own so its peak RSS is its own; median of 3 runs.
  *  3. Times `perennial drift --json` on the CSV pair end to end (the whole
  *     process, as a user runs it) beside pandas + Evidently on the same files
- *     (scripts/reference/read_drift_evidently.py), when Python has them (PERENNIAL_PYTHON, else python3).
+ *     (scripts/reference/read_drift_evidently.py), when Python has them (PERENNIAL_PYTHON, else a .data/venv-* that has them, else python3).
+ *     perennial drift runs as bin/perennial.mjs picks (the precompiled CLI when
+ *     fresh: `npm run build:cli`), and once more from source through tsx.
  *
- *   npx tsx scripts/bench/read.ts [--rows 200000,1000000] [--no-python] [--keep DIR]
+ *   npx tsx scripts/bench/read.ts [--rows 200000,1000000] [--formats csv,jsonl,...] [--no-python] [--keep DIR [--generate-only]]
+ *   (--keep: the files stay in DIR, and a later run with the same DIR reads them again instead of writing them)
  *   PERENNIAL_PYTHON=/path/to/venv/bin/python npx tsx scripts/bench/read.ts   (the Python with Evidently)
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,11 +40,21 @@ const EVIDENTLY_SCRIPT = join(ROOT, 'scripts/reference/read_drift_evidently.py')
 const REPEAT = 3;
 /** An old-path read expected to take longer than this is skipped. */
 const OLD_PATH_BUDGET_SECONDS = 60;
-const FORMATS = ['csv', 'csv.gz', 'jsonl', 'parquet'] as const;
+const FORMATS = ['csv', 'csv.gz', 'jsonl', 'jsonl.gz', 'parquet'] as const;
 type Format = (typeof FORMATS)[number];
 const RESULT = '@@RESULT@@';
-/** The Python with pandas and Evidently: PERENNIAL_PYTHON (a venv's python, say), else python3 on PATH. */
-const PYTHON = process.env.PERENNIAL_PYTHON ?? 'python3';
+/** The Python with pandas and Evidently: PERENNIAL_PYTHON (a venv's python, say), else the python of the first .data/venv-* folder that has them, else python3 on PATH. */
+const PYTHON = process.env.PERENNIAL_PYTHON ?? findPython();
+
+function findPython(): string {
+  const data = join(ROOT, '.data');
+  const venvs = existsSync(data) ? readdirSync(data).filter((d) => d.startsWith('venv-')) : [];
+  for (const venv of venvs.sort()) {
+    const python = join(data, venv, 'bin/python');
+    if (existsSync(python) && spawnSync(python, ['-c', 'import evidently, pandas'], { stdio: 'ignore' }).status === 0) return python;
+  }
+  return 'python3';
+}
 
 const now = (): number => performance.now() / 1000;
 const mb = (bytes: number): number => bytes / 1024 / 1024;
@@ -121,6 +134,7 @@ async function generate(dir: string, rows: number): Promise<void> {
     // DuckDB writes the other formats from the same CSV, so every format holds the same values
     const source = `SELECT * FROM read_csv('${csv}', header = true)`;
     await connection.run(`COPY (${source}) TO '${join(dir, `${name}.jsonl`)}' (FORMAT json)`);
+    await pipeline(createReadStream(join(dir, `${name}.jsonl`)), createGzip(), createWriteStream(join(dir, `${name}.jsonl.gz`)));
     await connection.run(`COPY (${source}) TO '${join(dir, `${name}.parquet`)}' (FORMAT parquet)`);
   }
   connection.closeSync();
@@ -248,11 +262,11 @@ function printTable(header: string[], rows: string[][], leftColumns: number): vo
 /** Seconds per row of the old path by format, from the previous (smaller) size: to skip reads that would be too slow. */
 const oldSecondsPerRow = new Map<Format, number>();
 
-function throughput(dir: string, rows: number): void {
+function throughput(dir: string, rows: number, formats: readonly Format[]): void {
   console.log(`\n## Read throughput, ${int(rows)} rows x 25 columns (reference file; median of ${REPEAT} runs, each in its own process)\n`);
   const table: string[][] = [];
   const checks: string[] = [];
-  for (const format of FORMATS) {
+  for (const format of formats) {
     const file = join(dir, `ref.${format}`);
     const bytes = statSync(file).size;
     const perRow = oldSecondsPerRow.get(format);
@@ -298,22 +312,28 @@ interface ProcessRun {
   seconds: number;
   peakRssMb?: number;
   stdout: string;
+  stderr: string;
 }
 
 const TIME = '/usr/bin/time';
 
 /** Runs a command as a user would, timing the whole process (and its peak RSS through /usr/bin/time when there is one). */
-function runProcess(command: string, args: string[], dir: string): ProcessRun | { error: string } {
+function runProcess(command: string, args: string[], dir: string, env: Record<string, string> = {}): ProcessRun | { error: string } {
   const rssFile = join(dir, 'maxrss.txt');
   const useTime = existsSync(TIME);
   const t = now();
   const child = useTime
-    ? spawnSync(TIME, ['-f', '%M', '-o', rssFile, command, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
-    : spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    ? spawnSync(TIME, ['-f', '%M', '-o', rssFile, command, ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, ...env },
+      })
+    : spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   const seconds = now() - t;
   if (child.status !== 0) return { error: `exit ${child.status ?? child.signal}: ${child.stderr.trim().split('\n').pop() ?? ''}` };
   const peakRssMb = useTime ? Number(spawnSync('tail', ['-1', rssFile], { encoding: 'utf8' }).stdout) / 1024 : undefined;
-  return { seconds, peakRssMb, stdout: child.stdout };
+  return { seconds, peakRssMb, stdout: child.stdout, stderr: child.stderr };
 }
 
 function pythonVersions(): { ok: true; versions: string } | { ok: false; why: string } {
@@ -339,13 +359,18 @@ function drift(dir: string, rows: number, python: boolean): void {
   const [ref, cur] = [join(dir, 'ref.csv'), join(dir, 'cur.csv')];
   const runs = {
     perennial: [] as ProcessRun[],
+    source: [] as ProcessRun[],
     evidently: [] as (ProcessRun & { own: EvidentlyOut })[],
   };
   const notes: string[] = [];
   for (let k = 0; k < REPEAT; k++) {
-    const p = runProcess(process.execPath, [join(ROOT, 'bin/perennial.mjs'), 'drift', '--reference', ref, '--current', cur, '--json'], dir);
+    const perennial = [join(ROOT, 'bin/perennial.mjs'), 'drift', '--reference', ref, '--current', cur, '--json'];
+    const p = runProcess(process.execPath, perennial, dir, { PERENNIAL_CLI_TRACE: '1' });
     if ('error' in p) notes.push(`perennial drift failed: ${p.error}`);
     else runs.perennial.push(p);
+    const s = runProcess(process.execPath, perennial, dir, { PERENNIAL_CLI_SOURCE: '1' });
+    if ('error' in s) notes.push(`perennial drift (source) failed: ${s.error}`);
+    else runs.source.push(s);
     if (!python) continue;
     const e = runProcess(PYTHON, [EVIDENTLY_SCRIPT, ref, cur], dir);
     if ('error' in e) notes.push(`Evidently failed: ${e.error}`);
@@ -361,6 +386,11 @@ function drift(dir: string, rows: number, python: boolean): void {
     const methods = [...new Set(report.columns.map((c) => c.method))].sort();
     table.push(['perennial drift (whole process)', fmt(pSeconds), rss(p), '', drifted.join(' ')]);
     notes.push(`perennial methods: ${methods.join(', ')}`);
+    const ran = [...new Set(p.map((r) => /^perennial: running (.*)$/m.exec(r.stderr)?.[1] ?? '(not said)'))];
+    notes.push(`perennial drift ran: ${ran.join('; ')}`);
+  }
+  if (runs.source.length > 0) {
+    table.push(['perennial drift from source (tsx)', fmt(median(runs.source.map((r) => r.seconds))), rss(runs.source), '', '']);
   }
   const e = runs.evidently;
   if (e.length > 0) {
@@ -389,8 +419,12 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string', default: '200000,1000000' },
+      /** Only these formats in the throughput table (all by default). */
+      formats: { type: 'string', default: FORMATS.join(',') },
       'no-python': { type: 'boolean', default: false },
       keep: { type: 'string' },
+      /** Only write the files (into --keep), measure nothing: for profiling by hand. */
+      'generate-only': { type: 'boolean', default: false },
       child: { type: 'string' },
       file: { type: 'string' },
     },
@@ -400,6 +434,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${RESULT}${JSON.stringify(result)}\n`);
     return;
   }
+  const formats = values.formats.split(',').map((f) => f.trim()) as Format[];
+  if (formats.some((f) => !FORMATS.includes(f))) throw new Error(`--formats must name some of ${FORMATS.join(', ')}, got '${values.formats}'`);
   const sizes = values.rows.split(',').map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--rows must be positive integers, got '${values.rows}'`);
   sizes.sort((a, b) => a - b); // smallest first: its old-path times decide what is skipped at the larger sizes
@@ -419,9 +455,15 @@ async function main(): Promise<void> {
     for (const rows of sizes) {
       const dir = join(root, String(rows));
       const t = now();
-      await generate(dir, rows);
-      console.log(`\n(generated ${int(rows)} + ${int(rows)} rows in ${dir} in ${fmt(now() - t, 1)} s, not timed; shifted in current: ${SHIFTED.join(', ')})`);
-      throughput(dir, rows);
+      // Files kept by an earlier run (--keep) are read again rather than written again.
+      const kept = values.keep !== undefined && ['ref', 'cur'].every((name) => FORMATS.every((f) => existsSync(join(dir, `${name}.${f}`))));
+      if (kept) console.log(`\n(reusing the ${int(rows)} + ${int(rows)} rows kept in ${dir}; shifted in current: ${SHIFTED.join(', ')})`);
+      else {
+        await generate(dir, rows);
+        console.log(`\n(generated ${int(rows)} + ${int(rows)} rows in ${dir} in ${fmt(now() - t, 1)} s, not timed; shifted in current: ${SHIFTED.join(', ')})`);
+      }
+      if (values['generate-only']) continue;
+      throughput(dir, rows, formats);
       drift(dir, rows, python);
     }
   } finally {

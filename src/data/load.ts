@@ -53,7 +53,7 @@ export interface LoadedFile {
 }
 
 /** Longest record DuckDB accepts (its default is 2 MB; a 10 MB field is a value to reject, not a reader crash). */
-const MAX_LINE_BYTES = 16 * 1024 * 1024;
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 const HEAD_BYTES = 1 << 20;
 
 /** The first bytes of a file, gunzipped when it is named .gz. */
@@ -508,31 +508,70 @@ function keyOrder(lists: { keys: string[]; first: number }[]): string[] {
  * The usual file's columns in one read by DuckDB's JSON reader, each distinct
  * list of keys once. Undefined when some record may be a row error (a line
  * that is not JSON, not an object, or has NaN or Infinity written in it):
- * then every line is looked at.
+ * then every line is looked at. `numbers` are keys the caller means to read
+ * as DOUBLE: `booleans` says whether one of them holds a JSON true or false
+ * somewhere (DuckDB would read it as 1 or 0), looked at only in records where
+ * 'true' or 'false' is written at all. `expected` (the first line's keys,
+ * say) is tried first: when every record has those keys in that order, the
+ * lists need not be grouped.
  */
-async function quickKeys(connection: DuckDBConnection, path: string): Promise<string[] | undefined> {
+export async function jsonlKeys(
+  connection: DuckDBConnection,
+  path: string,
+  numbers: string[] = [],
+  expected?: string[],
+): Promise<{ names: string[]; booleans: boolean } | undefined> {
+  const booleans =
+    numbers.length > 0
+      ? `CASE WHEN contains(json, 'true') OR contains(json, 'false')
+          THEN list_contains(json_type(json, [${numbers.map((n) => literal(pointer(n))).join(', ')}]), 'BOOLEAN') ELSE false END`
+      : 'false';
+  const suspect = `NOT starts_with(json, '{') OR contains(json, 'NaN') OR contains(json, 'Infinity')`;
   // Numbering the records costs a pass of its own: only when there are lists of keys to put in order.
   const query = (numbered: boolean) =>
-    queryRows<{ keys: string[]; first: number; suspect: boolean }>(
+    queryRows<{ keys: string[]; first: number; suspect: boolean; booleans: boolean }>(
       connection,
-      `SELECT keys, ${numbered ? 'min(k)' : '0'} AS first, bool_or(suspect) AS suspect FROM (SELECT json_keys(json) AS keys,
-        ${numbered ? 'row_number() OVER () AS k,' : ''} NOT starts_with(json, '{') OR contains(json, 'NaN') OR contains(json, 'Infinity') AS suspect
+      `SELECT keys, ${numbered ? 'min(k)' : '0'} AS first, bool_or(suspect) AS suspect, bool_or(booleans) AS booleans FROM (SELECT json_keys(json) AS keys,
+        ${numbered ? 'row_number() OVER () AS k,' : ''} ${suspect} AS suspect,
+        ${booleans} AS booleans
         FROM read_ndjson_objects(${literal(path)}, maximum_object_size = ${MAX_LINE_BYTES})) GROUP BY keys ORDER BY first`,
     );
   try {
+    // The usual file: every record has the keys `expected` has, in that order (a cheaper test than grouping the lists).
+    if (expected && expected.length > 0) {
+      const [same] = await queryRows<{ same: boolean | null; suspect: boolean; booleans: boolean }>(
+        connection,
+        `SELECT bool_and(json_keys(json) = [${expected.map(literal).join(', ')}]) AS same, bool_or(${suspect}) AS suspect, bool_or(${booleans}) AS booleans
+          FROM read_ndjson_objects(${literal(path)}, maximum_object_size = ${MAX_LINE_BYTES})`,
+      );
+      if (same?.suspect) return undefined;
+      if (same?.same === true) return { names: expected, booleans: same.booleans };
+    }
     let lists = await query(false);
     if (lists.some((l) => l.suspect)) return undefined;
     if (lists.length > 1) lists = await query(true);
-    return keyOrder(lists);
+    return { names: keyOrder(lists), booleans: lists.some((l) => l.booleans) };
   } catch {
     return undefined;
   }
 }
 
-async function loadJsonl(connection: DuckDBConnection, path: string, source: string): Promise<LoadedFile> {
+/**
+ * The first MB of a JSON Lines file (gunzipped when named .gz) as text,
+ * checked to be UTF-8 (a DataError naming the line otherwise): whole lines
+ * only, the byte order mark left out (`bom` says there was one); `complete`
+ * when that is the whole file.
+ */
+export async function readJsonlHead(path: string, source: string): Promise<{ text: string; complete: boolean; bom: boolean }> {
   const head = await readHead(path, source);
-  const text = checkText(head, head.length < HEAD_BYTES, source);
-  if (head.length < HEAD_BYTES && text.trim() === '') throw new DataError('the file is empty (no rows)', { source });
+  const complete = head.length < HEAD_BYTES;
+  const text = checkText(head, complete, source);
+  if (complete && text.trim() === '') throw new DataError('the file is empty (no rows)', { source });
+  return { text, complete, bom: head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf };
+}
+
+async function loadJsonl(connection: DuckDBConnection, path: string, source: string): Promise<LoadedFile> {
+  await readJsonlHead(path, source);
   // One VARCHAR per line (no delimiter, no quoting), blank lines left out: record k is the k-th non-blank line.
   const lines = `(SELECT line, row_number() OVER () AS k FROM read_csv(${literal(path)}, header = false,
       auto_detect = false, delim = chr(1), quote = '', escape = '', new_line = '\\n', strict_mode = false, max_line_size = ${MAX_LINE_BYTES},
@@ -541,7 +580,7 @@ async function loadJsonl(connection: DuckDBConnection, path: string, source: str
   const rowErrors: RowError[] = [];
   const bad: number[] = [];
   const good = () => `(SELECT line, k FROM ${lines} WHERE k NOT IN (SELECT unnest([${bad.join(',')}]::BIGINT[])))`;
-  let names = await quickKeys(connection, path);
+  let names = (await jsonlKeys(connection, path))?.names;
   if (!names) {
     // Lines DuckDB's JSON parser refuses, those that are not an object, and those it accepts that JSON does
     // not: JavaScript says why. One parse a line (a valid JSON text is an object when it opens with '{'); the

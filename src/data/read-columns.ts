@@ -9,8 +9,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Column, ColumnTable } from './columns';
 import { ident, literal, queryColumns, queryRows, withConnection } from './engine';
 import { formatOf } from './format';
-import { WHITESPACE, readText } from './lines';
-import { csvRecordLines, loadFile, MAX_CSV_COLUMNS, readCsvHeader, readCsvSql, type LoadedFile } from './load';
+import { WHITESPACE, readText, scanRecordStarts } from './lines';
+import { csvRecordLines, jsonlKeys, loadFile, MAX_CSV_COLUMNS, MAX_LINE_BYTES, readCsvHeader, readCsvSql, readJsonlHead, type LoadedFile } from './load';
 import { DataError, type RowError } from './table';
 import { listNames } from './text';
 import { quoteValue } from '../errors';
@@ -67,6 +67,124 @@ function needsLoader(text: string): boolean {
 const MAX_NUMERIC_DICTIONARY = 10_000;
 
 /**
+ * Text columns of numbers only (the sniffer or the first lines saw too few
+ * rows to say so) become number columns, as the loader's numericText makes
+ * them: DuckDB casts each distinct value once. False when a column has too
+ * many distinct values, all possibly numbers, to cast so: the loader decides.
+ */
+async function numbersInText(connection: DuckDBConnection, columns: Map<string, Column>): Promise<boolean> {
+  const maybeNumbers: string[] = [];
+  for (const [name, column] of columns) {
+    if (column.kind === 'text' && column.dictionary.length > 0 && column.dictionary.every((v) => /[0-9]/.test(v))) maybeNumbers.push(name);
+  }
+  for (const name of maybeNumbers) {
+    const column = columns.get(name) as Column & { kind: 'text' };
+    if (column.dictionary.length >= MAX_NUMERIC_DICTIONARY) return false;
+    const [cast] = await queryRows<{ v: (number | null)[] }>(
+      connection,
+      `SELECT list_transform([${column.dictionary.map(literal).join(', ')}], x -> CASE WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN TRY_CAST(x AS DOUBLE) END) AS v`,
+    );
+    const values = cast!.v;
+    if (values.some((v) => v === null)) continue;
+    columns.set(name, { kind: 'number', values: Float64Array.from(column.codes, (code) => (code < 0 ? NaN : values[code]!)) });
+  }
+  return true;
+}
+
+/** A text column with its values of whitespace only (the empty text too) made missing, as the loader reads them. */
+function withoutBlanks(column: Column & { kind: 'text' }): Column & { kind: 'text' } {
+  const blank = column.dictionary.map((v) => [...v].every((c) => WHITESPACE.includes(c)));
+  if (!blank.includes(true)) return column;
+  const dictionary: string[] = [];
+  const recode = column.dictionary.map((v, k) => (blank[k] ? -1 : dictionary.push(v) - 1));
+  const codes = column.codes;
+  for (let i = 0; i < codes.length; i++) if (codes[i]! >= 0) codes[i] = recode[codes[i]!]!;
+  return { kind: 'text', codes, dictionary };
+}
+
+/**
+ * Keys whose every present value in the file's first whole lines is a JSON
+ * number, and the first line's keys; undefined when one of those lines is not a JSON object.
+ */
+function headKeys(text: string): { numbers: Set<string>; first: string[] } | undefined {
+  const seen = new Map<string, boolean>();
+  let first: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    first ??= Object.keys(value);
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v !== null) seen.set(key, (seen.get(key) ?? true) && typeof v === 'number');
+    }
+  }
+  return { numbers: new Set([...seen].filter(([, number]) => number).map(([key]) => key)), first: first ?? [] };
+}
+
+/**
+ * The usual JSON Lines file (plain or .gz) by DuckDB's JSON reader straight
+ * into typed columns: keys whose values in the first lines are all numbers
+ * are read as DOUBLE, the rest as text (as the loader's reader reads them:
+ * strings as written, other values as their JSON text), with the loader's
+ * checks made on the columns. One pass finds the keys (the union, in order of
+ * first appearance) and whether any line may be a row error, a second reads.
+ * Undefined when the loader must read the file instead: a line that may not
+ * be a JSON object (or has NaN or Infinity in it), a byte order mark, a value
+ * a DOUBLE column cannot hold as the loader would read it (text, true or
+ * false, a nested value, a number too large), a key asked for and not in the file.
+ */
+async function readJsonlDirect(connection: DuckDBConnection, path: string, source: string, wanted: string[] | undefined): Promise<ReadTable | undefined> {
+  if (((await stat(path).catch(() => undefined))?.size ?? 0) === 0) return undefined;
+  const head = await readJsonlHead(path, source);
+  if (head.bom) return undefined;
+  const sampled = headKeys(head.text);
+  if (!sampled) return undefined;
+  const numbers = sampled.numbers;
+  // One pass for the keys, one for the values (the two side by side, on two connections, were slower: each uses every core).
+  const keys = await jsonlKeys(
+    connection,
+    path,
+    [...numbers].filter((n) => wanted === undefined || wanted.includes(n)),
+    sampled.first,
+  );
+  if (!keys || keys.booleans || keys.names.length === 0 || wanted?.some((n) => !keys.names.includes(n))) return undefined;
+  const read = wanted ?? keys.names;
+  const types = read.map((name) => `${literal(name)}: '${numbers.has(name) ? 'DOUBLE' : 'VARCHAR'}'`).join(', ');
+  let result;
+  try {
+    result = await queryColumns(
+      connection,
+      `SELECT ${read.map((name, k) => `${ident(name)} AS c${k}`).join(', ')}
+        FROM read_json(${literal(path)}, format = 'newline_delimited', maximum_object_size = ${MAX_LINE_BYTES}, columns = {${types}})`,
+    );
+  } catch {
+    // What DuckDB's reader refuses (a value a DOUBLE column cannot hold, a key twice, keys that differ only in case): the loader reads it.
+    return undefined;
+  }
+  if (result.nonFinite.size > 0) return undefined;
+  const columns = new Map<string, Column>();
+  read.forEach((name, k) => {
+    const column = result.columns.get(`c${k}`)!;
+    columns.set(name, column.kind === 'text' ? withoutBlanks(column) : column);
+  });
+  if (!(await numbersInText(connection, columns))) return undefined;
+  let lines: Int32Array | undefined;
+  return {
+    source,
+    rows: result.rows,
+    names: keys.names,
+    columns,
+    rowNumber: (i) => (lines ??= scanRecordStarts(path, { quoted: false }).lines)[i] ?? i + 1,
+    rowErrors: [],
+  };
+}
+
+/**
  * The usual CSV file in one read by DuckDB straight into columns, with no
  * table in between: the loader's clean path, with its checks made on the
  * columns read (each distinct text once). Undefined when the loader must
@@ -94,24 +212,8 @@ async function readCsvDirect(
   }
   if (read.nonFinite.size > 0) return undefined;
   const columns = new Map(header.map((name, k) => [name, read.columns.get(`c${k}`)!]));
-  // Text columns of numbers only (the sniffer saw too few rows to say so): DuckDB casts each distinct value once.
-  const maybeNumbers: string[] = [];
-  for (const [name, column] of columns) {
-    if (column.kind !== 'text') continue;
-    if (column.dictionary.some(needsLoader)) return undefined;
-    if (column.dictionary.length > 0 && column.dictionary.every((v) => /[0-9]/.test(v))) maybeNumbers.push(name);
-  }
-  for (const name of maybeNumbers) {
-    const column = columns.get(name) as Column & { kind: 'text' };
-    if (column.dictionary.length >= MAX_NUMERIC_DICTIONARY) return undefined;
-    const [cast] = await queryRows<{ v: (number | null)[] }>(
-      connection,
-      `SELECT list_transform([${column.dictionary.map(literal).join(', ')}], x -> CASE WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN TRY_CAST(x AS DOUBLE) END) AS v`,
-    );
-    const values = cast!.v;
-    if (values.some((v) => v === null)) continue;
-    columns.set(name, { kind: 'number', values: Float64Array.from(column.codes, (code) => (code < 0 ? NaN : values[code]!)) });
-  }
+  for (const column of columns.values()) if (column.kind === 'text' && column.dictionary.some(needsLoader)) return undefined;
+  if (!(await numbersInText(connection, columns))) return undefined;
   let lines: Int32Array | undefined;
   return {
     source,
@@ -130,6 +232,10 @@ export async function readColumnTable(path: string, options: ReadColumnsOptions 
     const numbers = formatOf(source) === 'csv' ? await sniffNumbers(connection, path) : new Set<string>();
     if (formatOf(source) === 'csv') {
       const direct = await readCsvDirect(connection, path, source, numbers, options.columns);
+      if (direct) return direct;
+    }
+    if (formatOf(source) === 'jsonl') {
+      const direct = await readJsonlDirect(connection, path, source, options.columns);
       if (direct) return direct;
     }
     const loaded = await loadFile(connection, path, { source, numbers, onRowError: options.onRowError ?? 'throw' });
