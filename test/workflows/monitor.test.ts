@@ -103,7 +103,9 @@ async function startMonitor(options: { signalsPerRun?: number } = {}, registry: 
     discardRun: async () => ({ removed: 0 }),
   };
   const common = { connection: env.nativeConnection, namespace: testConfig().temporalNamespace, activities };
-  const main = await Worker.create({ ...common, taskQueue, workflowBundle: bundle });
+  // Workflows in this thread: under CI load, 10,000 signals through a workflow worker thread crashed this process with
+  // Node's "async hook stack has become corrupted" on the thread's MessagePort (as temporalio/sdk-typescript#939).
+  const main = await Worker.create({ ...common, taskQueue, workflowBundle: bundle, debugMode: true });
   const training = await Worker.create({ ...common, taskQueue: trainingQueueFor(taskQueue) });
   const running = Promise.all([main.run(), training.run()]);
   const stop = async () => {
