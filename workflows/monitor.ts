@@ -87,8 +87,6 @@ const SEGMENTS_PER_VERSION = 8;
 const VERSIONS_WITH_SEGMENTS = 2;
 /** How often the monitor re-reads the champion (a promotion or rollback made outside it: the CLI, a release). */
 const REFRESH_EVERY_MS = 10 * 60_000;
-/** The most often live gauges are recorded while feedback streams in. */
-const LIVE_METRICS_EVERY_MS = 2_000;
 /**
  * Probation, segments, the error-stream detector, estimated performance, the periodic refresh and the hold after a
  * rollback: runs started before them replay without.
@@ -140,6 +138,8 @@ export interface ModelMonitorInput {
   model: string;
   /** Signals after which the run continues as new (default 2,000), once no retraining is in flight. */
   signalsPerRun?: number;
+  /** How often the champion is re-read (default 10 minutes; tests take less). */
+  refreshEveryMs?: number;
   state?: ModelMonitorState;
 }
 
@@ -214,6 +214,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   }
   const loopV2 = patched(LOOP_V2_PATCH);
   const signalsPerRun = Math.max(1, input.signalsPerRun ?? DEFAULT_SIGNALS_PER_RUN);
+  const refreshEveryMs = Math.max(1000, input.refreshEveryMs ?? REFRESH_EVERY_MS);
   const state: ModelMonitorState = input.state ?? {
     thresholds: { ...DEFAULT_THRESHOLDS },
     versions: {},
@@ -351,9 +352,9 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     if (loopV2 && champion) {
       if (checkProbation()) return;
       if (errors.length > 0) {
-        const regression = typeof errors[0] === 'number' && state.versions[champion.version]?.window.some((e) => typeof e === 'number');
-        if (state.errorStream?.version !== champion.version)
-          state.errorStream = newErrorStream(champion.version, Boolean(regression), state.thresholds.minLabels);
+        // A version's window holds one kind (a label of the other kind is dropped): numbers are a regression's errors.
+        const regression = typeof state.versions[champion.version]?.window[0] === 'number';
+        if (state.errorStream?.version !== champion.version) state.errorStream = newErrorStream(champion.version, regression, state.thresholds.minLabels);
         const detection = feedErrors(state.errorStream, errors);
         if (detection && state.performanceFlagged !== champion.version && !state.triggers.inFlight) {
           state.performanceFlagged = champion.version;
@@ -416,20 +417,9 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     }
   };
 
-  /**
-   * Live gauges are recorded at most every LIVE_METRICS_EVERY_MS of workflow time while feedback streams in (each
-   * record is a call out of the workflow sandbox: one per signal crashed a worker under 10,000 signals), and at
-   * once when another signal, an update or a refresh comes; the versions touched in between wait in `liveToRecord`.
-   */
-  const liveToRecord = new Set<string>();
-  let liveRecordedAt = -Infinity;
-  const recordLive = (versions: Iterable<string> = [], force = false) => {
-    for (const version of versions) liveToRecord.add(version);
-    if (liveToRecord.size === 0 || (!force && now().getTime() - liveRecordedAt < LIVE_METRICS_EVERY_MS)) return;
-    liveRecordedAt = now().getTime();
-    const pending = [...liveToRecord];
-    liveToRecord.clear();
-    for (const version of pending) {
+  /** The live gauges of the versions a signal touched (the SDK records nothing while a history replays). */
+  const recordLive = (versions: Set<string>) => {
+    for (const version of versions) {
       const live = state.versions[version];
       if (!live) continue;
       metrics.live(version, 'all', liveFigures(live));
@@ -493,7 +483,6 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(monitorDriftSignal, (payload) => {
     signalsThisRun += 1;
     state.counters.signals += 1;
-    recordLive([], true);
     const problem = driftProblem(payload) ?? (loopV2 ? estimatedProblem(payload.estimated) : undefined);
     if (problem) return dropped('drift', problem);
     const drifted = payload.columns.filter((c) => c.drift).map((c) => c.name);
@@ -522,7 +511,6 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(monitorRetrainSignal, (payload) => {
     signalsThisRun += 1;
     state.counters.signals += 1;
-    recordLive([], true);
     const problem = reasonProblem(payload, 'retrain');
     if (problem) return dropped('retrain', problem);
     trigger('service', payload.reason, payload.requestedBy ? { requestedBy: payload.requestedBy } : {});
@@ -531,7 +519,6 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   setHandler(
     triggerUpdate,
     async (request): Promise<TriggerAnswer> => {
-      recordLive([], true);
       const source: TriggerSource = request.source === 'schedule' ? 'schedule' : 'manual';
       const { trigger: t, outcome } = trigger(source, request.reason, request.requestedBy ? { requestedBy: request.requestedBy } : {});
       const retrainId = workflowIds.retrain(model);
@@ -614,7 +601,6 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       show();
       return;
     }
-    recordLive([], true);
     const before = state.champion?.version ?? null;
     state.champion = context.champion ? { version: context.champion, holdout: context.holdout } : null;
     if (state.performanceFlagged !== state.champion?.version) state.performanceFlagged = null;
@@ -699,12 +685,12 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     const wait = msUntilStart(state.triggers, state.thresholds, now());
     const continueNow = () => (signalsThisRun >= signalsPerRun || workflowInfo().continueAsNewSuggested) && !state.triggers.inFlight && !rollingBack;
     if (loopV2) {
-      const untilRefresh = Math.max(1, refreshedAt + REFRESH_EVERY_MS - now().getTime());
+      const untilRefresh = Math.max(1, refreshedAt + refreshEveryMs - now().getTime());
       const timedOut = !(await condition(
         () => msUntilStart(state.triggers, state.thresholds, now()) === 0 || continueNow(),
         Math.max(1, Math.min(wait, untilRefresh)),
       ));
-      if (timedOut && now().getTime() >= refreshedAt + REFRESH_EVERY_MS) {
+      if (timedOut && now().getTime() >= refreshedAt + refreshEveryMs) {
         await refresh();
         refreshedAt = now().getTime();
         continue;
@@ -722,7 +708,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     }
     if (continueNow()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof ModelMonitor>({ model, signalsPerRun: input.signalsPerRun, state });
+      await continueAsNew<typeof ModelMonitor>({ model, signalsPerRun: input.signalsPerRun, refreshEveryMs: input.refreshEveryMs, state });
     }
   }
 }

@@ -22,6 +22,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JoinedFeedback } from './feedback';
 
+/** Seconds of a request or a scoring: half a millisecond to 2.5 s. */
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Rows of a request or a model call. */
+const ROWS_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384];
+
 export type Protocol = 'v2' | 'v1' | 'other';
 
 export class ServeMetrics {
@@ -89,14 +94,14 @@ export class ServeMetrics {
       name: 'perennial_serve_request_duration_seconds',
       help: 'Time from request received to response sent, inference routes',
       labelNames: ['model', 'version', 'protocol'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: SECONDS_BUCKETS,
       registers,
     });
     this.rows = new Histogram({
       name: 'perennial_serve_rows_per_request',
       help: 'Rows in one inference request',
       labelNames: ['model', 'version'],
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384],
+      buckets: ROWS_BUCKETS,
       registers,
     });
     this.loads = new Counter({
@@ -277,14 +282,14 @@ export class ServeMetrics {
       name: 'perennial_serve_shadow_duration_seconds',
       help: "Time a shadow candidate took to score a request's rows, off the request path",
       labelNames: ['model', 'version'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: SECONDS_BUCKETS,
       registers,
     });
     this.batchRows = new Histogram({
       name: 'perennial_serve_batch_rows',
       help: 'Rows per model call: one request scored alone, or the requests an adaptive batch merged',
       labelNames: ['model', 'version'],
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384],
+      buckets: ROWS_BUCKETS,
       registers,
     });
     this.batchRequests = new Histogram({

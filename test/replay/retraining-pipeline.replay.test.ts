@@ -149,7 +149,10 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'model-monitor/segment': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   'model-monitor/error-stream': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   'model-monitor/estimate': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
-  'model-monitor/probation-rollback': { activities: Array(5).fill('monitorContext'), closed: 'TERMINATED' },
+  // ...and a scheduled trigger held after the rollback (update trigger answered held, one more context read).
+  'model-monitor/probation-rollback': { activities: Array(6).fill('monitorContext'), closed: 'TERMINATED' },
+  // The periodic refresh (a timer, then the registry read) finding a champion promoted outside the monitor: probation.
+  'model-monitor/refresh-probation': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   // FeedbackReceiver (saved after test/integration/serve-feedback-receiver.test.ts): a run that took four signals
   // (one a duplicate, one a bad payload) and continued as new, and the next run, which took one and was terminated.
   // It never completes: it continues as new, or is ended by hand.
