@@ -17,6 +17,7 @@ import { createReproduceActivities } from './reproduce';
 import { createReleaseActivities } from './release';
 import { createMonitorActivities } from './monitor';
 import { createScheduledRetrainActivities } from './scheduled-retrain';
+import { createRetrainRunActivities } from './retrain-runs';
 import type { ActivityDeps } from './deps';
 import { currentRun } from './run';
 import type {
@@ -64,6 +65,8 @@ export function createPipelineActivities(deps: ActivityDeps) {
     ...createMonitorActivities(deps),
     // ScheduledRetrain: ask the monitor for a run, wait for the run that answers.
     ...createScheduledRetrainActivities(),
+    // ModelMonitor: follow its run in flight to its end, across its own continue-as-new.
+    ...createRetrainRunActivities(),
 
     /** Reads the model's spec, its champion, and the batches not yet trained on. */
     ingest: heartbeating(async ({ model }: IngestInput): Promise<IngestOutput> => {

@@ -6,9 +6,10 @@
  * named by the contract (src/temporal/monitor-contract.ts).
  */
 import { ApplicationFailure, Context, getClient } from '@temporalio/activity';
-import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { checkName } from '../src/names';
 import { MONITOR_STATUS_QUERY, monitorWorkflowId, TRIGGER_UPDATE, type TriggerAnswer, type TriggerRequest } from '../src/temporal/monitor-contract';
+import { describeOrNull, endOfRun, innermost, type RetrainRunOutcome } from './retrain-runs';
 
 /** The workflow type update-with-start starts when no monitor runs yet. */
 const MONITOR_TYPE = 'ModelMonitor';
@@ -38,19 +39,6 @@ export interface AwaitRunInput {
   requestedBy: string;
 }
 
-export interface RetrainRunOutcome {
-  workflowId: string;
-  /** Absent when no run started: the monitor held the trigger. */
-  runId?: string;
-  /**
-   * The pipeline's outcome (promoted, rejected, unchanged, failed), how the run closed otherwise (failed,
-   * terminated, cancelled, timed-out), or 'held' (the monitor held the queued trigger: no run).
-   */
-  outcome: string;
-  message: string;
-  version?: string;
-}
-
 /** What the wait reads of the monitor's status: its queue, and its trigger records (`held` says why a trigger started no run). */
 interface MonitorQueue {
   inFlight: unknown;
@@ -60,22 +48,6 @@ interface MonitorQueue {
 
 const POLL_MS = 1000;
 const HEARTBEAT_MS = 5000;
-
-/** The innermost cause's message (a run's own failure, not "Workflow execution failed"). */
-function innermost(error: unknown): string {
-  let e = error;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function describeOrNull(client: Client, workflowId: string, runId?: string) {
-  try {
-    return await client.workflow.getHandle(workflowId, runId).describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return null;
-    throw error;
-  }
-}
 
 export function createScheduledRetrainActivities() {
   return {
@@ -162,16 +134,7 @@ export function createScheduledRetrainActivities() {
           await ctx.sleep(POLL_MS);
         }
         ctx.heartbeat({ runId });
-        const handle = client.workflow.getHandle(workflowId, runId, { followRuns: false });
-        try {
-          const result = (await Promise.race([handle.result(), ctx.cancelled])) as { outcome: string; message: string; version?: string };
-          return { workflowId, runId, outcome: result.outcome, message: result.message, ...(result.version ? { version: result.version } : {}) };
-        } catch (error) {
-          if (!(error instanceof WorkflowFailedError)) throw error;
-          const closed = (await describeOrNull(client, workflowId, runId))?.status.name ?? 'FAILED';
-          const outcome = closed === 'TERMINATED' ? 'terminated' : closed === 'CANCELLED' ? 'cancelled' : closed === 'TIMED_OUT' ? 'timed-out' : 'failed';
-          return { workflowId, runId, outcome, message: innermost(error) };
-        }
+        return await endOfRun(client, workflowId, runId, ctx.cancelled);
       } finally {
         clearInterval(beat);
       }

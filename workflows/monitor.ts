@@ -9,7 +9,9 @@
  * triggers spaced by a cooldown, every trigger recorded with its evidence. A
  * signal with a bad payload is dropped with a log line and a counter; it never
  * fails the workflow. It continues as new before its history grows large,
- * carrying its state, once no run is in flight.
+ * carrying its state, also while a run is in flight: it follows that run by an
+ * activity that waits for its end, so a release that waits days for its
+ * canary does not hold the monitor's history open.
  */
 import {
   allHandlersFinished,
@@ -27,11 +29,13 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createMonitorActivities } from '../activities/monitor';
+import type { createRetrainRunActivities, RetrainRunOutcome } from '../activities/retrain-runs';
 import { InvalidNameError } from '../src/errors';
 import { checkName, isValidName } from '../src/names';
 import { feedErrors, newErrorStream, type ErrorStream } from '../src/monitor/error-stream';
@@ -67,15 +71,17 @@ import {
   type TriggerAnswer,
   type TriggerRequest,
 } from '../src/temporal/monitor-contract';
-import { ACTIVITY_RETRY, SA_MODEL, workflowIds, type RetrainOutcome } from './definitions';
+import { ACTIVITY_RETRY, SA_MODEL, workflowIds, type RetrainInput, type RetrainOutcome } from './definitions';
 import { checkFeedbackPayload, isObject } from './feedback-receiver';
 import { reasonOf } from './reason';
 import { RetrainingPipeline } from './retraining-pipeline';
 import { RollbackModel } from './rollback';
 
-type Activities = ReturnType<typeof createMonitorActivities>;
+type Activities = ReturnType<typeof createMonitorActivities> & ReturnType<typeof createRetrainRunActivities>;
 
 const { monitorContext } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', scheduleToCloseTimeout: '10 minutes', retry: ACTIVITY_RETRY });
+// A run with a release may take days: the wait heartbeats, and a worker restart retries it.
+const { awaitRunEnd } = proxyActivities<Activities>({ startToCloseTimeout: '30 days', heartbeatTimeout: '30 seconds', retry: ACTIVITY_RETRY });
 
 /** Prediction ids remembered for duplicates (about the feedback of a few minutes of busy traffic), carried across continue-as-new. */
 const SEEN_LIMIT = 20_000;
@@ -92,6 +98,10 @@ const REFRESH_EVERY_MS = 10 * 60_000;
  * rollback: runs started before them replay without.
  */
 const LOOP_V2_PATCH = 'monitor-probation-segments-estimates';
+/** The run in flight started with startChild and followed by an activity, so the monitor continues as new during it: runs started before wait for the child in place. */
+const RUNS_OUTLIVE_MONITOR_RUN_PATCH = 'monitor-continues-as-new-during-a-run';
+/** The pipeline's own outcomes; any other end of a run (terminated, cancelled, timed out) counts as failed. */
+const RUN_OUTCOMES: readonly string[] = ['promoted', 'rejected', 'unchanged', 'failed'] satisfies RetrainOutcome[];
 /** Sources held after a probation rollback until new data arrives (a person or a service still decides for themselves). */
 const HELD_SOURCES: readonly TriggerSource[] = ['drift', 'performance', 'schedule'];
 
@@ -213,6 +223,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     throw ApplicationFailure.nonRetryable((error as Error).message, InvalidNameError.name);
   }
   const loopV2 = patched(LOOP_V2_PATCH);
+  const runsOutliveThisRun = loopV2 && patched(RUNS_OUTLIVE_MONITOR_RUN_PATCH);
   const signalsPerRun = Math.max(1, input.signalsPerRun ?? DEFAULT_SIGNALS_PER_RUN);
   const refreshEveryMs = Math.max(1000, input.refreshEveryMs ?? REFRESH_EVERY_MS);
   const state: ModelMonitorState = input.state ?? {
@@ -231,6 +242,10 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   const seen = new Set(state.seen);
   let signalsThisRun = 0;
   let rollingBack = false;
+  /** While the end of a run is being recorded (its outcome, then the champion re-read): no continue-as-new in between. */
+  let endingRun = false;
+  /** Runs whose end this monitor run recorded: the main loop looks again at its queue when one ends. */
+  let runsEnded = 0;
   const now = () => new Date(); // workflow time: deterministic
   const metrics = createMonitorMetrics(metricMeter, model);
 
@@ -639,24 +654,36 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     return true;
   };
 
-  const runQueued = async () => {
+  /** Takes the queued trigger as the run in flight, or records it held (then null). */
+  const takeQueued = async () => {
     const t = state.triggers.queued!;
     state.triggers.queued = null;
-    if (loopV2 && (await heldByRollback(t))) return;
+    if (loopV2 && (await heldByRollback(t))) return null;
     const workflowId = workflowIds.retrain(model);
-    state.triggers.inFlight = { ...t, workflowId, startedAt: now().toISOString() };
+    const run = { ...t, workflowId, startedAt: now().toISOString() };
+    state.triggers.inFlight = run;
     if (AUTOMATIC.includes(t.source)) state.triggers.lastAutomaticStart = now().toISOString();
     for (const record of state.triggers.recent) if (!record.workflowId && record.at >= t.at) record.workflowId = workflowId;
     show();
+    return run;
+  };
+
+  const runOptions = (t: NonNullable<TriggerState['inFlight']>) => ({
+    workflowId: t.workflowId,
+    args: [{ model, trigger: t.source, reason: t.evidence ? `${t.reason} (${t.evidence})` : t.reason }] as [RetrainInput],
+    // The run outlives this monitor's run when it continues as new or is ended.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `Retrain **${model}** (${t.source}): ${t.reason}`,
+  });
+
+  /** Runs the queued trigger's run as a child and waits for it in place (monitor runs started before the patch). */
+  const runQueued = async () => {
+    const t = await takeQueued();
+    if (!t) return;
+    const { workflowId } = t;
     const started = now().getTime();
     try {
-      const result = await executeChild(RetrainingPipeline, {
-        workflowId,
-        args: [{ model, trigger: t.source, reason: t.evidence ? `${t.reason} (${t.evidence})` : t.reason }],
-        // The run outlives this monitor's run when it continues as new or is ended.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        staticSummary: `Retrain **${model}** (${t.source}): ${t.reason}`,
-      });
+      const result = await executeChild(RetrainingPipeline, runOptions(t));
       state.lastRun = { workflowId, trigger: t.source, outcome: result.outcome, message: result.message, endedAt: now().toISOString() };
     } catch (error) {
       const message =
@@ -679,15 +706,76 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     await refresh();
   };
 
+  /** Records how the run in flight ended and re-reads the champion (a promotion starts its probation). */
+  const endRun = async (run: NonNullable<TriggerState['inFlight']>, end: RetrainRunOutcome) => {
+    endingRun = true;
+    try {
+      const outcome = RUN_OUTCOMES.includes(end.outcome) ? (end.outcome as RetrainOutcome) : 'failed';
+      const message = outcome === end.outcome ? end.message : `the run was ${end.outcome}: ${end.message}`;
+      state.lastRun = { workflowId: run.workflowId, trigger: run.source, outcome, message, endedAt: now().toISOString() };
+      if (outcome === 'failed') log.warn('ModelMonitor: the retraining run did not succeed', { model, workflowId: run.workflowId, message });
+      metrics.run(run.source, outcome, (now().getTime() - Date.parse(run.startedAt)) / 1000);
+      state.triggers.inFlight = null;
+      runsEnded += 1;
+      await refresh();
+    } finally {
+      endingRun = false;
+    }
+  };
+
+  /** Waits (an activity) for the run in flight to end, in this monitor run or the next after continue-as-new. */
+  const followRun = (run: NonNullable<TriggerState['inFlight']> & { runId: string }) => {
+    void (async () => {
+      let end: RetrainRunOutcome;
+      try {
+        end = await awaitRunEnd({ workflowId: run.workflowId, runId: run.runId });
+      } catch (error) {
+        end = { workflowId: run.workflowId, runId: run.runId, outcome: 'failed', message: `its end could not be read: ${reasonOf(error)}` };
+      }
+      await endRun(run, end);
+    })();
+  };
+
+  /** Starts the queued trigger's run as a child (the monitor does not wait for it: followRun does). */
+  const startQueued = async () => {
+    const run = await takeQueued();
+    if (!run) return;
+    const { workflowId, source } = run;
+    let runId: string;
+    try {
+      const child = await startChild(RetrainingPipeline, runOptions(run));
+      runId = child.firstExecutionRunId;
+    } catch (error) {
+      const elsewhere = error instanceof WorkflowExecutionAlreadyStartedError;
+      const message = elsewhere ? `a run ${workflowId} started elsewhere (the CLI, CI) was in flight: this trigger is answered by it` : reasonOf(error);
+      state.lastRun = { workflowId, trigger: source, outcome: elsewhere ? 'not-started' : 'failed', message, endedAt: now().toISOString() };
+      log.warn('ModelMonitor: the retraining run did not start', { model, workflowId, message });
+      metrics.run(source, state.lastRun.outcome, 0);
+      state.triggers.inFlight = null;
+      await refresh();
+      return;
+    }
+    state.triggers.inFlight = { ...run, runId };
+    followRun({ ...run, runId });
+  };
+
   await refresh();
+  // A run started by the monitor's run before continue-as-new: follow it to its end here.
+  const carried = state.triggers.inFlight;
+  if (runsOutliveThisRun && carried?.runId) followRun({ ...carried, runId: carried.runId });
   let refreshedAt = now().getTime();
   for (;;) {
     const wait = msUntilStart(state.triggers, state.thresholds, now());
-    const continueNow = () => (signalsThisRun >= signalsPerRun || workflowInfo().continueAsNewSuggested) && !state.triggers.inFlight && !rollingBack;
+    const continueNow = () =>
+      (signalsThisRun >= signalsPerRun || workflowInfo().continueAsNewSuggested) &&
+      (runsOutliveThisRun ? !endingRun : !state.triggers.inFlight) &&
+      !rollingBack;
     if (loopV2) {
       const untilRefresh = Math.max(1, refreshedAt + refreshEveryMs - now().getTime());
+      const endedBefore = runsEnded;
+      // A run that ends sends the loop round again: the queued trigger's cooldown is counted afresh.
       const timedOut = !(await condition(
-        () => msUntilStart(state.triggers, state.thresholds, now()) === 0 || continueNow(),
+        () => msUntilStart(state.triggers, state.thresholds, now()) === 0 || continueNow() || runsEnded !== endedBefore,
         Math.max(1, Math.min(wait, untilRefresh)),
       ));
       if (timedOut && now().getTime() >= refreshedAt + refreshEveryMs) {
@@ -702,7 +790,8 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
       );
     }
     if (msUntilStart(state.triggers, state.thresholds, now()) === 0) {
-      await runQueued();
+      if (runsOutliveThisRun) await startQueued();
+      else await runQueued();
       refreshedAt = now().getTime();
       continue;
     }

@@ -10,7 +10,8 @@
  * Cancelling it stops the wait, never the run (the monitor's child).
  */
 import { ApplicationFailure, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { createScheduledRetrainActivities, RetrainRunOutcome } from '../activities/scheduled-retrain';
+import type { RetrainRunOutcome } from '../activities/retrain-runs';
+import type { createScheduledRetrainActivities } from '../activities/scheduled-retrain';
 import { InvalidNameError } from '../src/errors';
 import { checkName } from '../src/names';
 import { monitorWorkflowId, type TriggerAnswer } from '../src/temporal/monitor-contract';

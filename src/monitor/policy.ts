@@ -119,7 +119,8 @@ export interface TriggerRecord extends Trigger {
 }
 
 export interface TriggerState {
-  inFlight: (Trigger & { workflowId: string; startedAt: string }) | null;
+  /** `runId`: the run started (monitors since runs outlive their own runs follow it by id across continue-as-new). */
+  inFlight: (Trigger & { workflowId: string; startedAt: string; runId?: string }) | null;
   queued: Trigger | null;
   /** When the last automatic run started (the cooldown counts from there). */
   lastAutomaticStart: string | null;

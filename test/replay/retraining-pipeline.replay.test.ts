@@ -153,6 +153,15 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   'model-monitor/probation-rollback': { activities: Array(6).fill('monitorContext'), closed: 'TERMINATED' },
   // The periodic refresh (a timer, then the registry read) finding a champion promoted outside the monitor: probation.
   'model-monitor/refresh-probation': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
+  // After patch 'monitor-continues-as-new-during-a-run' (saved after the monitor test of that name): a run started as a
+  // child and followed by awaitRunEnd while the monitor continued as new; the next monitor run following it still; the
+  // run after that, which recorded its end, started the queued trigger's run and followed it to its end.
+  'model-monitor/run-in-flight-continued-as-new': { activities: ['monitorContext', 'awaitRunEnd'], closed: 'CONTINUED_AS_NEW' },
+  'model-monitor/run-in-flight-carried': { activities: ['monitorContext', 'awaitRunEnd'], closed: 'CONTINUED_AS_NEW' },
+  'model-monitor/run-in-flight-ended': {
+    activities: ['monitorContext', 'awaitRunEnd', 'monitorContext', 'awaitRunEnd', 'monitorContext'],
+    closed: 'TERMINATED',
+  },
   // FeedbackReceiver (saved after test/integration/serve-feedback-receiver.test.ts): a run that took four signals
   // (one a duplicate, one a bad payload) and continued as new, and the next run, which took one and was terminated.
   // It never completes: it continues as new, or is ended by hand.

@@ -11,6 +11,7 @@ import { ServiceError, type WorkflowUpdateFailedError, type WorkflowHandle } fro
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRetrainRunActivities } from '../../activities/retrain-runs';
 import { ensureNamespace } from '../../src/temporal';
 import { trainingQueueFor } from '../../src/temporal/task-queues';
 import { bundleWorkflows } from '../../src/worker/create';
@@ -104,6 +105,8 @@ async function startMonitor(
       throw ApplicationFailure.nonRetryable('stand-in: the run ends here', 'DataValidationError');
     },
     discardRun: async () => ({ removed: 0 }),
+    // The real wait for a run's end (through the worker's client): the monitor follows its run with it.
+    ...createRetrainRunActivities(),
   };
   const common = { connection: env.nativeConnection, namespace: testConfig().temporalNamespace, activities };
   // Workflows in this thread: under CI load, 10,000 signals through a workflow worker thread crashed this process with
@@ -347,6 +350,32 @@ describe('ModelMonitor: policy and robustness', () => {
     expect((await m.handle.describe()).status.name).toBe('RUNNING');
     expect(await runsOf(m)).toEqual([]);
   }, 60_000);
+
+  it('continues as new while a run is in flight, and its next run records how that run ended', async () => {
+    const m = await startMonitor({ signalsPerRun: 5 });
+    expect(await m.handle.executeUpdate(triggerUpdate, { args: [{ reason: 'a run with a long release' }] })).toMatchObject({ outcome: 'started' });
+    const inFlight = (await status(m)).inFlight!;
+    expect(inFlight).toMatchObject({ workflowId: workflowIds.retrain(m.model), source: 'manual' });
+    expect(inFlight.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await m.handle.executeUpdate(triggerUpdate, { args: [{ reason: 'and then this' }] })).toMatchObject({ outcome: 'queued' });
+    // 12 signals, 5 per monitor run: it continues as new twice while the run waits at ingest.
+    await sendFeedback(m, labels('during', 'v1', 600, 600));
+    await until('two continue-as-new during the run', async () => (await status(m)).counters.runs >= 3);
+    const during = await status(m);
+    expect(during.inFlight).toMatchObject({ workflowId: inFlight.workflowId, runId: inFlight.runId });
+    expect(during.queued).toMatchObject({ reason: 'and then this' });
+    expect(during.lastRun).toBeNull();
+    expect(during.live.v1!.all.labels).toBe(600);
+    m.release(); // the run ends (the stand-in's ingest fails it)
+    await until('the queued trigger started its run', async () => (await runsOf(m)).length === 2);
+    const after = await status(m);
+    expect(after.lastRun).toMatchObject({ workflowId: inFlight.workflowId, trigger: 'manual', outcome: 'failed' });
+    expect(after.lastRun!.message).toContain('stand-in: the run ends here');
+    expect(after.inFlight).toMatchObject({ reason: 'and then this' });
+    expect(after.inFlight!.runId).not.toBe(inFlight.runId);
+    m.release();
+    await until('the second run ended', async () => (await status(m)).inFlight === null);
+  }, 90_000);
 
   it('10,000 feedback batches: it continues as new and its figures stay exact', async () => {
     const m = await startMonitor({ signalsPerRun: 2_000 });

@@ -11,6 +11,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRetrainRunActivities } from '../../activities/retrain-runs';
 import { createScheduledRetrainActivities } from '../../activities/scheduled-retrain';
 import { ensureNamespace } from '../../src/temporal';
 import { trainingQueueFor } from '../../src/temporal/task-queues';
@@ -40,6 +41,7 @@ beforeAll(async () => {
   taskQueue = `scheduled-retrain-${uniqueId()}`;
   const activities = {
     ...createScheduledRetrainActivities(),
+    ...createRetrainRunActivities(),
     monitorContext: async () => ({ champion: 'v1', holdout: { accuracy: 0.8 } }),
     ingest: async () => {
       const n = ++calls;
