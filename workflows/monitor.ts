@@ -41,6 +41,7 @@ import { checkName, isValidName } from '../src/names';
 import { feedErrors, newErrorStream, type ErrorStream } from '../src/monitor/error-stream';
 import { addFeedback, emptyVersionLive, liveFigures, windowFigures, type LiveFigures, type VersionLive } from '../src/monitor/live';
 import { createMonitorMetrics } from '../src/monitor/metrics';
+import { seenIds } from '../src/monitor/seen-ids';
 import { baselineLabels, lossSummary, probationBreach, type LiveGate, type Probation } from '../src/monitor/probation';
 import type { ProbationPolicy } from '../src/spec/monitoring-spec';
 import {
@@ -108,7 +109,10 @@ const HELD_SOURCES: readonly TriggerSource[] = ['drift', 'performance', 'schedul
 export interface ModelMonitorState {
   thresholds: Thresholds;
   versions: Record<string, VersionLive>;
+  /** Prediction ids carried by runs before hashes (emptied into `seenHashes` at the start of a run). */
   seen: string[];
+  /** The newest prediction ids, hashed (src/monitor/seen-ids.ts), oldest first. */
+  seenHashes?: number[];
   champion: { version: string; holdout: { accuracy?: number; rmse?: number } } | null;
   drift: (Omit<DriftSignal, 'columns'> & { at: string; drifted: string[] }) | null;
   triggers: TriggerState;
@@ -239,7 +243,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
   };
   state.counters.runs += 1;
   if (!input.state) upsertSearchAttributes([{ key: SA_MODEL, value: model }]);
-  const seen = new Set(state.seen);
+  const seen = seenIds(state, SEEN_LIMIT);
   let signalsThisRun = 0;
   let rollingBack = false;
   /** While the end of a run is being recorded (its outcome, then the champion re-read): no continue-as-new in between. */
@@ -464,12 +468,10 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
     const touched = new Set<string>();
     const errors: number[] = [];
     for (const item of items) {
-      if (seen.has(item.predictionId)) {
+      if (!seen.addIfNew(item.predictionId)) {
         state.counters.duplicates += 1;
         continue;
       }
-      seen.add(item.predictionId);
-      state.seen.push(item.predictionId);
       state.counters.items += 1;
       if (!Object.hasOwn(state.versions, item.version)) {
         state.versions[item.version] = emptyVersionLive();
@@ -490,7 +492,7 @@ export async function ModelMonitor(input: ModelMonitorInput): Promise<void> {
         );
       }
     }
-    if (state.seen.length > SEEN_LIMIT) for (const id of state.seen.splice(0, state.seen.length - SEEN_LIMIT)) seen.delete(id);
+    seen.trim();
     recordLive(touched);
     checkPerformance(errors);
   });

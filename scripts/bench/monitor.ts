@@ -36,6 +36,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import proto from '@temporalio/proto';
 import { bootstrapWeather, weatherRows } from '../../src/demo/weather';
 import { publishSpec } from '../../src/spec';
 import { startRetrain } from '../../src/temporal';
@@ -270,6 +271,19 @@ try {
       `this process (label clients, status queries, the monitor's worker) ${((ownCpu.user + ownCpu.system) / 1e6).toFixed(2)} s; ` +
       `labels per CPU-second of the server: ${Math.round(ROWS / serverCpu)} (what the forward would reach with a core to itself)`,
   );
+  // The state a monitor run carries to the next: the largest continue-as-new payload of this bench (Temporal warns at 512 KB).
+  let carried = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${monitorWorkflowId(model)}' AND ExecutionStatus = 'ContinuedAsNew'` })) {
+    // Only the close event: a page of the whole history (the signals' labels) is larger than gRPC's 4 MB default.
+    const { history } = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId: run.workflowId, runId: run.runId },
+      historyEventFilterType: proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+    });
+    const bytes = history?.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0]?.data?.length ?? 0;
+    carried = Math.max(carried, bytes);
+  }
+  console.log(`  continue-as-new payload: ${carried} bytes at most (the state, with the prediction ids it remembers hashed)`);
   await monitor.terminate('bench over');
 
   // ---------------------------------------------------------------- drift signal → the triggered run's first activity

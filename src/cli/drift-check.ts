@@ -85,8 +85,8 @@ export async function runDriftCheckCommand(argv: string[], io: CliIo): Promise<n
   const client = await connectClient(config);
   try {
     if (values.schedule) {
-      const { scheduleId, created, describe } = await applyDriftCheckSchedule(client, config, model, policy);
-      io.stdout(`${created ? 'schedule created' : 'schedule updated'}: ${scheduleId}, ${describe}, overlap skip`);
+      const { scheduleId, created, changed, describe } = await applyDriftCheckSchedule(client, config, model, policy);
+      io.stdout(`${created ? 'schedule created' : changed ? 'schedule updated' : 'schedule unchanged'}: ${scheduleId}, ${describe}, overlap skip`);
       io.stdout(`policy: ${describePolicy(policy)}${spec.monitoring?.drift ? '' : ' (the defaults: the spec has no monitoring.drift)'}`);
       io.stdout(`Temporal UI: ${scheduleUrl(config, scheduleId)}`);
       return 0;

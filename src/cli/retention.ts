@@ -78,8 +78,8 @@ export async function runRetentionCommand(argv: string[], io: CliIo): Promise<nu
   const client = await connectClient(config);
   try {
     if (values.schedule) {
-      const { scheduleId, created, describe } = await applyRetentionSchedule(client, config, model, policy);
-      io.stdout(`${created ? 'schedule created' : 'schedule updated'}: ${scheduleId}, ${describe}, overlap skip`);
+      const { scheduleId, created, changed, describe } = await applyRetentionSchedule(client, config, model, policy);
+      io.stdout(`${created ? 'schedule created' : changed ? 'schedule updated' : 'schedule unchanged'}: ${scheduleId}, ${describe}, overlap skip`);
       io.stdout(
         `policy: keep ${policy.keepVersions} newest versions; snapshots ${policy.snapshotDays} d, prediction log ${policy.predictionLogDays} d, ` +
           `feedback log ${policy.feedbackLogDays} d, reports ${policy.reportDays} d, leftovers ${policy.leftoverHours} h`,

@@ -282,9 +282,9 @@ describe('DriftCheck', () => {
     expect(description.policies.overlap).toBe('SKIP');
     expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'DriftCheck', workflowId: scheduleId, taskQueue: h.config.taskQueue });
     expect(description.action.args).toEqual([{ model, requestedBy: `schedule:${scheduleId}` }]);
-    // Run again: updated in place, still paused.
-    const updated = await runPerennial(['drift-check', '--model', model, '--schedule'], { env: h.env });
-    expect(updated.stdout).toContain(`schedule updated: ${scheduleId}, every 15 minutes, overlap skip`);
+    // Run again with the same spec: nothing changes, and says so; a person's pause stays.
+    const again = await runPerennial(['drift-check', '--model', model, '--schedule'], { env: h.env });
+    expect(again.stdout).toContain(`schedule unchanged: ${scheduleId}, every 15 minutes, overlap skip`);
     expect((await handle.describe()).state.paused).toBe(true);
 
     const bad = await runPerennial(['drift-check', '--model', model, '--schedule', '--wait'], { env: h.env });

@@ -336,6 +336,8 @@ describe('perennial retention --schedule', () => {
     const updated = await perennial('retention', '--model', model, '--schedule');
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.stdout).toContain(`schedule updated: ${scheduleId}, cron '30 3 * * 1' (UTC), overlap skip`);
+    const again = await perennial('retention', '--model', model, '--schedule');
+    expect(again.stdout).toContain(`schedule unchanged: ${scheduleId}, cron '30 3 * * 1' (UTC), overlap skip`);
     description = await handle.describe();
     expect(description.spec.intervals ?? []).toEqual([]);
     expect(description.spec.calendars).toEqual([
