@@ -15,4 +15,6 @@ export interface ActivityDeps {
   backend?: BackendName;
   /** Prometheus's HTTP API (PERENNIAL_PROMETHEUS_URL): where a release reads its candidate's guard metrics. */
   prometheusUrl?: string;
+  /** How long a training worker keeps a release's downloaded log parts after its last look (default an hour). */
+  releasePartsIdleMs?: number;
 }

@@ -382,6 +382,7 @@ export function createDriftCheckActivities({ store, registry }: ActivityDeps) {
             title: `Drift check of ${model}: champion ${champion} vs the last ${policy.window} h of predictions`,
             referenceName: `champion ${champion}'s training snapshot ${snapshotKey} (${reference.rows} rows${sampleNote(rows.reference, reference.rows)})`,
             currentName: `prediction log ${window.from} to ${window.to} (${rows.window} rows in ${partKeys.length} part(s)${sampleNote(rows.current, rows.window)})`,
+            ...(estimate ? { estimate } : {}),
           });
           await store.put(reportKey, renderJson(full), { contentType: 'application/json' });
           await store.put(htmlKey, html, { contentType: 'text/html; charset=utf-8' });

@@ -75,18 +75,32 @@ async function partsSince(store: ObjectStore, prefix: string, since: string): Pr
   return (await store.list(prefix)).filter((o) => o.key.endsWith('.parquet') && (/\/dt=(\d{4}-\d{2}-\d{2})\//.exec(o.key)?.[1] ?? '') >= day);
 }
 
+/** Where a worker keeps a release's log parts between looks: `<tmpdir>/perennial-release-parts-<model>-<candidate>-XXXXXX`. */
+export const RELEASE_PARTS_PREFIX = 'perennial-release-parts-';
+/**
+ * A release's parts not looked at for this long go: the release ended (its end runs on the main queue, often in
+ * another process), or its looks moved to another training worker. A look after that downloads them again.
+ */
+const RELEASE_PARTS_IDLE_MS = 3_600_000;
+
 /**
  * Log parts as local files, kept between looks in this worker process: a look
  * downloads only the parts written since the last one (a part rewritten, by
  * its new ETag), not the whole release again; parts no longer listed are dropped.
+ * The whole directory goes once no look has used it for a while (`idle`).
  */
 class LocalParts {
   private dir: Promise<string> | undefined;
   private readonly files = new Map<string, { etag: string; path: string }>();
   private count = 0;
+  private looks = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /** `release`: `<model>-<candidate>`, in the directory's name (a person looking at the disk sees whose parts they are). */
+  constructor(private readonly release: string) {}
 
   async paths(store: ObjectStore, listed: ObjectInfo[]): Promise<string[]> {
-    this.dir ??= mkdtemp(join(tmpdir(), 'perennial-release-parts-'));
+    this.dir ??= mkdtemp(join(tmpdir(), `${RELEASE_PARTS_PREFIX}${this.release}-`));
     const dir = await this.dir;
     const paths: string[] = [];
     for (const part of listed) {
@@ -110,6 +124,24 @@ class LocalParts {
       this.files.delete(key);
       await rm(file.path, { force: true });
     }
+  }
+
+  /** Runs one look with the parts kept; `idleMs` after the last look ends (none in progress), `onIdle`. */
+  async look<T>(idleMs: number, onIdle: () => void, work: () => Promise<T>): Promise<T> {
+    clearTimeout(this.idleTimer);
+    this.looks += 1;
+    try {
+      return await work();
+    } finally {
+      this.looks -= 1;
+      if (this.looks === 0) this.idleTimer = setTimeout(onIdle, idleMs).unref();
+    }
+  }
+
+  /** Deletes the directory and everything in it. */
+  async dispose(): Promise<void> {
+    this.files.clear();
+    if (this.dir) await rm(await this.dir, { recursive: true, force: true });
   }
 }
 
@@ -206,9 +238,21 @@ async function guardReading(url: string, input: AnalyzeReleaseInput): Promise<Pe
   }
 }
 
-export function createReleaseActivities({ store, registry, clock, prometheusUrl }: ActivityDeps) {
+export function createReleaseActivities({ store, registry, clock, prometheusUrl, releasePartsIdleMs = RELEASE_PARTS_IDLE_MS }: ActivityDeps) {
   // One cache per release: looks of several releases on this worker never evict each other's parts.
   const cached = new Map<string, LocalParts>();
+  /** One look of `model`/`candidate`'s release with its kept parts; they go after `releasePartsIdleMs` without a look. */
+  const withParts = <T>(model: string, candidate: string, work: (parts: LocalParts) => Promise<T>): Promise<T> => {
+    const release = `${model}-${candidate}`;
+    const parts = cached.get(release) ?? new LocalParts(release);
+    cached.set(release, parts);
+    const forget = () => {
+      if (cached.get(release) === parts) cached.delete(release);
+      // Outside any activity (a timer): the worker's console, not the activity logger.
+      parts.dispose().catch((error: unknown) => console.warn(`perennial worker: could not remove the log parts kept for release ${release}: ${String(error)}`));
+    };
+    return parts.look(releasePartsIdleMs, forget, () => work(parts));
+  };
   const by = () => {
     const { workflowId, runId } = currentRun();
     return `${workflowId}/${runId}`;
@@ -263,16 +307,12 @@ export function createReleaseActivities({ store, registry, clock, prometheusUrl 
       withHeartbeat(async () => {
         const feedback = await partsSince(store, keys.feedbackLogs(input.model), input.since);
         const predictions = input.mode === 'shadow' ? await partsSince(store, keys.predictionLogs(input.model), input.since) : [];
-        const local = cached.get(`${input.model}/${input.candidate}`) ?? new LocalParts();
-        cached.set(`${input.model}/${input.candidate}`, local);
-        await local.keepOnly(new Set([...feedback, ...predictions].map((o) => o.key)));
-        const totals =
-          feedback.length === 0
-            ? { candidate: EMPTY, champion: EMPTY }
-            : await (async () => {
-                const [f, p] = [await local.paths(store, feedback), await local.paths(store, predictions)];
-                return withConnection((connection) => armTotals(connection, input, f, p));
-              })();
+        const totals = await withParts(input.model, input.candidate, async (local) => {
+          await local.keepOnly(new Set([...feedback, ...predictions].map((o) => o.key)));
+          if (feedback.length === 0) return { candidate: EMPTY, champion: EMPTY };
+          const [f, p] = [await local.paths(store, feedback), await local.paths(store, predictions)];
+          return withConnection((connection) => armTotals(connection, input, f, p));
+        });
         const reading: PeriodReading | null =
           input.guards > 0
             ? prometheusUrl

@@ -160,6 +160,12 @@ describe('CBPE', () => {
     expect(result.estimate).toEqual({ version: 'v1', championRows: 1461, estimated });
     const report = (await getJsonIfExists<DriftCheckReport>(h.store, result.reportKey!))!.value;
     expect(report.check.estimate).toEqual(result.estimate);
+    // The HTML report shows it beside the holdout's, exact in its data attributes.
+    const html = await htmlReport(result.htmlKey!);
+    expect(htmlField(html, 'estimated_accuracy')).toBe(estimated.accuracy);
+    expect(htmlField(html, 'reference_accuracy')).toBe(estimated.reference.accuracy);
+    expect(htmlField(html, 'estimated_macro_f1')).toBe(estimated.macroF1);
+    expect(htmlField(html, 'estimate_rows')).toBe(1461);
     // The check read exactly what the clients were answered: the same estimate from the responses' probabilities.
     expect(classes).toEqual(calibration!.classes);
     const fromAnswers = estimatePerformance(calibration!, served, classes);
@@ -198,5 +204,19 @@ describe('CBPE', () => {
     expect(result.estimate).toEqual({ version: old.version, championRows: 0, reason: 'reason' in read ? read.reason : '' });
     const report = (await getJsonIfExists<DriftCheckReport>(h.store, result.reportKey!))!.value;
     expect(report.check.estimate!.reason).toMatch(/has no CBPE calibration/);
+    const html = await htmlReport(result.htmlKey!);
+    expect(html).toMatch(/data-field="estimate_reason" data-value="[^"]*has no CBPE calibration/);
+    expect(html).not.toContain('data-field="estimated_accuracy"');
   });
 });
+
+async function htmlReport(key: string): Promise<string> {
+  return (await h.store.get(key)).toString('utf8');
+}
+
+/** The exact value a report's summary field carries in its data attribute. */
+function htmlField(html: string, field: string): number {
+  const value = new RegExp(`data-field="${field}" data-value="([^"]*)"`).exec(html)?.[1];
+  if (value === undefined) throw new Error(`the HTML report has no field ${field}`);
+  return Number(value);
+}

@@ -23,7 +23,7 @@
  *   decide anything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,7 @@ import { keys } from '../../src/store';
 import { createModelServer, type ModelServer } from '../../src/serve';
 import { loadModelSpecFile, publishSpec, releaseSpec, type ModelSpec, type ReleaseSpec } from '../../src/spec';
 import { startRetrain } from '../../src/temporal';
+import { RELEASE_PARTS_PREFIX } from '../../activities/release';
 import { workflowIds, type ReleaseResult } from '../../workflows/definitions';
 import type { ReleaseWorkflow } from '../../workflows';
 import { freePort, scrapeMetric } from '../helpers/programs';
@@ -54,7 +55,8 @@ let bad = '';
 
 beforeAll(async () => {
   h = await createHarness();
-  worker = await h.startWorker();
+  // A release's log parts kept between looks go 5 s after its last look here (an hour by default).
+  worker = await h.startWorker({ deps: { releasePartsIdleMs: 5000 } });
   await bootstrapWeather(h.store, { model });
   spec = { ...(await loadModelSpecFile(WEATHER_SPEC_PATH)), name: model };
   const first = await (await startRetrain(h.client, h.config, { model, trigger: 'manual' })).handle.result();
@@ -93,6 +95,8 @@ afterAll(async () => {
   if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
 });
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /**
  * Clients sending 8 days a request, each request its own routing key (a user),
  * then the true labels of what they were answered, until stopped.
@@ -111,6 +115,8 @@ function loadGenerator(clients = 3) {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-routing-key': key },
           body: JSON.stringify({ instances: batch.map((d) => d.instance) }),
+          // A request the server never answers is a failure with its name, not a test that hangs until its timeout.
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         counts.requests++;
         const body = (await answer.json()) as { model_version: string; prediction_ids: string[]; error?: string };
@@ -124,12 +130,13 @@ function loadGenerator(clients = 3) {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ items: body.prediction_ids.map((predictionId, i) => ({ predictionId, label: batch[i]!.label })) }),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         if (labelled.status === 200) counts.labels += batch.length;
         else failures.push(`feedback ${labelled.status}: ${await labelled.text()}`);
       } catch (error) {
         counts.failed++;
-        failures.push((error as Error).message);
+        failures.push(`${(error as Error).name}: ${(error as Error).message}`);
       }
     }
   };
@@ -186,13 +193,20 @@ describe('a release decided on live traffic', () => {
       release,
     });
     const load = loadGenerator();
+    // The worker (in this process) keeps the release's log parts on disk between looks, and removes them once looks stop.
+    const partsDirs = async () => (await readdir(tmpdir())).filter((name) => name.startsWith(`${RELEASE_PARTS_PREFIX}${model}-v2-`));
+    let partsSeen = false;
+    const watching = setInterval(() => void partsDirs().then((dirs) => (partsSeen ||= dirs.length > 0)), 250);
     let result;
     try {
       result = await (await startRetrain(h.client, h.config, { model, trigger: 'manual', force: true })).handle.result();
     } finally {
+      clearInterval(watching);
       await load.stop();
     }
     expect(result.outcome, result.message).toBe('promoted');
+    expect(partsSeen).toBe(true);
+    await waitFor('the log parts of the ended release removed', async () => (await partsDirs()).length === 0, 30);
     expect(result).toMatchObject({ version: 'v2', champion: 'v2' });
     expect(result.message).toMatch(
       /^.*\/v2 promoted to champion after its canary release \(previous: v1\): the candidate is no worse than the champion: candidate not inferior/,
@@ -320,7 +334,7 @@ describe('a release decided on live traffic', () => {
         () => output.join(''),
       );
       await worker?.stop();
-      worker = await h.startWorker({ deps: { prometheusUrl } });
+      worker = await h.startWorker({ deps: { prometheusUrl, releasePartsIdleMs: 5000 } });
 
       const release = releaseSpec.parse({
         strategy: 'ab',

@@ -12,8 +12,18 @@ import { exactNumber, formatNumber, formatPercent, scoreValue, severity, sortCol
  * Summary numbers carry data-field without data-column.
  */
 
+/** A model's performance estimated on the current rows before their labels arrive (CBPE), or why there is none. */
+export interface PerformanceEstimate {
+  version: string;
+  /** Present with an estimate: the predictions it is over, its figures, and the same estimate on the version's holdout. */
+  estimated?: { rows: number; accuracy: number; macroF1: number; reference: { accuracy: number; macroF1: number } };
+  reason?: string;
+}
+
 export interface HtmlReportOptions {
   title?: string;
+  /** The model's estimated performance on the current rows (a drift check of a model's prediction log). */
+  estimate?: PerformanceEstimate;
   /** Names shown for the two samples (e.g. the file paths). */
   referenceName?: string;
   currentName?: string;
@@ -85,6 +95,7 @@ ${shareBar(report.share, report.drift_share)}
 <div><dt>Correction</dt>${text('dd', 'correction', report.correction)}</div>
 </dl>
 ${report.multivariate ? multivariate(report.multivariate) : ''}
+${options.estimate ? estimateSection(options.estimate) : ''}
 </section>
 <section id="overview">
 <h2>Columns, most drifted first</h2>
@@ -188,6 +199,28 @@ function multivariate(m: MultivariateResult): string {
 <div><dt>Permutations</dt>${num('dd', 'mv_permutations', m.permutations)}</div>
 <div><dt>Bandwidth</dt>${num('dd', 'mv_bandwidth', m.bandwidth)}</div>
 </dl>
+</div>`;
+}
+
+/** CBPE's estimate beside its holdout reference; what it cannot see is said, since a reader would take it for accuracy. */
+function estimateSection(e: PerformanceEstimate): string {
+  if (!e.estimated) {
+    return `<div class="multivariate" data-field="estimate">
+<h2>Performance before labels (CBPE) of ${escapeHtml(e.version)}</h2>
+<p>${text('span', 'estimate_reason', e.reason ?? 'no estimate')}</p>
+</div>`;
+  }
+  const { rows, accuracy, macroF1, reference } = e.estimated;
+  return `<div class="multivariate" data-field="estimate">
+<h2>Performance before labels (CBPE) of ${escapeHtml(e.version)}</h2>
+<dl class="facts">
+<div><dt>Predictions</dt>${num('dd', 'estimate_rows', rows)}</div>
+<div><dt>Estimated accuracy</dt>${num('dd', 'estimated_accuracy', accuracy)}</div>
+<div><dt>On its holdout</dt>${num('dd', 'reference_accuracy', reference.accuracy)}</div>
+<div><dt>Estimated macro F1</dt>${num('dd', 'estimated_macro_f1', macroF1)}</div>
+<div><dt>On its holdout</dt>${num('dd', 'reference_macro_f1', reference.macroF1)}</div>
+</dl>
+<p class="note">From the model's calibrated confidence on these rows. It assumes the link between inputs and labels holds: a shift that breaks it (a place the model never saw) can leave the estimate up while the realised accuracy falls.</p>
 </div>`;
 }
 
@@ -339,6 +372,7 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background
 .facts div{min-width:90px}.facts dt{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.facts dd{margin:0;font-size:18px;font-weight:600;font-variant-numeric:tabular-nums}
 .multivariate{margin-top:14px;border-top:1px solid var(--line)}
 .multivariate h2{margin:12px 0 4px;font-size:15px}
+.note{color:var(--muted);font-size:13px;margin:8px 0 0}
 table{border-collapse:collapse}
 .overview{width:100%;background:#fff;border:1px solid var(--line);border-radius:10px;overflow:hidden}
 .overview th,.overview td{padding:7px 12px;border-bottom:1px solid var(--line);text-align:left}

@@ -152,6 +152,22 @@ describe('HTML report', () => {
     const page = renderHtml(report);
     expect(page).toContain('No dataset drift');
     expect(page).not.toContain('Multivariate test');
+    expect(page).not.toContain('Performance before labels');
+  });
+
+  it("shows a model's performance estimated before labels beside its holdout's, or why there is none", () => {
+    const estimated = { rows: 1461, accuracy: 0.7584123, macroF1: 0.40123, reference: { accuracy: 0.7178, macroF1: 0.4321 } };
+    const page = renderHtml(sampleReport(), { estimate: { version: 'v1', estimated } });
+    const fields = Object.fromEntries(elementsWith(page, 'data-field').map((e) => [e.attrs['data-field'], e]));
+    expect(Number(fields.estimated_accuracy!.attrs['data-value'])).toBe(0.7584123);
+    expect(fields.estimated_accuracy!.text).toBe('0.7584');
+    expect(Number(fields.reference_accuracy!.attrs['data-value'])).toBe(0.7178);
+    expect(Number(fields.estimated_macro_f1!.attrs['data-value'])).toBe(0.40123);
+    expect(Number(fields.estimate_rows!.attrs['data-value'])).toBe(1461);
+    expect(page).toContain('Performance before labels (CBPE) of v1');
+    const none = renderHtml(sampleReport(), { estimate: { version: 'v3', reason: 'v3 has no CBPE calibration <old>' } });
+    expect(none).toContain('data-value="v3 has no CBPE calibration &lt;old&gt;"');
+    expect(none).not.toContain('data-field="estimated_accuracy"');
   });
 });
 
