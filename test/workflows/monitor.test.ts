@@ -354,6 +354,8 @@ describe('ModelMonitor: policy and robustness', () => {
   it('continues as new while a run is in flight, and its next run records how that run ended', async () => {
     const m = await startMonitor({ signalsPerRun: 5 });
     expect(await m.handle.executeUpdate(triggerUpdate, { args: [{ reason: 'a run with a long release' }] })).toMatchObject({ outcome: 'started' });
+    // The update answers once the trigger is taken; the run's id is known once the child has started.
+    await until('the run started', async () => (await status(m)).inFlight?.runId !== undefined);
     const inFlight = (await status(m)).inFlight!;
     expect(inFlight).toMatchObject({ workflowId: workflowIds.retrain(m.model), source: 'manual' });
     expect(inFlight.runId).toMatch(/^[0-9a-f-]{36}$/);

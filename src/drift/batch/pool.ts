@@ -36,6 +36,8 @@ const idle: Worker[] = [];
 /** A worker starting; `owner` is the run it will join when ready (none: it is kept for the next run). */
 interface Launch {
   owner: ((w: Worker) => void) | null;
+  /** Settles when the worker is ready (and has joined its owner or the kept ones) or could not start. */
+  ready?: Promise<void>;
 }
 const starting = new Set<Launch>();
 let failedToStart = false;
@@ -112,6 +114,7 @@ function launch(owner: Launch['owner']): { launch: Launch; ready: Promise<void> 
       if (gen === generation) failedToStart = true;
     },
   );
+  l.ready = ready;
   return { launch: l, ready };
 }
 
@@ -122,7 +125,8 @@ function launch(owner: Launch['owner']): { launch: Launch; ready: Promise<void> 
  * ends before using them is not held up.
  */
 export function prestartWorkers(n: number): Promise<void> {
-  const launched: Promise<void>[] = [];
+  // Those already starting count, and are waited for too (a run that started one may have ended before it was ready).
+  const launched: Promise<void>[] = [...starting].flatMap((l) => (l.ready ? [l.ready] : []));
   while (!failedToStart && idle.length + starting.size < n) launched.push(launch(null).ready);
   return Promise.all(launched).then(() => undefined);
 }
