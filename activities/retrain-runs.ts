@@ -7,6 +7,7 @@
  */
 import { Context, getClient } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { withHeartbeat } from './heartbeat';
 
 export interface RetrainRunOutcome {
   workflowId: string;
@@ -20,8 +21,6 @@ export interface RetrainRunOutcome {
   message: string;
   version?: string;
 }
-
-const HEARTBEAT_MS = 5000;
 
 /** The innermost cause's message (a run's own failure, not "Workflow execution failed"). */
 export function innermost(error: unknown): string {
@@ -62,15 +61,7 @@ export function createRetrainRunActivities() {
      * Waits for the run `runId` of `workflowId` to end and says how (ModelMonitor's run in flight). Heartbeats;
      * cancelling it, or the monitor continuing as new, stops the wait, never the run.
      */
-    async awaitRunEnd({ workflowId, runId }: { workflowId: string; runId: string }): Promise<RetrainRunOutcome> {
-      const ctx = Context.current();
-      ctx.heartbeat();
-      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
-      try {
-        return await endOfRun(getClient(), workflowId, runId, ctx.cancelled);
-      } finally {
-        clearInterval(beat);
-      }
-    },
+    awaitRunEnd: ({ workflowId, runId }: { workflowId: string; runId: string }): Promise<RetrainRunOutcome> =>
+      withHeartbeat(() => endOfRun(getClient(), workflowId, runId, Context.current().cancelled)),
   };
 }

@@ -158,6 +158,8 @@ const BRANCHES: Record<string, { activities: string[]; closed: string }> = {
   // run after that, which recorded its end, started the queued trigger's run and followed it to its end.
   'model-monitor/run-in-flight-continued-as-new': { activities: ['monitorContext', 'awaitRunEnd'], closed: 'CONTINUED_AS_NEW' },
   'model-monitor/run-in-flight-carried': { activities: ['monitorContext', 'awaitRunEnd'], closed: 'CONTINUED_AS_NEW' },
+  // The same patch: the trigger's run could not start because one started elsewhere (the CLI) was in flight: not-started.
+  'model-monitor/run-started-elsewhere': { activities: ['monitorContext', 'monitorContext'], closed: 'TERMINATED' },
   'model-monitor/run-in-flight-ended': {
     activities: ['monitorContext', 'awaitRunEnd', 'monitorContext', 'awaitRunEnd', 'monitorContext'],
     closed: 'TERMINATED',

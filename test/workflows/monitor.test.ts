@@ -371,7 +371,6 @@ describe('ModelMonitor: policy and robustness', () => {
     expect(during.inFlight).toMatchObject({ workflowId: inFlight.workflowId, runId: inFlight.runId });
     expect(during.queued).toMatchObject({ reason: 'and then this' });
     expect(during.lastRun).toBeNull();
-    expect(during.live.v1!.all.labels).toBe(600);
     m.release(); // the run ends (the stand-in's ingest fails it)
     await until('the queued trigger started its run', async () => (await runsOf(m)).length === 2);
     const after = await status(m);
@@ -382,6 +381,27 @@ describe('ModelMonitor: policy and robustness', () => {
     m.release();
     await until('the second run ended', async () => (await status(m)).inFlight === null);
   }, 90_000);
+
+  it('a run started elsewhere (the CLI, CI) in flight: the trigger is recorded not-started, answered by that run', async () => {
+    const m = await startMonitor();
+    const { taskQueue } = await m.handle.describe();
+    // `perennial retrain` started retrain/<model> outside the monitor; it waits at ingest.
+    const elsewhere = await env.client.workflow.start('RetrainingPipeline', {
+      taskQueue,
+      workflowId: workflowIds.retrain(m.model),
+      args: [{ model: m.model, trigger: 'manual', reason: 'from the CLI' }],
+    });
+    expect(await m.handle.executeUpdate(triggerUpdate, { args: [{ reason: 'a person asks' }] })).toMatchObject({ outcome: 'started' });
+    await until('the start refused', async () => (await status(m)).lastRun !== null);
+    expect((await status(m)).lastRun).toMatchObject({
+      workflowId: workflowIds.retrain(m.model),
+      outcome: 'not-started',
+      message: `a run ${workflowIds.retrain(m.model)} started elsewhere (the CLI, CI) was in flight: this trigger is answered by it`,
+    });
+    expect((await status(m)).inFlight).toBeNull();
+    m.release();
+    await elsewhere.result().catch(() => undefined); // the stand-in's ingest fails it
+  }, 60_000);
 
   it('10,000 feedback batches: it continues as new and its figures stay exact', async () => {
     const m = await startMonitor({ signalsPerRun: 2_000 });
